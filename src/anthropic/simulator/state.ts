@@ -1,0 +1,436 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * In-memory organization behind the simulator. Objects are stored in the API's own snake_case shape (minus
+ * derived fields) so the HTTP layer can serialise them without translation. `seq` gives every object a stable
+ * position for id-cursor paging.
+ */
+export interface SimUser {
+  seq: number;
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  added_at: string;
+}
+
+export interface SimInvite {
+  seq: number;
+  id: string;
+  email: string;
+  role: string;
+  /** Stored status; `pending` turns into `expired` once `expires_at` has passed. */
+  status: 'pending' | 'accepted' | 'deleted' | 'expired';
+  invited_at: string;
+  expires_at: string;
+}
+
+export interface SimWorkspace {
+  seq: number;
+  id: string;
+  name: string;
+  created_at: string;
+  archived_at: string | null;
+  display_color: string;
+  is_default: boolean;
+}
+
+export interface SimMember {
+  user_id: string;
+  workspace_id: string;
+  workspace_role: string;
+}
+
+export interface SimApiKey {
+  seq: number;
+  id: string;
+  name: string;
+  /** Stored status; reported as `expired` once `expires_at` has passed unless archived. */
+  status: 'active' | 'inactive' | 'archived';
+  partial_key_hint: string | null;
+  /** The workspace the key is bound to (the Default workspace's real id for Default keys); null = org-scoped. */
+  scope_workspace_id: string | null;
+  created_at: string;
+  created_by: { id: string; type: string } | null;
+  expires_at: string | null;
+}
+
+export const SIMULATED_ORG_ID = '5f1c2a9e-3b7d-4c1e-9a2f-0d8e6b4c7a31';
+/** Seeded objects are created relative to this instant so the demo data is identical on every run. */
+const SEED_EPOCH = Date.parse('2026-03-02T09:00:00.000Z');
+const BASE62 = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** Deterministic id shaped like the API's (`user_01` + 22 base58-ish chars). */
+export function simId(prefix: string, key: string): string {
+  const digest = createHash('sha256').update(`${prefix}:${key}`).digest();
+  let out = '';
+  for (let i = 0; i < 22; i++) out += BASE62[digest[i]! % BASE62.length];
+  return `${prefix}_01${out}`;
+}
+
+/** Deterministic pseudo-random number in [0, 1) for a label. */
+export function unitRandom(label: string): number {
+  return createHash('sha256').update(label).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+function fakeSecret(label: string): string {
+  const digest = createHash('sha256').update(`secret:${label}`).digest('base64url');
+  const body = (digest + digest + digest + digest).slice(0, 93);
+  return `sk-ant-api03-${body}AA`;
+}
+
+/** What the API shows of a key: the first 16 characters, `...`, the last 4. */
+export function keyHint(secret: string): string {
+  return `${secret.slice(0, 16)}...${secret.slice(-4)}`;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const INVITE_LIFETIME_MS = 21 * DAY;
+
+export class SimulatorState {
+  orgName = 'Acme AI (simulated)';
+  users: SimUser[] = [];
+  invites: SimInvite[] = [];
+  workspaces: SimWorkspace[] = [];
+  members: SimMember[] = [];
+  apiKeys: SimApiKey[] = [];
+  /** Active (non-archived) workspaces allowed, Default excluded. */
+  maxActiveWorkspaces = 100;
+  private nextSeq = 1;
+  private counter = 0;
+
+  constructor(readonly now: () => Date) {}
+
+  /** Empties the organization (used by reset before reseeding). */
+  clear(): void {
+    this.orgName = 'Acme AI (simulated)';
+    this.users = [];
+    this.invites = [];
+    this.workspaces = [];
+    this.members = [];
+    this.apiKeys = [];
+    this.maxActiveWorkspaces = 100;
+    this.nextSeq = 1;
+    this.counter = 0;
+  }
+
+  private seqNo(): number {
+    return this.nextSeq++;
+  }
+
+  private uniqueId(prefix: string, hint: string): string {
+    this.counter++;
+    return simId(prefix, `${hint}#${this.counter}`);
+  }
+
+  get defaultWorkspace(): SimWorkspace | undefined {
+    return this.workspaces.find((w) => w.is_default);
+  }
+
+  addUser(u: { email: string; name?: string; role?: string; addedAt?: string; id?: string }): SimUser {
+    const user: SimUser = {
+      seq: this.seqNo(),
+      id: u.id ?? this.uniqueId('user', u.email),
+      email: u.email,
+      name: u.name ?? u.email.split('@')[0]!,
+      role: u.role ?? 'user',
+      added_at: u.addedAt ?? iso(this.now().getTime()),
+    };
+    this.users.push(user);
+    return user;
+  }
+
+  addWorkspace(w: {
+    name: string;
+    isDefault?: boolean;
+    archivedAt?: string | null;
+    createdAt?: string;
+    displayColor?: string;
+    id?: string;
+  }): SimWorkspace {
+    const ws: SimWorkspace = {
+      seq: this.seqNo(),
+      id: w.id ?? this.uniqueId('wrkspc', w.name),
+      name: w.name,
+      created_at: w.createdAt ?? iso(this.now().getTime()),
+      archived_at: w.archivedAt ?? null,
+      display_color: w.displayColor ?? '#6C5BB9',
+      is_default: w.isDefault ?? false,
+    };
+    this.workspaces.push(ws);
+    return ws;
+  }
+
+  addMember(workspaceId: string, userId: string, workspaceRole: string): SimMember {
+    const existing = this.members.find((m) => m.workspace_id === workspaceId && m.user_id === userId);
+    if (existing) {
+      existing.workspace_role = workspaceRole;
+      return existing;
+    }
+    const m: SimMember = { workspace_id: workspaceId, user_id: userId, workspace_role: workspaceRole };
+    this.members.push(m);
+    return m;
+  }
+
+  addApiKey(k: {
+    name: string;
+    workspaceId: string | null;
+    status?: SimApiKey['status'];
+    createdBy?: { id: string; type: string } | null;
+    createdAt?: string;
+    expiresAt?: string | null;
+    partialKeyHint?: string | null;
+    id?: string;
+  }): SimApiKey {
+    const id = k.id ?? this.uniqueId('apikey', k.name);
+    const key: SimApiKey = {
+      seq: this.seqNo(),
+      id,
+      name: k.name,
+      status: k.status ?? 'active',
+      partial_key_hint: k.partialKeyHint === undefined ? keyHint(fakeSecret(id)) : k.partialKeyHint,
+      scope_workspace_id: k.workspaceId,
+      created_at: k.createdAt ?? iso(this.now().getTime()),
+      created_by: k.createdBy === undefined ? null : k.createdBy,
+      expires_at: k.expiresAt ?? null,
+    };
+    this.apiKeys.push(key);
+    return key;
+  }
+
+  addInvite(i: {
+    email: string;
+    role: string;
+    invitedAt?: string;
+    status?: SimInvite['status'];
+    id?: string;
+  }): SimInvite {
+    const invitedAt = i.invitedAt ?? iso(this.now().getTime());
+    const inv: SimInvite = {
+      seq: this.seqNo(),
+      id: i.id ?? this.uniqueId('invite', i.email),
+      email: i.email,
+      role: i.role,
+      status: i.status ?? 'pending',
+      invited_at: invitedAt,
+      expires_at: iso(Date.parse(invitedAt) + INVITE_LIFETIME_MS),
+    };
+    this.invites.push(inv);
+    return inv;
+  }
+
+  userByEmail(email: string): SimUser | undefined {
+    return this.users.find((u) => u.email.toLowerCase() === email.toLowerCase());
+  }
+
+  /** Status as the API reports it: expiry is evaluated against the simulator clock. */
+  keyStatus(k: SimApiKey): string {
+    if (k.status !== 'archived' && k.expires_at && Date.parse(k.expires_at) <= this.now().getTime()) return 'expired';
+    return k.status;
+  }
+
+  inviteStatus(i: SimInvite): string {
+    if (i.status === 'pending' && Date.parse(i.expires_at) <= this.now().getTime()) return 'expired';
+    return i.status;
+  }
+
+  /**
+   * Members as the API lists them: explicit memberships plus the roles org admins (workspace_admin) and billing
+   * members (workspace_billing) inherit in every workspace.
+   */
+  membersOf(workspaceId: string): SimMember[] {
+    const out: SimMember[] = [];
+    for (const u of this.users) {
+      const explicit = this.members.find((m) => m.workspace_id === workspaceId && m.user_id === u.id);
+      if (explicit) out.push(explicit);
+      else if (u.role === 'admin')
+        out.push({ workspace_id: workspaceId, user_id: u.id, workspace_role: 'workspace_admin' });
+      else if (u.role === 'billing')
+        out.push({ workspace_id: workspaceId, user_id: u.id, workspace_role: 'workspace_billing' });
+    }
+    return out;
+  }
+
+  toJSON() {
+    return {
+      orgName: this.orgName,
+      users: this.users,
+      invites: this.invites.map((i) => ({ ...i, status: this.inviteStatus(i) })),
+      workspaces: this.workspaces,
+      members: this.members,
+      apiKeys: this.apiKeys.map((k) => ({ ...k, status: this.keyStatus(k) })),
+    };
+  }
+}
+
+const GENERATED_PEOPLE = [
+  'Frank Fischer',
+  'Grace Hopper',
+  'Heidi Klum',
+  'Ivan Petrov',
+  'Judy Jetson',
+  'Ken Thompson',
+  'Liam Murphy',
+  'Mallory Stone',
+  'Nina Simone',
+  'Oscar Wilde',
+  'Peggy Olson',
+  'Quinn Fabray',
+  'Rupert Giles',
+  'Sybil Trelawney',
+  'Trent Reznor',
+  'Ursula Le Guin',
+  'Victor Hugo',
+  'Walter White',
+  'Xena Warrior',
+  'Yolanda Adams',
+];
+
+export function seedDemo(s: SimulatorState): void {
+  const at = (hours: number) => iso(SEED_EPOCH + hours * HOUR);
+  const user = (email: string, name: string, role: string, hours: number) =>
+    s.addUser({ id: simId('user', email), email, name, role, addedAt: at(hours) });
+
+  const alice = user('alice@example.com', 'Alice Admin', 'admin', 0);
+  const bob = user('bob@example.com', 'Bob Builder', 'developer', 2);
+  user('carol@example.com', 'Carol Counts', 'billing', 4);
+  const dave = user('dave@example.com', 'Dave Davis', 'user', 6);
+  const erin = user('erin@example.com', 'Erin Example', 'claude_code_user', 8);
+  const generated = GENERATED_PEOPLE.map((name, i) => {
+    const email = `${name.split(' ')[0]!.toLowerCase()}@example.com`;
+    return user(email, name, i % 3 === 2 ? 'user' : 'developer', 24 + i * 5);
+  });
+  const [frank, grace, heidi, ivan, judy, ken] = generated as [SimUser, SimUser, SimUser, SimUser, SimUser, SimUser];
+
+  const ws = (name: string, hours: number, color: string, extra: { isDefault?: boolean; archivedAt?: string } = {}) =>
+    s.addWorkspace({ id: simId('wrkspc', name), name, createdAt: at(hours), displayColor: color, ...extra });
+  const def = ws('Default', -48, '#8A8A8A', { isDefault: true });
+  const prod = ws('prod', 1, '#D9534F');
+  const staging = ws('staging', 3, '#F0AD4E');
+  const research = ws('research', 5, '#5BC0DE');
+  const old = ws('old-experiments', -24, '#777777', { archivedAt: at(400) });
+
+  s.addMember(prod.id, bob.id, 'workspace_developer');
+  s.addMember(staging.id, bob.id, 'workspace_developer');
+  s.addMember(research.id, dave.id, 'workspace_user');
+  s.addMember(prod.id, frank.id, 'workspace_developer');
+  s.addMember(research.id, grace.id, 'workspace_admin');
+  s.addMember(staging.id, heidi.id, 'workspace_restricted_developer');
+  s.addMember(prod.id, ivan.id, 'workspace_user');
+  s.addMember(research.id, judy.id, 'workspace_developer');
+  s.addMember(staging.id, ken.id, 'workspace_admin');
+  s.addMember(research.id, erin.id, 'workspace_user');
+
+  const creators = [bob, frank, alice, judy, grace, ken];
+  const plan: Array<{ ws: SimWorkspace | null; names: string[] }> = [
+    {
+      ws: prod,
+      names: [
+        'prod-backend',
+        'prod-worker',
+        'prod-search',
+        'prod-chat',
+        'prod-batch',
+        'prod-evals',
+        'prod-webhooks',
+        'prod-summaries',
+        'prod-support-bot',
+        'prod-ingest',
+        'prod-classifier',
+        'prod-legacy',
+        'prod-canary',
+        'prod-analytics',
+        'prod-mobile',
+      ],
+    },
+    {
+      ws: staging,
+      names: [
+        'staging-backend',
+        'staging-worker',
+        'staging-e2e',
+        'staging-load-test',
+        'staging-preview',
+        'staging-ci',
+        'staging-chat',
+        'staging-temp',
+        'staging-demo',
+        'staging-old',
+      ],
+    },
+    {
+      ws: research,
+      names: [
+        'research-notebook',
+        'research-evals',
+        'research-agents',
+        'research-sweeps',
+        'research-red-team',
+        'research-dataset-gen',
+        'research-temp',
+        'research-intern',
+      ],
+    },
+    {
+      ws: def,
+      names: ['default-playground', 'default-script', 'default-hackathon', 'default-old', 'default-cli', 'laptop'],
+    },
+    { ws: old, names: ['old-exp-1', 'old-exp-2', 'old-exp-3', 'old-exp-4'] },
+    { ws: null, names: ['org-wide-reporting', 'org-wide-gateway'] },
+  ];
+  let n = 0;
+  for (const group of plan) {
+    for (const name of group.names) {
+      n++;
+      const creator = creators[n % creators.length]!;
+      let status: SimApiKey['status'] = 'active';
+      if (group.ws === old || name.endsWith('-old') || name === 'prod-legacy') status = 'archived';
+      else if (n % 7 === 0 || name.endsWith('-temp')) status = 'inactive';
+      let expiresAt: string | null = null;
+      // A few keys expired during the demo period, a few expire well after it.
+      if (name === 'staging-load-test' || name === 'research-intern') expiresAt = at(24 * 30);
+      else if (n % 9 === 0 || name === 'default-hackathon')
+        expiresAt = iso(Date.parse('2027-06-30T00:00:00Z') + n * DAY);
+      s.addApiKey({
+        id: simId('apikey', name),
+        name,
+        workspaceId: group.ws?.id ?? null,
+        status,
+        createdBy: name === 'org-wide-gateway' ? null : { id: creator.id, type: 'user' },
+        createdAt: at(30 + n * 7),
+        expiresAt,
+      });
+    }
+  }
+
+  // Invites are dated relative to the simulator clock so the demo always has some still pending.
+  const nowMs = s.now().getTime();
+  const dayStart = nowMs - (nowMs % DAY);
+  s.addInvite({
+    id: simId('invite', 'new.hire'),
+    email: 'new.hire@example.com',
+    role: 'developer',
+    invitedAt: iso(dayStart - 2 * DAY),
+  });
+  s.addInvite({
+    id: simId('invite', 'contractor'),
+    email: 'contractor@example.org',
+    role: 'user',
+    invitedAt: iso(dayStart - 5 * DAY),
+  });
+  s.addInvite({
+    id: simId('invite', 'analyst'),
+    email: 'analyst@example.com',
+    role: 'billing',
+    invitedAt: iso(dayStart - 30 * DAY),
+  });
+  s.addInvite({
+    id: simId('invite', 'grace'),
+    email: grace.email,
+    role: 'developer',
+    invitedAt: grace.added_at,
+    status: 'accepted',
+  });
+}
