@@ -110,7 +110,13 @@ export class AdminApiError extends Error {
   readonly requestId: string | null;
   /** How many attempts were made, retries included. */
   readonly attempts: number;
-  constructor(o: { kind: AdminApiErrorKind; status: number | null; apiMessage: string; requestId?: string | null; attempts?: number }) {
+  constructor(o: {
+    kind: AdminApiErrorKind;
+    status: number | null;
+    apiMessage: string;
+    requestId?: string | null;
+    attempts?: number;
+  }) {
     super(`Admin API ${o.status ?? o.kind}: ${o.apiMessage}`);
     this.name = 'AdminApiError';
     this.kind = o.kind;

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { defineCommand } from '../../src/core/command/define.js';
+import { md, pageFooter, paginate, reply } from '../../src/core/command/reply.js';
+import { DomainError } from '../../src/core/errors.js';
+import type { ApiKey, Workspace } from '../../src/core/ports/admin-api.js';
+import { day } from '../format.js';
+
+const PAGE_SIZE = 15;
+/** Workspace roles that can see a workspace's keys in the Console. */
+const KEY_VIEWING_ROLES = new Set(['workspace_developer', 'workspace_restricted_developer', 'workspace_admin']);
+
+export default defineCommand({
+  path: ['keys', 'list'],
+  description: 'List API keys: name, status, hint, workspace, owner, created and expiry dates',
+  access: 'keys:read',
+  options: z.object({
+    workspace: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Workspace name or id ("default" for the Default workspace)'),
+    status: z.enum(['active', 'inactive', 'archived', 'expired']).optional().describe('Only keys with this status'),
+    mine: z.boolean().optional().describe('Only keys you created'),
+    page: z.number().int().min(1).max(1000).optional().describe('Page of the list to show'),
+  }),
+  positional: ['workspace', 'status'],
+  examples: ['keys list', 'keys list workspace:prod status:active', 'keys list mine'],
+  async handler({ options, caller, services, invocation }) {
+    const me = caller.orgUser!;
+    await services.directory.ensureFresh();
+    const workspaces = await services.store.directory.listWorkspaces();
+    let workspace: Workspace | 'default' | undefined;
+    if (options.workspace) {
+      const wanted = options.workspace.toLowerCase();
+      if (wanted === 'default') workspace = 'default';
+      else {
+        workspace = workspaces.find((w) => w.id === options.workspace || w.name.toLowerCase() === wanted);
+        if (!workspace) {
+          const names = workspaces.filter((w) => !w.archivedAt).map((w) => md.code(w.name));
+          throw new DomainError(
+            'NOT_FOUND',
+            `There is no workspace called ${md.code(options.workspace)}. Workspaces: ${names.join(', ') || 'none'} (or ${md.code('default')}).`,
+          );
+        }
+      }
+    }
+
+    const keys = await services.admin.listApiKeys({
+      status: options.status,
+      workspaceId: workspace && workspace !== 'default' ? workspace.id : undefined,
+      createdByUserId: options.mine ? me.id : undefined,
+    });
+    await services.store.directory.upsertApiKeys(keys);
+
+    const canSeeAll = caller.permissions.has('keys:read:all');
+    const visibleWorkspaces = new Set(
+      caller.memberships.filter((m) => KEY_VIEWING_ROLES.has(m.workspaceRole)).map((m) => m.workspaceId),
+    );
+    const visible = keys.filter((k) => {
+      if (workspace === 'default' && k.workspaceId !== null) return false;
+      if (canSeeAll || k.createdBy?.id === me.id) return true;
+      return k.workspaceId !== null && visibleWorkspaces.has(k.workspaceId);
+    });
+    const hidden = keys.length - visible.length;
+    visible.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+
+    const names = new Map(workspaces.map((w) => [w.id, w.name]));
+    const emails = new Map((await services.store.directory.listUsers()).map((u) => [u.id, u.email]));
+    const p = paginate(visible, options.page ?? 1, PAGE_SIZE);
+    const filters = [
+      options.workspace
+        ? `workspace:${options.workspace.includes(' ') ? `"${options.workspace}"` : options.workspace}`
+        : '',
+      options.status ? `status:${options.status}` : '',
+      options.mine ? 'mine' : '',
+    ].filter(Boolean);
+    const base = [invocation.commandText, ...filters].join(' ');
+
+    const blocks = p.items.map((k) => ({ type: 'text' as const, text: describeKey(k, names, emails) }));
+    const notes = [pageFooter(p, base, 'keys')];
+    if (hidden > 0) {
+      notes.push(`${hidden} more keys are in workspaces where you are not a developer or admin.`);
+    }
+    return reply({
+      title: filters.length ? `API keys (${filters.join(', ')})` : 'API keys',
+      blocks: [...blocks, { type: 'context', text: notes.join(' ') }],
+      summary: `${visible.length} API keys`,
+    });
+  },
+});
+
+function describeKey(k: ApiKey, workspaces: Map<string, string>, emails: Map<string, string>): string {
+  const ws = k.workspaceId ? (workspaces.get(k.workspaceId) ?? k.workspaceId) : 'Default';
+  const owner = !k.createdBy
+    ? 'unknown owner'
+    : k.createdBy.type === 'user'
+      ? (emails.get(k.createdBy.id) ?? k.createdBy.id)
+      : `${k.createdBy.type} ${k.createdBy.id}`;
+  const hint = k.partialKeyHint ? md.code(k.partialKeyHint) : 'no hint';
+  return [
+    `${md.bold(k.name)} · ${md.code(k.status)} · ${hint}`,
+    `${md.escape(ws)} · owner ${md.escape(owner)} · created ${day(k.createdAt)} · expires ${day(k.expiresAt)}`,
+  ].join('\n');
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { defineCommand } from '../../src/core/command/define.js';
+import { md, pageFooter, paginate, reply } from '../../src/core/command/reply.js';
+import { day } from '../format.js';
+
+const PAGE_SIZE = 25;
+
+export default defineCommand({
+  path: ['workspaces', 'list'],
+  description: 'List the workspaces of the Anthropic organization',
+  access: 'workspaces:read',
+  options: z.object({
+    archived: z.boolean().optional().describe('Include archived workspaces'),
+    page: z.number().int().min(1).max(1000).optional().describe('Page of the list to show'),
+  }),
+  async handler({ options, services, invocation }) {
+    const workspaces = await services.admin.listWorkspaces({ includeArchived: options.archived ?? false });
+    await services.store.directory.upsertWorkspaces(workspaces);
+    const keys = await services.store.directory.listApiKeys();
+    const users = await services.store.directory.listUsers();
+    const memberCounts = new Map<string, number>();
+    for (const u of users) {
+      for (const m of await services.store.directory.membershipsOf(u.id)) {
+        memberCounts.set(m.workspaceId, (memberCounts.get(m.workspaceId) ?? 0) + 1);
+      }
+    }
+    const sorted = [...workspaces].sort((a, b) => a.name.localeCompare(b.name));
+    const p = paginate(sorted, options.page ?? 1, PAGE_SIZE);
+    const lines = p.items.map((w) => {
+      const activeKeys = keys.filter((k) => k.workspaceId === w.id && k.status === 'active').length;
+      const state = w.archivedAt ? ` · archived ${day(w.archivedAt)}` : '';
+      return `${md.bold(w.name)} ${md.code(w.id)}\n${memberCounts.get(w.id) ?? 0} members · ${activeKeys} active keys · created ${day(w.createdAt)}${state}`;
+    });
+    return reply({
+      title: 'Workspaces',
+      blocks: [
+        ...lines.map((text) => ({ type: 'text' as const, text })),
+        {
+          type: 'context',
+          text: `${pageFooter(p, `${invocation.commandText}${options.archived ? ' archived' : ''}`, 'workspaces')} The Default workspace is not listed by the Admin API.`,
+        },
+      ],
+      summary: `${workspaces.length} workspaces`,
+    });
+  },
+});

@@ -1,0 +1,26 @@
+import { type Config, configSchema } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Quartermaster cannot start: the configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment once; throws a ConfigError listing every problem, each naming its variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked = Object.fromEntries(
+    Object.keys(configSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+  );
+  const result = configSchema.safeParse(picked);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const name = String(i.path[0] ?? 'configuration');
+      return i.message.includes(name) ? i.message : `${name}: ${i.message}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,121 @@
+/**
+ * The operator contract's environment variables (../shared/DESIGN.md), parsed once at start.
+ * Every problem is reported at once, each naming its variable.
+ */
+import { z } from 'zod';
+
+const url = (name: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^\s]+$/.test(v), `${name} must be an http(s) URL`);
+
+const optionalSecret = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+export const configSchema = z
+  .object({
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .default('file:./data/quartermaster.db')
+      .refine(
+        (v) => /^file:.+/.test(v) || /^postgres(ql)?:\/\/.+/.test(v),
+        'DATABASE_URL must be file:<path> (SQLite) or postgresql://user@host:port/db (PostgreSQL)',
+      ),
+    ANTHROPIC_ADMIN_KEY: optionalSecret.refine(
+      (v) => v === undefined || /^sk-ant-[a-z]+\d\d-/.test(v),
+      'ANTHROPIC_ADMIN_KEY must be an Anthropic admin key (sk-ant-admin01-…)',
+    ),
+    ANTHROPIC_BASE_URL: url('ANTHROPIC_BASE_URL').optional(),
+    SLACK_BOT_TOKEN: optionalSecret.refine(
+      (v) => v === undefined || v.startsWith('xoxb-'),
+      'SLACK_BOT_TOKEN must be a bot token (xoxb-…)',
+    ),
+    SLACK_SIGNING_SECRET: optionalSecret,
+    SLACK_APP_TOKEN: optionalSecret.refine(
+      (v) => v === undefined || v.startsWith('xapp-'),
+      'SLACK_APP_TOKEN must be an app-level token (xapp-…)',
+    ),
+    SLACK_CLIENT_ID: optionalSecret,
+    SLACK_CLIENT_SECRET: optionalSecret,
+    SLACK_STATE_SECRET: optionalSecret,
+    SLACK_API_URL: url('SLACK_API_URL')
+      .default('https://slack.com/api/')
+      // WebClient appends the method name directly, so the base must end with a slash.
+      .transform((v) => (v.endsWith('/') ? v : `${v}/`)),
+    DISCORD_TOKEN: optionalSecret,
+    DISCORD_APPLICATION_ID: z
+      .string()
+      .trim()
+      .regex(/^\d{15,21}$/, 'DISCORD_APPLICATION_ID must be the numeric application id')
+      .optional(),
+    DISCORD_PUBLIC_KEY: z
+      .string()
+      .trim()
+      .regex(/^[0-9a-fA-F]{64}$/, 'DISCORD_PUBLIC_KEY must be the 64-character hex public key')
+      .optional(),
+    DISCORD_API_URL: url('DISCORD_API_URL').default('https://discord.com/api'),
+    PORT: z.coerce
+      .number({ message: 'PORT must be a number' })
+      .int('PORT must be a whole number')
+      .min(0, 'PORT must be between 0 and 65535')
+      .max(65535, 'PORT must be between 0 and 65535')
+      .default(3000),
+    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    QM_POLICY: z.string().trim().optional(),
+    GITHUB_WEBHOOK_SECRET: optionalSecret,
+    LEAK_WEBHOOK_TOKEN: optionalSecret,
+    NODE_ENV: z.string().optional(),
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
+      issue(
+        'SLACK_SIGNING_SECRET',
+        'SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (HTTP mode verifies every request with it)',
+      );
+    }
+    if (c.SLACK_APP_TOKEN && !c.SLACK_BOT_TOKEN) {
+      issue(
+        'SLACK_BOT_TOKEN',
+        'SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN (Socket Mode still calls the Web API as the bot)',
+      );
+    }
+    if (c.SLACK_SIGNING_SECRET && !c.SLACK_BOT_TOKEN && !c.SLACK_CLIENT_ID) {
+      issue(
+        'SLACK_BOT_TOKEN',
+        'SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET (or set up OAuth with SLACK_CLIENT_ID)',
+      );
+    }
+    const oauth = [c.SLACK_CLIENT_ID, c.SLACK_CLIENT_SECRET, c.SLACK_STATE_SECRET];
+    if (oauth.some(Boolean) && !oauth.every(Boolean)) {
+      issue('SLACK_CLIENT_ID', 'SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET must be set together');
+    }
+    if (c.DISCORD_TOKEN && !c.DISCORD_APPLICATION_ID) {
+      issue('DISCORD_APPLICATION_ID', 'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN');
+    }
+  });
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+/** Variables whose values are secrets: never logged, echoed or stored. */
+export const SECRET_VARIABLES = [
+  'ANTHROPIC_ADMIN_KEY',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'SLACK_CLIENT_SECRET',
+  'SLACK_STATE_SECRET',
+  'DISCORD_TOKEN',
+  'GITHUB_WEBHOOK_SECRET',
+  'LEAK_WEBHOOK_TOKEN',
+] as const;

@@ -1,0 +1,99 @@
+/**
+ * A command is defined once, as data: its path under `/qm`, a description, zod options (each with
+ * `.describe()`), who may run it, and a handler returning a neutral Reply. Slack text parsing, the Slack
+ * manifest, Discord's command JSON and `/qm help` are all derived from these definitions.
+ */
+import type { z } from 'zod';
+import type { Caller } from '../identity/caller.js';
+import type { Permission } from '../identity/permissions.js';
+import type { Services } from '../services.js';
+import { describeOptions, type OptionSpec } from './options.js';
+import type { Reply } from './reply.js';
+
+/**
+ * `public`: anyone on the chat platform, linked or not (help, whoami).
+ * `member`: any chat user linked to an org member.
+ * A Permission: a linked member whose org role grants it.
+ */
+export type Access = 'public' | 'member' | Permission;
+
+export interface InvocationInfo {
+  platform: 'slack' | 'discord';
+  teamId: string;
+  userId: string;
+  channelId: string | null;
+  /** How the caller types this command on their platform, e.g. `/qm keys list`; used in hints. */
+  commandText: string;
+}
+
+export interface CommandContext<O> {
+  options: O;
+  caller: Caller;
+  services: Services;
+  invocation: InvocationInfo;
+  /** Every command, for help. */
+  registry: CommandRegistry;
+}
+
+export interface CommandDefinition<S extends z.ZodObject<any> = z.ZodObject<any>> {
+  path: readonly string[];
+  description: string;
+  access: Access;
+  options: S;
+  /** Options that may be given without `name:` in the text form, in this order. */
+  positional?: readonly (keyof z.infer<S> & string)[];
+  /** Example text forms (without the `/qm` prefix), for help. */
+  examples?: readonly string[];
+  handler(ctx: CommandContext<z.infer<S>>): Promise<Reply>;
+}
+
+export function defineCommand<S extends z.ZodObject<any>>(def: CommandDefinition<S>): CommandDefinition<S> {
+  return def;
+}
+
+export interface RegisteredCommand {
+  definition: CommandDefinition;
+  name: string;
+  options: OptionSpec[];
+}
+
+export class CommandRegistry {
+  readonly commands: readonly RegisteredCommand[];
+  private readonly byName = new Map<string, RegisteredCommand>();
+
+  constructor(definitions: readonly CommandDefinition<any>[]) {
+    this.commands = definitions.map((definition) => {
+      const name = definition.path.join(' ');
+      if (this.byName.has(name)) throw new Error(`Command "${name}" is defined twice`);
+      if (!/^[a-z][a-z-]*( [a-z][a-z-]*){0,2}$/.test(name)) throw new Error(`Command path "${name}" is not valid`);
+      const options = describeOptions(name, definition.options);
+      for (const p of definition.positional ?? []) {
+        if (!options.some((o) => o.name === p)) throw new Error(`Positional "${p}" of "${name}" is not an option`);
+      }
+      const cmd = { definition: definition as CommandDefinition, name, options };
+      this.byName.set(name, cmd);
+      return cmd;
+    });
+    for (const c of this.commands) {
+      // A path cannot be both a command and a group: Discord could not express it.
+      for (let i = 1; i < c.definition.path.length; i++) {
+        const prefix = c.definition.path.slice(0, i).join(' ');
+        if (this.byName.has(prefix)) throw new Error(`"${prefix}" is both a command and a group`);
+      }
+    }
+  }
+
+  get(name: string): RegisteredCommand | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Subcommand names under a group prefix (e.g. `keys` → list, …). */
+  childrenOf(prefix: readonly string[]): string[] {
+    const out = new Set<string>();
+    for (const c of this.commands) {
+      const p = c.definition.path;
+      if (p.length > prefix.length && prefix.every((w, i) => p[i] === w)) out.add(p[prefix.length]!);
+    }
+    return [...out];
+  }
+}

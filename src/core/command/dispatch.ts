@@ -1,0 +1,231 @@
+/**
+ * The one dispatcher both chat adapters call. Named stages, in order:
+ *   resolve (who is calling) → authorize (may they) → validate (are the options right) → run → render.
+ * Every invocation ends in exactly one audit entry recording the stage it reached and its outcome:
+ * `denied` (not linked, not permitted) is kept apart from `failed` (bad input, API or internal failure).
+ */
+import { describeAdminApiError } from '../admin-errors.js';
+import { DomainError } from '../errors.js';
+import type { Caller } from '../identity/caller.js';
+import { isLinked } from '../identity/caller.js';
+import { roleNeededFor } from '../identity/permissions.js';
+import type { IdentityResolver } from '../identity/resolve.js';
+import { AdminApiError } from '../ports/admin-api.js';
+import type { ChatDirectory, Clock, Logger } from '../ports/runtime.js';
+import type { AuditOutcome, AuditStage, Platform, Store } from '../ports/store.js';
+import { redactDeep } from '../secrets.js';
+import type { Services } from '../services.js';
+import type { CommandRegistry, InvocationInfo, RegisteredCommand } from './define.js';
+import { errorReply, md, type Reply } from './reply.js';
+import { parseCommandText } from './text.js';
+import { validateOptions } from './validate.js';
+
+export interface DispatchRequest {
+  platform: Platform;
+  teamId: string;
+  userId: string;
+  channelId: string | null;
+  /** `/qm` on both platforms. */
+  prefix: string;
+  input: { kind: 'text'; text: string } | { kind: 'structured'; name: string; options: Record<string, unknown> };
+  chat: ChatDirectory | null;
+  /** Shows the reply to the caller; a failure here is recorded as the render stage failing. */
+  deliver(reply: Reply): Promise<void>;
+}
+
+export interface DispatchResult {
+  reply: Reply;
+  outcome: AuditOutcome;
+  stage: AuditStage;
+  errorCode: string | null;
+  command: string;
+}
+
+export class Dispatcher {
+  constructor(
+    private readonly deps: {
+      registry: CommandRegistry;
+      services: Services;
+      identity: IdentityResolver;
+      store: Store;
+      clock: Clock;
+      logger: Logger;
+    },
+  ) {}
+
+  get registry(): CommandRegistry {
+    return this.deps.registry;
+  }
+
+  async dispatch(req: DispatchRequest): Promise<DispatchResult> {
+    const started = Date.now();
+    const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
+    let caller: Caller | null = null;
+    let command: RegisteredCommand | undefined;
+    let options: Record<string, unknown> =
+      req.input.kind === 'text' ? { text: req.input.text } : { ...req.input.options };
+    let stage: AuditStage = 'resolve';
+
+    const finish = async (
+      reply: Reply,
+      outcome: AuditOutcome,
+      errorCode: string | null,
+      message: string | null,
+    ): Promise<DispatchResult> => {
+      let finalOutcome = outcome;
+      let finalCode = errorCode;
+      let finalMessage = message;
+      try {
+        stage = outcome === 'allowed' ? 'render' : stage;
+        await req.deliver(reply);
+      } catch (err) {
+        stage = 'render';
+        finalOutcome = 'failed';
+        finalCode = 'RENDER_FAILED';
+        finalMessage = `The reply could not be shown: ${(err as Error).message}`;
+        log.error({ err, command: command?.name }, 'reply delivery failed');
+      }
+      const name = command?.name ?? (req.input.kind === 'structured' ? req.input.name : req.input.text.split(/\s+/)[0]);
+      try {
+        await this.deps.store.audit.append({
+          platform: req.platform,
+          teamId: req.teamId,
+          actorId: req.userId,
+          orgUserId: caller?.orgUser?.id ?? null,
+          actorEmail: caller?.orgUser?.email ?? null,
+          action: name || 'help',
+          options: redactDeep(options),
+          outcome: finalOutcome,
+          stage,
+          errorCode: finalCode,
+          message: finalMessage,
+          durationMs: Date.now() - started,
+        });
+      } catch (err) {
+        // The user already has their answer; an audit failure must still be loud for the operator.
+        log.error({ err, command: name }, 'audit append failed');
+      }
+      log.info(
+        { command: name, outcome: finalOutcome, stage, errorCode: finalCode, ms: Date.now() - started },
+        'command',
+      );
+      return { reply, outcome: finalOutcome, stage, errorCode: finalCode, command: name || '' };
+    };
+
+    try {
+      // resolve
+      caller = await this.deps.identity.resolve(req.platform, req.teamId, req.userId, req.chat);
+
+      let raw: Record<string, unknown>;
+      if (req.input.kind === 'text') {
+        const parsed = parseCommandText(req.input.text, this.deps.registry, req.prefix);
+        if (!parsed.ok) {
+          stage = 'validate';
+          return finish(
+            errorReply(`Can't run ${md.code(parsed.attempted)}`, parsed.message),
+            'failed',
+            'INVALID_INPUT',
+            parsed.message,
+          );
+        }
+        command = parsed.command;
+        raw = parsed.raw;
+      } else {
+        command = this.deps.registry.get(req.input.name);
+        if (!command) {
+          stage = 'validate';
+          const msg = `There is no ${md.code(`${req.prefix} ${req.input.name}`)} command.`;
+          return finish(errorReply('Unknown command', msg), 'failed', 'INVALID_INPUT', msg);
+        }
+        raw = req.input.options;
+      }
+      options = { ...raw };
+
+      // authorize
+      stage = 'authorize';
+      const access = command.definition.access;
+      if (access !== 'public') {
+        if (!isLinked(caller)) {
+          const msg = caller.unlinkedReason ?? 'Your chat account is not linked to an Anthropic org member.';
+          return finish(
+            errorReply(`You can't run ${md.code(`${req.prefix} ${command.name}`)} yet`, msg),
+            'denied',
+            'UNLINKED',
+            msg,
+          );
+        }
+        if (access !== 'member' && !caller.permissions.has(access)) {
+          const msg = `${md.code(`${req.prefix} ${command.name}`)} needs the ${md.bold(roleNeededFor(access))} org role or higher; you are ${md.bold(caller.orgUser.role)}.`;
+          return finish(errorReply('Not allowed', msg), 'denied', 'FORBIDDEN', msg);
+        }
+      }
+
+      // validate
+      stage = 'validate';
+      const valid = validateOptions(command, raw);
+      if (!valid.ok) {
+        const msg = `${valid.message}\nUsage: ${md.code(usageOf(req.prefix, command))}`;
+        return finish(
+          errorReply(`Can't run ${md.code(`${req.prefix} ${command.name}`)}`, msg),
+          'failed',
+          'INVALID_INPUT',
+          valid.message,
+        );
+      }
+
+      // run
+      stage = 'run';
+      const invocation: InvocationInfo = {
+        platform: req.platform,
+        teamId: req.teamId,
+        userId: req.userId,
+        channelId: req.channelId,
+        commandText: `${req.prefix} ${command.name}`,
+      };
+      const reply = await command.definition.handler({
+        options: valid.options,
+        caller,
+        services: this.deps.services,
+        invocation,
+        registry: this.deps.registry,
+      });
+      return finish(reply, 'allowed', null, reply.summary.slice(0, 500));
+    } catch (err) {
+      return finish(...this.failure(err, command, stage, log));
+    }
+  }
+
+  private failure(
+    err: unknown,
+    command: RegisteredCommand | undefined,
+    stage: AuditStage,
+    log: Logger,
+  ): [Reply, AuditOutcome, string, string] {
+    const what = command ? `${md.code(`/qm ${command.name}`)}` : 'your command';
+    if (err instanceof DomainError) {
+      const outcome: AuditOutcome = err.code === 'FORBIDDEN' || err.code === 'UNLINKED' ? 'denied' : 'failed';
+      return [errorReply(`Couldn't run ${what}`, err.userMessage), outcome, err.code, err.userMessage];
+    }
+    if (err instanceof AdminApiError) {
+      const msg = describeAdminApiError(err);
+      log.warn(
+        { kind: err.kind, status: err.status, requestId: err.requestId, attempts: err.attempts, stage },
+        'admin api failed',
+      );
+      return [errorReply(`Couldn't run ${what}`, msg), 'failed', 'UPSTREAM_FAILED', msg];
+    }
+    const ref = Math.random().toString(36).slice(2, 10);
+    log.error({ err, ref, stage }, 'command crashed');
+    const msg = `Something went wrong inside Quartermaster (reference ${md.code(ref)}). Nothing was changed; an operator can find the details in the logs.`;
+    return [errorReply(`Couldn't run ${what}`, msg), 'failed', 'INTERNAL', msg];
+  }
+}
+
+export function usageOf(prefix: string, command: RegisteredCommand): string {
+  const parts = command.options.map((o) => {
+    const body =
+      o.kind === 'boolean' ? o.name : o.kind === 'enum' ? `${o.name}:${o.choices?.join('|')}` : `${o.name}:…`;
+    return o.required ? body : `[${body}]`;
+  });
+  return [prefix, command.name, ...parts].join(' ');
+}

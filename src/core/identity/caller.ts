@@ -1,0 +1,22 @@
+import type { OrgUser, WorkspaceMember } from '../ports/admin-api.js';
+import type { IdentityLink, Platform } from '../ports/store.js';
+import type { Permission } from './permissions.js';
+
+/** The person behind an invocation, as resolved before authorization. */
+export interface Caller {
+  platform: Platform;
+  teamId: string;
+  userId: string;
+  displayName: string | null;
+  /** Null when the chat account is not linked to an org member; `unlinkedReason` then says why. */
+  link: IdentityLink | null;
+  orgUser: OrgUser | null;
+  unlinkedReason: string | null;
+  permissions: ReadonlySet<Permission>;
+  /** Explicit workspace memberships (org admins additionally inherit workspace_admin everywhere). */
+  memberships: WorkspaceMember[];
+}
+
+export function isLinked(c: Caller): c is Caller & { link: IdentityLink; orgUser: OrgUser } {
+  return c.link !== null && c.orgUser !== null;
+}

@@ -1,0 +1,134 @@
+/**
+ * Resolves a chat account to the Anthropic org member it acts as. Slack links by the profile email
+ * (only when Slack marks it confirmed); guests, external (Slack Connect) users, bots and deactivated
+ * accounts are refused. Links made by an operator or an admin are kept as they are; every link is
+ * re-checked against the synced directory, so a removed member loses access at the next refresh.
+ */
+import type { DirectoryService } from '../directory.js';
+import type { AdminApi, OrgUser } from '../ports/admin-api.js';
+import type { ChatDirectory, Clock } from '../ports/runtime.js';
+import type { IdentityLink, Platform, Store } from '../ports/store.js';
+import type { Caller } from './caller.js';
+import { permissionsForRole } from './permissions.js';
+
+/** How long a link is trusted before the chat profile is looked up again. */
+export const LINK_REFRESH_MS = 60 * 60_000;
+
+export class IdentityResolver {
+  constructor(
+    private readonly store: Store,
+    private readonly directory: DirectoryService,
+    private readonly admin: AdminApi,
+    private readonly clock: Clock,
+  ) {}
+
+  async resolve(platform: Platform, teamId: string, userId: string, chat: ChatDirectory | null): Promise<Caller> {
+    const base: Caller = {
+      platform,
+      teamId,
+      userId,
+      displayName: null,
+      link: null,
+      orgUser: null,
+      unlinkedReason: null,
+      permissions: new Set(),
+      memberships: [],
+    };
+    await this.directory.ensureFresh();
+    const now = this.clock.now();
+    let link = await this.store.links.find(platform, teamId, userId);
+
+    const stale = !link || now.getTime() - link.refreshedAt.getTime() > LINK_REFRESH_MS;
+    // Email links are re-derived from the chat profile; operator/admin links have no profile email to check.
+    if (stale && chat && (!link || link.method === 'slack_email')) {
+      const profile = await chat.lookupUser(teamId, userId);
+      base.displayName = profile.displayName;
+      const refusal = refusalFor(profile.kind, platform);
+      if (refusal) {
+        if (link) await this.store.links.remove(platform, teamId, userId);
+        return { ...base, unlinkedReason: refusal };
+      }
+      if (!profile.email || !profile.emailVerified) {
+        if (link) await this.store.links.remove(platform, teamId, userId);
+        return {
+          ...base,
+          unlinkedReason: profile.email
+            ? `Your ${label(platform)} email is not confirmed, so Quartermaster cannot match it to an Anthropic org member. Confirm your email, or ask an operator to link you.`
+            : `${label(platform)} did not share your email address with Quartermaster, so it cannot tell which Anthropic org member you are. An operator can link you with \`npx quartermaster link ${platform} ${teamId} ${userId} you@example.com\`.`,
+        };
+      }
+      const orgUser = await this.findOrgUser(profile.email);
+      if (!orgUser) {
+        if (link) await this.store.links.remove(platform, teamId, userId);
+        return {
+          ...base,
+          unlinkedReason: `No member of the Anthropic organization has the email ${profile.email}. Ask an org admin to invite you (\`/qm members invite\`), then try again.`,
+        };
+      }
+      link = await this.store.links.upsert({
+        platform,
+        teamId,
+        userId,
+        orgUserId: orgUser.id,
+        email: orgUser.email,
+        method: 'slack_email',
+        linkedAt: link?.orgUserId === orgUser.id ? link.linkedAt : now,
+        refreshedAt: now,
+      });
+    }
+
+    if (!link) {
+      return {
+        ...base,
+        unlinkedReason:
+          platform === 'discord'
+            ? 'Your Discord account is not linked to an Anthropic org member yet. Ask to be linked with `/qm link email:you@example.com`.'
+            : 'Your chat account is not linked to an Anthropic org member yet.',
+      };
+    }
+
+    const orgUser = await this.store.directory.getUser(link.orgUserId);
+    if (!orgUser) {
+      return {
+        ...base,
+        link: null,
+        unlinkedReason: `Your chat account was linked to ${link.email}, who is no longer a member of the Anthropic organization.`,
+      };
+    }
+    return this.linkedCaller(base, link, orgUser);
+  }
+
+  private async linkedCaller(base: Caller, link: IdentityLink, orgUser: OrgUser): Promise<Caller> {
+    const memberships = await this.store.directory.membershipsOf(orgUser.id);
+    return { ...base, link, orgUser, permissions: permissionsForRole(orgUser.role), memberships };
+  }
+
+  /** The stored directory first; then the live API, for someone who joined since the last sync. */
+  private async findOrgUser(email: string): Promise<OrgUser | null> {
+    const stored = await this.store.directory.findUserByEmail(email);
+    if (stored) return stored;
+    const live = (await this.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
+    if (!live) return null;
+    await this.store.directory.upsertUsers([live]);
+    return live;
+  }
+}
+
+function label(platform: Platform): string {
+  return platform === 'slack' ? 'Slack' : 'Discord';
+}
+
+function refusalFor(kind: string, platform: Platform): string | null {
+  switch (kind) {
+    case 'guest':
+      return `Guest accounts cannot use Quartermaster. Ask a full member of this ${label(platform)} workspace to make the request.`;
+    case 'external':
+      return `Users from another organization (shared channels) cannot use Quartermaster here.`;
+    case 'bot':
+      return 'Bots cannot use Quartermaster.';
+    case 'deleted':
+      return 'This account is deactivated.';
+    default:
+      return null;
+  }
+}

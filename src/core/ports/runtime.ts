@@ -1,0 +1,31 @@
+/** Small ports every part of the core may use. pino satisfies Logger; tests may pass a fixed Clock. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** What a chat platform can tell us about one of its users, for linking them to an org member. */
+export interface ChatProfile {
+  /** The profile email, or null when the platform does not share one (Discord never does). */
+  email: string | null;
+  /** True only when the platform vouches the address belongs to the user. */
+  emailVerified: boolean;
+  /** `member`, or why the account may not act: a guest, a user from another organization, a bot, a deactivated account. */
+  kind: 'member' | 'guest' | 'external' | 'bot' | 'deleted';
+  displayName: string | null;
+}
+
+/** Implemented by each chat adapter (Slack: users.info). */
+export interface ChatDirectory {
+  readonly platform: 'slack' | 'discord';
+  lookupUser(teamId: string, userId: string): Promise<ChatProfile>;
+}

@@ -1,0 +1,20 @@
+import type { DirectoryService } from './directory.js';
+import type { AdminApi, Organization } from './ports/admin-api.js';
+import type { Clock, Logger } from './ports/runtime.js';
+import type { Store } from './ports/store.js';
+
+/** What command handlers may use. Built once in src/main.ts. */
+export interface Services {
+  admin: AdminApi;
+  store: Store;
+  directory: DirectoryService;
+  clock: Clock;
+  logger: Logger;
+  /** The organization behind the admin key (cached after the first call). */
+  organization(): Promise<Organization>;
+  /** Settings the operator chose that commands need to word their answers. */
+  settings: {
+    /** True when running against the built-in simulated organization. */
+    simulated: boolean;
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * pino, configured so that secrets never reach a log line: known secret fields are censored by path,
+ * and every finished line is scrubbed of key- and token-shaped text and of the configured secret values
+ * (a key pasted into a command, an upstream error echoing a header, a child logger's bindings).
+ * JSON in production; readable in a terminal.
+ */
+import { Writable } from 'node:stream';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
+import pretty from 'pino-pretty';
+import { redactSecrets } from '../core/secrets.js';
+
+const SECRET_FIELDS = [
+  'adminKey',
+  'apiKey',
+  'token',
+  'botToken',
+  'appToken',
+  'signingSecret',
+  'clientSecret',
+  'stateSecret',
+  'password',
+  'secret',
+  'authorization',
+];
+
+const REDACT_PATHS = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => `*.${f}`),
+  'headers["x-api-key"]',
+  'headers["x-slack-signature"]',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+];
+
+export interface LoggerOptions {
+  level: string;
+  /** Pretty output for a human at a terminal. Defaults to: stdout is a TTY and NODE_ENV is not production. */
+  pretty?: boolean;
+  /** Where to write (tests capture log lines here). Defaults to stdout. */
+  destination?: DestinationStream;
+  /** Exact secret values from the configuration, scrubbed wherever they appear. */
+  secrets?: readonly (string | undefined)[];
+}
+
+export function createLogger(o: LoggerOptions): PinoLogger {
+  const secrets = (o.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= 6);
+  const scrub = (s: string) => {
+    let out = redactSecrets(s);
+    for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
+    return out;
+  };
+  const usePretty =
+    o.pretty ?? (!o.destination && Boolean(process.stdout.isTTY) && process.env.NODE_ENV !== 'production');
+  const target: DestinationStream = usePretty
+    ? pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,app', destination: 1 })
+    : (o.destination ?? pino.destination({ dest: 1, sync: true }));
+  const scrubbing = new Writable({
+    write(chunk, _enc, cb) {
+      target.write(scrub(chunk.toString()));
+      cb();
+    },
+  });
+  return pino(
+    {
+      level: o.level,
+      base: { app: 'quartermaster' },
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      serializers: { err: serializeError },
+    },
+    scrubbing,
+  );
+}
+
+function serializeError(e: unknown): Record<string, unknown> {
+  if (!(e instanceof Error)) return { message: String(e) };
+  const out: Record<string, unknown> = { type: e.name, message: e.message, stack: e.stack };
+  for (const k of ['code', 'status', 'kind', 'requestId', 'attempts'] as const) {
+    const v = (e as unknown as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
+  if (e.cause) out.cause = serializeError(e.cause);
+  return out;
+}

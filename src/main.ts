@@ -1,0 +1,189 @@
+/**
+ * Composition root: config → logger → database → Admin API (real or simulated) → core services →
+ * chat adapters → one HTTP listener. The only module that imports everything.
+ */
+import type { Server } from 'node:http';
+import type { DestinationStream } from 'pino';
+import { commands } from '../commands/index.js';
+import { createAdminApiClient } from './anthropic/client.js';
+import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic/simulator/index.js';
+import { loadConfig } from './config/load.js';
+import { type Config, SECRET_VARIABLES } from './config/schema.js';
+import { CommandRegistry } from './core/command/define.js';
+import { Dispatcher } from './core/command/dispatch.js';
+import { DirectoryService } from './core/directory.js';
+import { IdentityResolver } from './core/identity/resolve.js';
+import type { AdminApi, Organization } from './core/ports/admin-api.js';
+import { type Clock, type Logger, systemClock } from './core/ports/runtime.js';
+import type { Store } from './core/ports/store.js';
+import type { Services } from './core/services.js';
+import { createHttpServer, type Handler, listen } from './http/server.js';
+import { createLogger } from './log/logger.js';
+import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
+import { migrateDatabase, openStore } from './store/index.js';
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  /** Where log lines go (tests capture them); stdout by default. */
+  logDestination?: DestinationStream;
+  /** Where the start-up guidance goes; console.log by default. */
+  print?: (line: string) => void;
+  clock?: Clock;
+  /** Test-only: shorter Bolt ack deadline. */
+  slackAckTimeoutMs?: number;
+  /** Skip `prisma migrate deploy` (tests hand in an already-migrated database). */
+  skipMigrate?: boolean;
+}
+
+export interface Quartermaster {
+  config: Config;
+  url: string;
+  port: number;
+  logger: Logger;
+  store: Store;
+  admin: AdminApi;
+  services: Services;
+  dispatcher: Dispatcher;
+  slack: SlackAdapter | null;
+  /** The in-process simulated organization, when no admin key is configured. */
+  simulator: Simulator | null;
+  close(): Promise<void>;
+}
+
+export async function startQuartermaster(opts: StartOptions = {}): Promise<Quartermaster> {
+  const env = opts.env ?? process.env;
+  const config = loadConfig(env);
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const clock = opts.clock ?? systemClock;
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    destination: opts.logDestination,
+    secrets: SECRET_VARIABLES.map((k) => config[k]),
+  });
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err }, 'shutdown step failed'));
+    cleanups.length = 0;
+  };
+
+  try {
+    if (!opts.skipMigrate) {
+      await migrateDatabase(config.DATABASE_URL, (line) => logger.debug({ prisma: line }, 'migrate'));
+    }
+    const store = await openStore(config.DATABASE_URL);
+    cleanups.push(() => store.close());
+
+    let simulator: Simulator | null = null;
+    let baseURL = config.ANTHROPIC_BASE_URL;
+    let adminKey = config.ANTHROPIC_ADMIN_KEY;
+    if (!adminKey && !baseURL) {
+      simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
+      cleanups.push(() => simulator!.close());
+      baseURL = simulator.url;
+      adminKey = simulator.adminKey;
+    } else if (!adminKey) {
+      // An Admin API stand-in was named without a key: talk to it with the simulator's well-known demo key.
+      logger.warn(
+        { baseURL },
+        'ANTHROPIC_BASE_URL is set but ANTHROPIC_ADMIN_KEY is not; using the simulator demo key',
+      );
+      adminKey = SIMULATOR_ADMIN_KEY;
+    }
+    const admin = createAdminApiClient({
+      adminKey: adminKey!,
+      baseURL: baseURL ?? 'https://api.anthropic.com',
+      onRequest: (info) => logger.debug(info, 'admin api request'),
+    });
+
+    const directory = new DirectoryService(admin, store, clock, logger);
+    let org: Promise<Organization> | null = null;
+    const services: Services = {
+      admin,
+      store,
+      directory,
+      clock,
+      logger,
+      organization: () => {
+        org ??= admin.getOrganization().catch((err) => {
+          org = null;
+          throw err;
+        });
+        return org;
+      },
+      settings: { simulated: simulator !== null },
+    };
+    const registry = new CommandRegistry(commands);
+    const identity = new IdentityResolver(store, directory, admin, clock);
+    const dispatcher = new Dispatcher({ registry, services, identity, store, clock, logger });
+
+    try {
+      await directory.sync();
+    } catch (err) {
+      // Stay up: commands explain the Admin API failure to whoever runs them, and the next one retries.
+      logger.warn({ err }, 'initial directory sync failed; will retry on the next command');
+    }
+
+    const routes = new Map<string, Handler>();
+    let slack: SlackAdapter | null = null;
+    if (config.SLACK_BOT_TOKEN) {
+      slack = createSlackAdapter({
+        botToken: config.SLACK_BOT_TOKEN,
+        signingSecret: config.SLACK_SIGNING_SECRET,
+        appToken: config.SLACK_APP_TOKEN,
+        apiUrl: config.SLACK_API_URL,
+        dispatcher,
+        logger,
+        ackTimeoutMs: opts.slackAckTimeoutMs,
+      });
+      if (slack.requestListener) routes.set('POST /slack/events', slack.requestListener);
+      await slack.start();
+      cleanups.push(() => slack!.stop());
+    }
+
+    const server: Server = createHttpServer({ store, logger, routes });
+    const address = await listen(server, config.PORT, config.HOST);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+    const url = `http://${host}:${address.port}`;
+    logger.info({ url, slack: slack?.mode ?? 'off', simulated: simulator !== null }, 'quartermaster started');
+    for (const line of guidance(config, url, slack, simulator)) print(line);
+
+    return { config, url, port: address.port, logger, store, admin, services, dispatcher, slack, simulator, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** What the operator sees at start: what runs, and what to configure next. */
+function guidance(config: Config, url: string, slack: SlackAdapter | null, simulator: Simulator | null): string[] {
+  const lines = [`Quartermaster is running on ${url} (health: ${url}/healthz, readiness: ${url}/readyz).`];
+  lines.push(`Database: ${config.DATABASE_URL.startsWith('file:') ? config.DATABASE_URL : 'PostgreSQL'}`);
+  if (simulator) {
+    lines.push(
+      `Anthropic: the built-in SIMULATED organization (${simulator.url}). Set ANTHROPIC_ADMIN_KEY to manage your real organization.`,
+    );
+  } else {
+    lines.push(`Anthropic: Admin API at ${config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com'}.`);
+  }
+  if (slack) {
+    lines.push(
+      slack.mode === 'socket'
+        ? 'Slack: connected in Socket Mode.'
+        : `Slack: HTTP mode. Point the app's Request URLs (slash command /qm and interactivity) at ${url}/slack/events (via your public HTTPS address).`,
+    );
+  } else {
+    lines.push(
+      'Slack: not configured. Create the app from manifest/slack.json (npx quartermaster manifest slack), then set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).',
+    );
+  }
+  if (!config.DISCORD_TOKEN)
+    lines.push('Discord: not configured. Set DISCORD_TOKEN and DISCORD_APPLICATION_ID to connect.');
+  return lines;
+}

@@ -1,0 +1,132 @@
+/**
+ * The Slack adapter: verify (Bolt checks the v0 signature and the 5-minute window), acknowledge at once,
+ * then dispatch the one `/qm` command and answer through the response_url (ephemeral unless the reply
+ * says otherwise). HTTP mode shares Quartermaster's port; Socket Mode is used when SLACK_APP_TOKEN is set.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Dispatcher } from '../core/command/dispatch.js';
+import type { Reply } from '../core/command/reply.js';
+import type { ChatDirectory, ChatProfile, Logger } from '../core/ports/runtime.js';
+import { renderSlack } from './render.js';
+
+export const SLASH_COMMAND = '/qm';
+
+export interface SlackAdapterOptions {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  apiUrl: string;
+  dispatcher: Dispatcher;
+  logger: Logger;
+  /** Test-only: Bolt answers 404 when a listener has not acked by then (default 3001 ms, Slack's limit). */
+  ackTimeoutMs?: number;
+}
+
+export interface SlackAdapter {
+  app: App;
+  mode: 'http' | 'socket';
+  /** Node request listener for `/slack/events` in HTTP mode; null in Socket Mode. */
+  requestListener: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
+  const logger = o.logger.child({ adapter: 'slack' });
+  const socket = Boolean(o.appToken);
+  const receiver = socket
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: o.signingSecret!,
+        endpoints: '/slack/events',
+        logger: boltLogger(logger),
+        unhandledRequestTimeoutMillis: o.ackTimeoutMs ?? 3001,
+      });
+  const app = new App({
+    token: o.botToken,
+    ...(socket ? { appToken: o.appToken, socketMode: true } : { receiver }),
+    logger: boltLogger(logger),
+    logLevel: LogLevel.WARN,
+    clientOptions: { slackApiUrl: o.apiUrl },
+  });
+
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
+    // Acknowledge first: Slack shows an error if it hears nothing within 3 seconds.
+    await ack();
+    await o.dispatcher.dispatch({
+      platform: 'slack',
+      teamId: command.team_id,
+      userId: command.user_id,
+      channelId: command.channel_id,
+      prefix: SLASH_COMMAND,
+      input: { kind: 'text', text: command.text ?? '' },
+      chat: slackDirectory(client),
+      deliver: async (reply: Reply) => {
+        const msg = renderSlack(reply);
+        await respond({ response_type: reply.visibility === 'in_channel' ? 'in_channel' : 'ephemeral', ...msg });
+      },
+    });
+  });
+
+  app.error(async (error) => {
+    logger.error({ err: error }, 'slack listener failed');
+  });
+
+  return {
+    app,
+    mode: socket ? 'socket' : 'http',
+    requestListener: receiver ? receiver.requestListener : null,
+    async start() {
+      if (socket) await app.start();
+    },
+    async stop() {
+      if (socket) await app.stop();
+    },
+  };
+}
+
+/** users.info → the facts the core needs to link a Slack user (scopes users:read and users:read.email). */
+export function slackDirectory(client: WebClient): ChatDirectory {
+  return {
+    platform: 'slack',
+    async lookupUser(teamId: string, userId: string): Promise<ChatProfile> {
+      const res = await client.users.info({ user: userId });
+      const u = res.user as (typeof res.user & { is_stranger?: boolean; is_email_confirmed?: boolean }) | undefined;
+      if (!u) throw new Error(`users.info returned no user for ${userId}`);
+      const kind: ChatProfile['kind'] = u.deleted
+        ? 'deleted'
+        : u.is_bot || u.id === 'USLACKBOT'
+          ? 'bot'
+          : u.is_restricted || u.is_ultra_restricted
+            ? 'guest'
+            : u.is_stranger || (u.team_id && u.team_id !== teamId && !u.enterprise_user)
+              ? 'external'
+              : 'member';
+      const email = u.profile?.email ?? null;
+      return {
+        kind,
+        email,
+        // Slack reports is_email_confirmed; an explicit false means the address is not proven to be theirs.
+        emailVerified: email !== null && u.is_email_confirmed !== false,
+        displayName: u.profile?.display_name || u.real_name || u.name || null,
+      };
+    },
+  };
+}
+
+function boltLogger(l: Logger): BoltLogger {
+  let level = LogLevel.WARN;
+  return {
+    debug: (...m: unknown[]) => l.debug({ slack: m.map(String).join(' ') }),
+    info: (...m: unknown[]) => l.info({ slack: m.map(String).join(' ') }),
+    warn: (...m: unknown[]) => l.warn({ slack: m.map(String).join(' ') }),
+    error: (...m: unknown[]) => l.error({ slack: m.map(String).join(' ') }),
+    setLevel: (lv: LogLevel) => {
+      level = lv;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The Slack app manifest, generated from the command definitions (committed as manifest/slack.json;
+ * a test fails when it drifts). Create the app at api.slack.com/apps → "From an app manifest".
+ */
+import type { CommandRegistry } from '../core/command/define.js';
+import { SLASH_COMMAND } from './app.js';
+
+export const PUBLIC_URL_PLACEHOLDER = 'https://quartermaster.example.com';
+
+export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_PLACEHOLDER): Record<string, unknown> {
+  const events = `${publicUrl}/slack/events`;
+  const tops = registry.childrenOf([]);
+  return {
+    _metadata: { major_version: 1, minor_version: 1 },
+    display_information: {
+      name: 'Quartermaster',
+      description: 'Run your Anthropic organization from Slack',
+      long_description:
+        'Quartermaster runs an Anthropic (Claude API) organization from Slack: request API keys, invites, role changes and spend limits with /qm; approvers decide with buttons; the bot carries decisions out through the Anthropic Admin API and posts usage digests, budget alerts and leaked-key alerts. Every action is permission-checked against your Anthropic org role and written to an audit log.',
+      background_color: '#1f2937',
+    },
+    features: {
+      bot_user: { display_name: 'Quartermaster', always_online: true },
+      slash_commands: [
+        {
+          command: SLASH_COMMAND,
+          url: events,
+          description: 'Quartermaster: your Anthropic organization',
+          usage_hint: tops.join(' | ').slice(0, 100),
+          should_escape: true,
+        },
+      ],
+    },
+    oauth_config: {
+      redirect_urls: [`${publicUrl}/slack/oauth_redirect`],
+      scopes: {
+        // commands: /qm; chat:write: answers and cards; users:read + users:read.email: link people by verified email;
+        // im:write: DMs to requesters and approvers.
+        bot: ['commands', 'chat:write', 'users:read', 'users:read.email', 'im:write'],
+      },
+    },
+    settings: {
+      interactivity: { is_enabled: true, request_url: events },
+      org_deploy_enabled: false,
+      socket_mode_enabled: false,
+      token_rotation_enabled: false,
+    },
+  };
+}
