@@ -1,0 +1,254 @@
+/**
+ * A protocol-faithful local fake of the parts of Slack Quartermaster touches (from ../shared/recipes/slack):
+ *  - the Web API: POST {base}/api/<method>, form or JSON bodies, Bearer token, always HTTP 200 with {ok,…}
+ *    and Slack's error codes (not_authed, invalid_auth, user_not_found, channel_not_found);
+ *  - response_url webhooks (POST {base}/respond/<id>);
+ *  - the Slack → app direction: v0-signed slash commands, interactivity payloads and events.
+ * users.info answers like Slack does for members, guests (is_restricted), Slack Connect users
+ * (another team_id, is_stranger), unconfirmed emails, hidden emails (no users:read.email) and bots.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ApiCall {
+  method: string;
+  args: Record<string, any>;
+  token?: string;
+}
+
+export interface FakeSlackUser {
+  id: string;
+  name: string;
+  email?: string | null;
+  teamId?: string;
+  isRestricted?: boolean;
+  isUltraRestricted?: boolean;
+  isStranger?: boolean;
+  isBot?: boolean;
+  deleted?: boolean;
+  emailConfirmed?: boolean;
+}
+
+export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
+export const BOT_TOKEN = 'xoxb-1111-2222-fake-bot-token';
+export const FORM = 'application/x-www-form-urlencoded';
+
+export class FakeSlack {
+  server!: Server;
+  base = '';
+  calls: ApiCall[] = [];
+  responses: { id: string; body: any; at: number }[] = [];
+  users = new Map<string, FakeSlackUser>();
+  validTokens = new Set<string>([BOT_TOKEN]);
+  private seq = 0;
+
+  constructor(readonly team = { id: 'T0QM', domain: 'acme' }) {}
+
+  get apiUrl(): string {
+    return `${this.base}/api/`;
+  }
+
+  addUser(u: FakeSlackUser): this {
+    this.users.set(u.id, u);
+    return this;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer(async (req, res) => {
+      const raw = await readBody(req);
+      const url = new URL(req.url!, 'http://x');
+      const send = (body: unknown) => {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(body));
+      };
+      if (url.pathname.startsWith('/respond/')) {
+        this.responses.push({ id: url.pathname.slice(9), body: JSON.parse(raw.toString()), at: Date.now() });
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+        return;
+      }
+      const m = /^\/api\/([\w.]+)$/.exec(url.pathname);
+      if (!m || req.method !== 'POST') {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      const ct = (req.headers['content-type'] ?? '').split(';')[0];
+      const args: Record<string, any> =
+        ct === 'application/json'
+          ? raw.length
+            ? JSON.parse(raw.toString())
+            : {}
+          : Object.fromEntries(new URLSearchParams(raw.toString()));
+      for (const k of ['blocks', 'attachments', 'view']) {
+        if (typeof args[k] === 'string') {
+          try {
+            args[k] = JSON.parse(args[k]);
+          } catch {
+            /* Slack would reject it; keep the raw value so a test can see it */
+          }
+        }
+      }
+      const auth = req.headers.authorization;
+      const token = auth?.startsWith('Bearer ') ? auth.slice(7) : args.token;
+      const method = m[1]!;
+      this.calls.push({ method, args, token });
+      if (!token) return send({ ok: false, error: 'not_authed' });
+      if (!this.validTokens.has(token)) return send({ ok: false, error: 'invalid_auth' });
+      send(this.handle(method, args));
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => {
+      this.server.closeAllConnections();
+      this.server.close(() => r());
+    });
+  }
+
+  private handle(method: string, a: Record<string, any>): unknown {
+    switch (method) {
+      case 'auth.test':
+        return {
+          ok: true,
+          url: `https://${this.team.domain}.slack.com/`,
+          team: 'Acme',
+          user: 'quartermaster',
+          team_id: this.team.id,
+          user_id: 'UQMBOT',
+          bot_id: 'BQMBOT',
+          is_enterprise_install: false,
+        };
+      case 'users.info': {
+        const u = this.users.get(a.user);
+        if (!u) return { ok: false, error: 'user_not_found' };
+        const profile: Record<string, unknown> = { display_name: u.name, real_name: u.name };
+        if (u.email) profile.email = u.email;
+        return {
+          ok: true,
+          user: {
+            id: u.id,
+            team_id: u.teamId ?? this.team.id,
+            name: u.name,
+            real_name: u.name,
+            deleted: u.deleted ?? false,
+            is_bot: u.isBot ?? false,
+            is_app_user: false,
+            is_restricted: u.isRestricted ?? false,
+            is_ultra_restricted: u.isUltraRestricted ?? false,
+            ...(u.isStranger ? { is_stranger: true } : {}),
+            is_email_confirmed: u.emailConfirmed ?? true,
+            profile,
+          },
+        };
+      }
+      case 'chat.postMessage': {
+        if (!a.channel) return { ok: false, error: 'channel_not_found' };
+        const ts = this.ts();
+        return {
+          ok: true,
+          channel: a.channel,
+          ts,
+          message: { type: 'message', text: a.text ?? '', blocks: a.blocks, ts },
+        };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: this.ts() };
+      case 'chat.update':
+        return { ok: true, channel: a.channel, ts: a.ts, text: a.text ?? '' };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${String(a.users).replace(/\W/g, '')}` } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+
+  private ts(): string {
+    return `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`;
+  }
+
+  // ---------- Slack → app ----------
+  sign(body: string, ts = Math.floor(Date.now() / 1000), secret = SIGNING_SECRET): Record<string, string> {
+    const sig = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
+    return { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig };
+  }
+
+  slashCommandBody(
+    text: string,
+    user: string,
+    responseId = randomBytes(6).toString('hex'),
+    channel = 'C0GENERAL',
+  ): string {
+    return new URLSearchParams({
+      token: 'deprecated-verification-token',
+      team_id: this.team.id,
+      team_domain: this.team.domain,
+      channel_id: channel,
+      channel_name: 'general',
+      user_id: user,
+      user_name: this.users.get(user)?.name ?? 'someone',
+      command: '/qm',
+      text,
+      api_app_id: 'A0QM',
+      is_enterprise_install: 'false',
+      response_url: `${this.base}/respond/${responseId}`,
+      trigger_id: `${Date.now()}.${++this.seq}.${randomBytes(16).toString('hex')}`,
+    }).toString();
+  }
+
+  /** POST a correctly signed slash command, as Slack does, and wait for the answer on its response_url. */
+  async command(
+    appUrl: string,
+    text: string,
+    user: string,
+    o: { signWith?: string; timestamp?: number; waitMs?: number } = {},
+  ): Promise<{ status: number; ackBody: string; ackMs: number; reply: any | null }> {
+    const responseId = randomBytes(6).toString('hex');
+    const body = this.slashCommandBody(text, user, responseId);
+    const started = Date.now();
+    const res = await fetch(`${appUrl}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': FORM, ...this.sign(body, o.timestamp, o.signWith) },
+      body,
+    });
+    const ackBody = await res.text();
+    const ackMs = Date.now() - started;
+    if (res.status !== 200) return { status: res.status, ackBody, ackMs, reply: null };
+    const reply = await waitFor(() => this.responses.find((r) => r.id === responseId)?.body, o.waitMs ?? 10_000);
+    return { status: res.status, ackBody, ackMs, reply };
+  }
+}
+
+/** Everything a user would read in a Slack message: the fallback text plus every block's text. */
+export function visibleText(msg: any): string {
+  const parts: string[] = [msg?.text ?? ''];
+  for (const b of msg?.blocks ?? []) {
+    if (b.text?.text) parts.push(b.text.text);
+    for (const f of b.fields ?? []) parts.push(f.text);
+    for (const e of b.elements ?? []) parts.push(e.text?.text ?? e.text ?? '');
+  }
+  return parts.join('\n');
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export async function waitFor<T>(fn: () => T | undefined | null, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`waitFor: nothing after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * End to end on Slack: correctly signed slash commands into the real Bolt app, its WebClient on a fake
+ * Slack Web API, the Admin API client on the simulator over HTTP, a real database. Asserts what the
+ * person who typed the command sees, and what lands in the audit log.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FORM, SIGNING_SECRET, visibleText } from '../fakes/slack.js';
+import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+const run = (text: string, user = 'UALICE') => t.slack.command(t.url, text, user);
+const lastAudit = async () => (await t.qm.store.audit.list({ limit: 1 })).entries[0]!;
+
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.close();
+});
+beforeEach(() => {
+  t.sim.faults.clear();
+});
+
+describe('signature verification (Bolt)', () => {
+  it('rejects an unsigned request with 401 and runs nothing', async () => {
+    const body = t.slack.slashCommandBody('whoami', 'UALICE', 'unsigned');
+    const res = await fetch(`${t.url}/slack/events`, { method: 'POST', headers: { 'content-type': FORM }, body });
+    expect(res.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(t.slack.responses.find((r) => r.id === 'unsigned')).toBeUndefined();
+  });
+
+  it('rejects a request signed with the wrong secret with 401', async () => {
+    const r = await t.slack.command(t.url, 'whoami', 'UALICE', { signWith: 'not-the-secret' });
+    expect(r.status).toBe(401);
+  });
+
+  it('rejects a stale request (signed 6 minutes ago) with 401', async () => {
+    const r = await t.slack.command(t.url, 'whoami', 'UALICE', { timestamp: Math.floor(Date.now() / 1000) - 360 });
+    expect(r.status).toBe(401);
+    // The same body signed now is accepted: it was the age, not the signature.
+    expect((await run('whoami')).status).toBe(200);
+  });
+});
+
+describe('acknowledge first, then answer', () => {
+  it('acks with an empty 200 at once even when the Admin API is slow, and answers on the response_url', async () => {
+    t.sim.faults.inject({ status: 0, delayMs: 2500, path: '/v1/organizations/api_keys' });
+    const r = await run('keys list');
+    expect(r.status).toBe(200);
+    expect(r.ackBody).toBe('');
+    expect(r.ackMs).toBeLessThan(1500);
+    expect(r.reply.response_type).toBe('ephemeral');
+    expect(visibleText(r.reply)).toContain('API keys');
+  });
+});
+
+describe('/qm whoami and /qm help', () => {
+  it('shows an admin who they act as, with org role and organization', async () => {
+    const r = await run('whoami');
+    const text = visibleText(r.reply);
+    expect(text).toContain('alice@example.com');
+    expect(text).toContain('admin');
+    expect(text).toContain('Acme AI (simulated)');
+    expect(text).toContain('workspace_admin');
+  });
+
+  it('links by verified email case-insensitively and shows explicit workspace roles', async () => {
+    const text = visibleText((await run('whoami', 'UBOB')).reply);
+    expect(text).toContain('bob@example.com');
+    expect(text).toContain('developer');
+    expect(text).toMatch(/prod: `?workspace_developer/);
+    expect(text).toMatch(/staging: `?workspace_developer/);
+    const link = await t.qm.store.links.find('slack', t.slack.team.id, 'UBOB');
+    expect(link?.method).toBe('slack_email');
+  });
+
+  it('help lists only what the caller may run', async () => {
+    const admin = visibleText((await run('help')).reply);
+    expect(admin).toContain('/qm audit');
+    expect(admin).toContain('/qm keys list');
+    const user = visibleText((await run('help', 'UDAVE')).reply);
+    expect(user).toContain('/qm workspaces list');
+    expect(user).not.toContain('/qm audit');
+    expect(user).not.toContain('/qm keys list');
+  });
+
+  it('an empty /qm shows help', async () => {
+    expect(visibleText((await run('')).reply)).toContain('Quartermaster help');
+  });
+});
+
+describe('unlinked, guest and external users', () => {
+  it('a Slack user whose email is not in the org is told so, denied, and audited', async () => {
+    const r = await run('keys list', 'UZED');
+    const text = visibleText(r.reply);
+    expect(text).toContain('zed@example.com');
+    expect(text).toMatch(/No member of the Anthropic organization/);
+    const a = await lastAudit();
+    expect(a).toMatchObject({
+      actorId: 'UZED',
+      action: 'keys list',
+      outcome: 'denied',
+      errorCode: 'UNLINKED',
+      stage: 'authorize',
+    });
+  });
+
+  it('an unlinked user can still run help and whoami, which explain why', async () => {
+    expect(visibleText((await run('whoami', 'UZED')).reply)).toMatch(/No member of the Anthropic organization/);
+    expect(visibleText((await run('help', 'UZED')).reply)).toMatch(/not linked/);
+  });
+
+  it('refuses guests with a clear message', async () => {
+    const text = visibleText((await run('keys list', 'UGUEST')).reply);
+    expect(text).toMatch(/Guest accounts cannot use Quartermaster/);
+    expect(await t.qm.store.links.find('slack', t.slack.team.id, 'UGUEST')).toBeNull();
+  });
+
+  it('refuses external (Slack Connect) users', async () => {
+    const text = visibleText((await run('whoami', 'UEXT')).reply);
+    expect(text).toMatch(/another organization/);
+  });
+
+  it('does not link an unconfirmed email, even one that belongs to an org member', async () => {
+    const text = visibleText((await run('keys list', 'UUNCONF')).reply);
+    expect(text).toMatch(/not confirmed/);
+    expect(await t.qm.store.links.find('slack', t.slack.team.id, 'UUNCONF')).toBeNull();
+  });
+
+  it('a user whose email Slack does not share gets the operator link command; once linked, they act as that member', async () => {
+    const text = visibleText((await run('whoami', 'UNOMAIL')).reply);
+    expect(text).toContain(`npx quartermaster link slack ${t.slack.team.id} UNOMAIL`);
+    const erin = (await t.qm.store.directory.findUserByEmail('erin@example.com'))!;
+    const now = new Date();
+    await t.qm.store.links.upsert({
+      platform: 'slack',
+      teamId: t.slack.team.id,
+      userId: 'UNOMAIL',
+      orgUserId: erin.id,
+      email: erin.email,
+      method: 'operator',
+      linkedAt: now,
+      refreshedAt: now,
+    });
+    const after = visibleText((await run('whoami', 'UNOMAIL')).reply);
+    expect(after).toContain('erin@example.com');
+    expect(after).toContain('claude_code_user');
+  });
+});
+
+describe('permissions', () => {
+  it('a user without permission is denied, told which role is needed, and the denial is audited', async () => {
+    const r = await run('members list', 'UDAVE');
+    const text = visibleText(r.reply);
+    expect(text).toMatch(/needs the \*developer\* org role/);
+    expect(text).toContain('you are *user*');
+    expect(await lastAudit()).toMatchObject({
+      action: 'members list',
+      outcome: 'denied',
+      errorCode: 'FORBIDDEN',
+      actorEmail: 'dave@example.com',
+    });
+  });
+
+  it('/qm audit is for admins only', async () => {
+    expect(visibleText((await run('audit', 'UBOB')).reply)).toMatch(/needs the \*admin\* org role/);
+    const text = visibleText((await run('audit limit:50')).reply);
+    expect(text).toContain('Audit log');
+    expect(text).toMatch(/dave@example.com · `members list` · FORBIDDEN at authorize/);
+  });
+});
+
+describe('/qm keys list', () => {
+  const simKeys = () => t.sim.state.apiKeys;
+
+  it('pages the whole list with a footer naming the next page, and never shows more than the hint', async () => {
+    const total = simKeys().length;
+    expect(total).toBeGreaterThan(15);
+    const first = visibleText((await run('keys list')).reply);
+    expect(first).toContain(`Showing 1–15 of ${total} keys`);
+    expect(first).toContain('/qm keys list page:2');
+    const last = Math.ceil(total / 15);
+    const end = visibleText((await run(`keys list page:${last}`)).reply);
+    expect(end).toContain(`of ${total} keys (page ${last} of ${last})`);
+    for (const m of first.matchAll(/sk-ant-[^\s`]*/g)) expect(m[0]).toMatch(/^sk-ant-api03-.{3}\.\.\..{4}$/);
+  });
+
+  it('filters by workspace name and status', async () => {
+    const prod = t.sim.state.workspaces.find((w) => w.name === 'prod')!;
+    const expected = simKeys().filter((k) => k.scope_workspace_id === prod.id && t.sim.state.keyStatus(k) === 'active');
+    const text = visibleText((await run('keys list workspace:prod status:active')).reply);
+    expect(text).toContain(`of ${expected.length} keys`);
+    for (const k of expected.slice(0, 15)) expect(text).toContain(k.name);
+    expect(text).not.toMatch(/`inactive`|`archived`/);
+  });
+
+  it('a developer sees only keys of their workspaces and their own, and is told others are hidden', async () => {
+    const text = visibleText((await run('keys list', 'UBOB')).reply);
+    expect(text).toMatch(/more keys are in workspaces where you are not a developer or admin/);
+    // Every key shown is in a workspace where bob is a developer, or is bob's own.
+    const entries = text.split('\n').filter((l) => / · owner /.test(l));
+    expect(entries.length).toBeGreaterThan(0);
+    for (const line of entries) expect(line).toMatch(/^(prod|staging) · |owner bob@example\.com/);
+    expect(text).not.toMatch(/^research · owner (?!bob)/m);
+  });
+
+  it('an unknown workspace names the ones that exist', async () => {
+    const text = visibleText((await run('keys list workspace:prd')).reply);
+    expect(text).toMatch(/no workspace called `prd`/);
+    expect(text).toContain('`prod`');
+  });
+
+  it('a bad option value gets a specific message and the usage', async () => {
+    const text = visibleText((await run('keys list status:actve')).reply);
+    expect(text).toMatch(/`status` must be one of `active`, `inactive`, `archived`, `expired` \(you typed `actve`\)/);
+    expect(text).toContain('Usage');
+    expect(await lastAudit()).toMatchObject({ outcome: 'failed', errorCode: 'INVALID_INPUT', stage: 'validate' });
+  });
+
+  it('an unknown subcommand suggests the right one', async () => {
+    const text = visibleText((await run('keys lst')).reply);
+    expect(text).toContain('Did you mean `/qm keys list`?');
+  });
+});
+
+describe('/qm members list and /qm workspaces list', () => {
+  it('lists members, filtered by role', async () => {
+    const text = visibleText((await run('members list billing', 'UBOB')).reply);
+    expect(text).toContain('carol@example.com');
+    expect(text).not.toContain('bob@example.com');
+  });
+
+  it('lists workspaces with member and key counts', async () => {
+    const text = visibleText((await run('workspaces list', 'UDAVE')).reply);
+    for (const name of ['prod', 'staging', 'research']) expect(text).toContain(`*${name}*`);
+    expect(text).toMatch(/\d+ members · \d+ active keys/);
+  });
+});
+
+describe('Admin API failures reach the user as plain explanations', () => {
+  it('401: the admin key was rejected; the operator is named', async () => {
+    t.sim.faults.inject({ status: 401, path: '/v1/organizations/api_keys' });
+    const text = visibleText((await run('keys list')).reply);
+    expect(text).toMatch(/rejected Quartermaster's admin key \(401\)/);
+    expect(text).toContain('ANTHROPIC_ADMIN_KEY');
+    expect(await lastAudit()).toMatchObject({ outcome: 'failed', errorCode: 'UPSTREAM_FAILED', stage: 'run' });
+  });
+
+  it('429 then 200: retried after retry-after and answered normally', async () => {
+    const before = t.sim.requests.filter((r) => r.path === '/v1/organizations/api_keys').length;
+    t.sim.faults.inject({ status: 429, retryAfter: 0, path: '/v1/organizations/api_keys' });
+    const text = visibleText((await run('keys list')).reply);
+    expect(text).toContain('Showing 1–15');
+    const calls = t.sim.requests.filter((r) => r.path === '/v1/organizations/api_keys').slice(before);
+    expect(calls.map((c) => c.status).slice(0, 2)).toEqual([429, 200]);
+    expect((await lastAudit()).outcome).toBe('allowed');
+  });
+
+  it('500 on every attempt: explained after retries, audited as failed', async () => {
+    t.sim.faults.inject({ status: 500, times: 10, path: '/v1/organizations/api_keys' });
+    const text = visibleText((await run('keys list')).reply);
+    expect(text).toMatch(/Anthropic's API is having trouble \(500\) after 3 attempts/);
+    expect(await lastAudit()).toMatchObject({ outcome: 'failed', errorCode: 'UPSTREAM_FAILED' });
+  });
+});
+
+describe('health and secrets', () => {
+  it('serves /healthz and /readyz', async () => {
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${t.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+  });
+
+  it('no secret appears in any log line or audit entry this suite produced', async () => {
+    await run(`keys list workspace:${ADMIN_KEY}`);
+    const all = t.logs.join('');
+    expect(t.logs.length).toBeGreaterThan(20);
+    for (const secret of [ADMIN_KEY, SIGNING_SECRET, 'xoxb-1111-2222-fake-bot-token'])
+      expect(all).not.toContain(secret);
+    expect(all).not.toMatch(/sk-ant-admin01-[A-Za-z0-9_-]{20,}/);
+    const audit = JSON.stringify((await t.qm.store.audit.list({ limit: 500 })).entries);
+    expect(audit).not.toContain(ADMIN_KEY);
+    expect(audit).toContain('[REDACTED]');
+  });
+});
