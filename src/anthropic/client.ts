@@ -90,6 +90,9 @@ export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
     fetch: countingFetch as typeof fetch,
     // The SDK's debug logs include request details; keep them off regardless of ANTHROPIC_LOG.
     logLevel: 'off',
+    // The pinned SDK sends the key as `Authorization: Bearer`; the Admin API documentation (and every curl
+    // example) uses `x-api-key`. Send both so any faithful implementation of the API accepts the request.
+    defaultHeaders: { 'x-api-key': opts.adminKey },
   });
   const org = client.beta.organization;
 

@@ -340,7 +340,7 @@ describe('tolerance', () => {
 });
 
 describe('authentication', () => {
-  it('the simulator accepts both x-api-key and Authorization: Bearer; the SDK sends Bearer', async () => {
+  it('the simulator accepts both x-api-key and Authorization: Bearer; the client sends both', async () => {
     const url = `${sim.url}/v1/organizations/me`;
     const version = { 'anthropic-version': '2023-06-01' };
     expect((await fetch(url, { headers: { ...version, 'x-api-key': SIMULATOR_ADMIN_KEY } })).status).toBe(200);
@@ -350,6 +350,7 @@ describe('authentication', () => {
     await client().getOrganization();
     const sent = sim.requests.at(-1)!.headers;
     expect(sent.authorization).toBe(`Bearer ${TEST_KEY}`);
+    expect(sent['x-api-key']).toBe(TEST_KEY);
     expect(sent['anthropic-version']).toBeTruthy();
   });
 
