@@ -1,0 +1,104 @@
+/**
+ * `npm start` as an operator runs it: a separate process, configured only through the operator
+ * contract's environment variables, on a database it migrates itself, talking to a Slack and an Admin
+ * API it knows only by URL. This is how the product is checked from outside.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
+import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, visibleText, waitFor } from '../fakes/slack.js';
+import { ADMIN_KEY } from '../support/app.js';
+import { createBareDatabaseUrl } from '../support/db.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let child: ChildProcess;
+let output = '';
+let sim: Simulator;
+let slack: FakeSlack;
+let db: { url: string; drop(): Promise<void> };
+let url: string;
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ adminKeys: [ADMIN_KEY] });
+  slack = await new FakeSlack().start();
+  slack.addUser({ id: 'UALICE', name: 'alice', email: 'alice@example.com' });
+  db = await createBareDatabaseUrl();
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  child = spawn('npm', ['start'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: db.url,
+      ANTHROPIC_ADMIN_KEY: ADMIN_KEY,
+      ANTHROPIC_BASE_URL: sim.url,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout!.on('data', (d) => (output += d.toString()));
+  child.stderr!.on('data', (d) => (output += d.toString()));
+  await waitFor(() => output.includes('Quartermaster is running'), 60_000).catch(() => {
+    throw new Error(`npm start did not come up:\n${output}`);
+  });
+}, 90_000);
+
+afterAll(async () => {
+  if (child?.pid) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await slack?.stop();
+  await sim?.close();
+  await db?.drop();
+});
+
+describe('npm start with the operator contract variables', () => {
+  it('migrates a fresh database and reports ready', async () => {
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+
+  it('serves /qm whoami', async () => {
+    const r = await slack.command(url, 'whoami', 'UALICE');
+    expect(r.status).toBe(200);
+    expect(visibleText(r.reply)).toContain('alice@example.com');
+  });
+
+  it('serves /qm keys list from the Admin API it was pointed at', async () => {
+    const r = await slack.command(url, 'keys list', 'UALICE');
+    const text = visibleText(r.reply);
+    expect(text).toContain(`of ${sim.state.apiKeys.length} keys`);
+    expect(sim.requests.some((q) => q.path === '/v1/organizations/api_keys' && q.status === 200)).toBe(true);
+  });
+
+  it('prints JSON logs without any secret', () => {
+    const lines = output.split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+    for (const secret of [ADMIN_KEY, SIGNING_SECRET, BOT_TOKEN]) expect(output).not.toContain(secret);
+  });
+});
