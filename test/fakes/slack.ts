@@ -10,6 +10,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface ApiCall {
   method: string;
@@ -33,6 +34,7 @@ export interface FakeSlackUser {
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
 export const BOT_TOKEN = 'xoxb-1111-2222-fake-bot-token';
 export const FORM = 'application/x-www-form-urlencoded';
+export const APP_TOKEN = 'xapp-1-A0QM-1234-fake-app-level-token';
 
 export class FakeSlack {
   server!: Server;
@@ -40,7 +42,11 @@ export class FakeSlack {
   calls: ApiCall[] = [];
   responses: { id: string; body: any; at: number }[] = [];
   users = new Map<string, FakeSlackUser>();
-  validTokens = new Set<string>([BOT_TOKEN]);
+  validTokens = new Set<string>([BOT_TOKEN, APP_TOKEN]);
+  /** Socket Mode: the app's open connections and every frame it sent (acks carry the envelope_id). */
+  sockets: WebSocket[] = [];
+  socketFrames: any[] = [];
+  private wss!: WebSocketServer;
   private seq = 0;
 
   constructor(readonly team = { id: 'T0QM', domain: 'acme' }) {}
@@ -98,12 +104,42 @@ export class FakeSlack {
       if (!this.validTokens.has(token)) return send({ ok: false, error: 'invalid_auth' });
       send(this.handle(method, args));
     });
+    // Socket Mode: apps.connections.open hands out ws://…/link; Slack greets with `hello`.
+    this.wss = new WebSocketServer({ server: this.server, path: '/link' });
+    this.wss.on('connection', (ws) => {
+      this.sockets.push(ws);
+      ws.on('message', (d) => this.socketFrames.push(JSON.parse(d.toString())));
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: 1,
+          debug_info: { host: 'fake', approximate_connection_time: 18060 },
+          connection_info: { app_id: 'A0QM' },
+        }),
+      );
+    });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
+  /** Deliver a slash command over Socket Mode and wait for the app's ack of that envelope. */
+  async socketCommand(text: string, user: string): Promise<{ ack: any; reply: any }> {
+    const ws = await waitFor(() => this.sockets.find((s) => s.readyState === 1));
+    const responseId = randomBytes(6).toString('hex');
+    const envelopeId = `env-${responseId}`;
+    const payload = Object.fromEntries(new URLSearchParams(this.slashCommandBody(text, user, responseId)));
+    ws.send(
+      JSON.stringify({ envelope_id: envelopeId, type: 'slash_commands', payload, accepts_response_payload: true }),
+    );
+    const ack = await waitFor(() => this.socketFrames.find((f) => f.envelope_id === envelopeId));
+    const reply = await waitFor(() => this.responses.find((r) => r.id === responseId)?.body, 10_000);
+    return { ack, reply };
+  }
+
   stop(): Promise<void> {
+    for (const s of this.sockets) s.terminate();
+    this.wss?.close();
     return new Promise((r) => {
       this.server.closeAllConnections();
       this.server.close(() => r());
@@ -160,6 +196,8 @@ export class FakeSlack {
         return { ok: true, message_ts: this.ts() };
       case 'chat.update':
         return { ok: true, channel: a.channel, ts: a.ts, text: a.text ?? '' };
+      case 'apps.connections.open':
+        return { ok: true, url: `${this.base.replace('http', 'ws')}/link?ticket=${randomBytes(4).toString('hex')}` };
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(a.users).replace(/\W/g, '')}` } };
       default:
