@@ -150,6 +150,10 @@ function distance(a: string, b: string): number {
         dp[i]![j - 1]! + 1,
         dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      // Two swapped letters (`kyes` for `keys`) are one typo, not two.
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        dp[i]![j] = Math.min(dp[i]![j]!, dp[i - 2]![j - 2]! + 1);
+      }
     }
   }
   return dp[a.length]![b.length]!;
