@@ -49,7 +49,9 @@ export function describeOptions(name: string, schema: z.ZodObject<any>): OptionS
     let inner: z.ZodType = field;
     let required = true;
     let defaultValue: unknown;
-    const description = field.description ?? inner.description;
+    // zod 4 keeps `.describe()` on the instance it was called on, so `z.string().describe(…).optional()`
+    // carries its description on the inner schema: look through the wrappers for it.
+    let description = field.description;
     for (;;) {
       const def = defOf(inner);
       if (def.type === 'optional') required = false;
@@ -58,6 +60,7 @@ export function describeOptions(name: string, schema: z.ZodObject<any>): OptionS
         defaultValue = def.defaultValue;
       } else break;
       inner = def.innerType!;
+      description ??= inner.description;
     }
     if (!description) throw new Error(`Option "${key}" of command "${name}" has no .describe() text`);
     const def = defOf(inner);
