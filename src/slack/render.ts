@@ -19,7 +19,9 @@ export function toMrkdwn(text: string): string {
   return escaped
     .replace(/\[([^\]]+)\]\((https?:[^)\s]+)\)/g, (_m, label: string, url: string) => `<${url}|${label}>`)
     .replace(/\*\*(.+?)\*\*/g, '*$1*')
-    .replace(/\\([*_`~|[\]])/g, '$1\u200B');
+    .replace(/\\([*_`~|[\]])/g, '$1\u200B')
+    // md.escape's `\<` and `\>` are entities by now: drop the backslash, or Slack shows it.
+    .replace(/\\(&lt;|&gt;)/g, '$1');
 }
 
 function plainText(text: string, max: number): { type: 'plain_text'; text: string; emoji: true } {
@@ -32,11 +34,15 @@ function chunks(text: string): string[] {
   const out: string[] = [];
   let cur = '';
   for (const line of text.split('\n')) {
-    if (cur && cur.length + line.length + 1 > MAX_SECTION) {
-      out.push(cur);
-      cur = '';
+    // A line longer than a section is cut into section-sized pieces, never truncated.
+    for (let i = 0; i < Math.max(1, line.length); i += MAX_SECTION) {
+      const piece = line.slice(i, i + MAX_SECTION);
+      if (cur && cur.length + piece.length + 1 > MAX_SECTION) {
+        out.push(cur);
+        cur = '';
+      }
+      cur = cur ? `${cur}\n${piece}` : piece;
     }
-    cur = cur ? `${cur}\n${line}` : line.slice(0, MAX_SECTION);
   }
   if (cur) out.push(cur);
   return out;
