@@ -16,11 +16,11 @@ const MAX_SECTION = 3000;
 /** Our markup → Slack mrkdwn. Slack needs &, < and > escaped; `**bold**` is `*bold*` there. */
 export function toMrkdwn(text: string): string {
   const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  // md.escape's `\<` and `\>` are entities by now: drop the backslash, or Slack shows it.
   return escaped
     .replace(/\[([^\]]+)\]\((https?:[^)\s]+)\)/g, (_m, label: string, url: string) => `<${url}|${label}>`)
     .replace(/\*\*(.+?)\*\*/g, '*$1*')
     .replace(/\\([*_`~|[\]])/g, '$1\u200B')
-    // md.escape's `\<` and `\>` are entities by now: drop the backslash, or Slack shows it.
     .replace(/\\(&lt;|&gt;)/g, '$1');
 }
 
