@@ -43,7 +43,10 @@ export interface LoggerOptions {
 }
 
 export function createLogger(o: LoggerOptions): PinoLogger {
-  const secrets = (o.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= 6);
+  const secrets = (o.secrets ?? [])
+    .filter((s): s is string => typeof s === 'string' && s.length >= 6)
+    // Lines are scrubbed as JSON, where a secret with `"`, `\` or control characters appears escaped.
+    .flatMap((s) => [...new Set([JSON.stringify(s).slice(1, -1), s])]);
   const scrub = (s: string) => {
     let out = redactSecrets(s);
     for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
