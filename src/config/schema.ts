@@ -76,34 +76,39 @@ export const configSchema = z
     LEAK_WEBHOOK_TOKEN: optionalSecret,
     NODE_ENV: z.string().optional(),
   })
-  .superRefine((c, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
-      issue(
-        'SLACK_SIGNING_SECRET',
-        'SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (HTTP mode verifies every request with it)',
-      );
-    }
-    if (c.SLACK_APP_TOKEN && !c.SLACK_BOT_TOKEN) {
-      issue(
-        'SLACK_BOT_TOKEN',
-        'SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN (Socket Mode still calls the Web API as the bot)',
-      );
-    }
-    if (c.SLACK_SIGNING_SECRET && !c.SLACK_BOT_TOKEN && !c.SLACK_CLIENT_ID) {
-      issue(
-        'SLACK_BOT_TOKEN',
-        'SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET (or set up OAuth with SLACK_CLIENT_ID)',
-      );
-    }
-    const oauth = [c.SLACK_CLIENT_ID, c.SLACK_CLIENT_SECRET, c.SLACK_STATE_SECRET];
-    if (oauth.some(Boolean) && !oauth.every(Boolean)) {
-      issue('SLACK_CLIENT_ID', 'SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET must be set together');
-    }
-    if (c.DISCORD_TOKEN && !c.DISCORD_APPLICATION_ID) {
-      issue('DISCORD_APPLICATION_ID', 'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN');
-    }
-  });
+  // zod skips object refinements after a field's type error (e.g. PORT=abc); `when` runs them anyway so every
+  // problem is reported at once. They read only the string fields, which keep their values.
+  .superRefine(
+    (c, ctx) => {
+      const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+      if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
+        issue(
+          'SLACK_SIGNING_SECRET',
+          'SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (HTTP mode verifies every request with it)',
+        );
+      }
+      if (c.SLACK_APP_TOKEN && !c.SLACK_BOT_TOKEN) {
+        issue(
+          'SLACK_BOT_TOKEN',
+          'SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN (Socket Mode still calls the Web API as the bot)',
+        );
+      }
+      if (c.SLACK_SIGNING_SECRET && !c.SLACK_BOT_TOKEN && !c.SLACK_CLIENT_ID) {
+        issue(
+          'SLACK_BOT_TOKEN',
+          'SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET (or set up OAuth with SLACK_CLIENT_ID)',
+        );
+      }
+      const oauth = [c.SLACK_CLIENT_ID, c.SLACK_CLIENT_SECRET, c.SLACK_STATE_SECRET];
+      if (oauth.some(Boolean) && !oauth.every(Boolean)) {
+        issue('SLACK_CLIENT_ID', 'SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET must be set together');
+      }
+      if (c.DISCORD_TOKEN && !c.DISCORD_APPLICATION_ID) {
+        issue('DISCORD_APPLICATION_ID', 'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN');
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export type Config = Readonly<z.output<typeof configSchema>>;
 
