@@ -4,11 +4,12 @@
  */
 import type { Server } from 'node:http';
 import type { DestinationStream } from 'pino';
-import { commands } from '../commands/index.js';
+import { actions, commands } from '../commands/index.js';
 import { createAdminApiClient } from './anthropic/client.js';
 import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic/simulator/index.js';
 import { loadConfig } from './config/load.js';
 import { type Config, SECRET_VARIABLES } from './config/schema.js';
+import { ActionRegistry } from './core/command/actions.js';
 import { CommandRegistry } from './core/command/define.js';
 import { Dispatcher } from './core/command/dispatch.js';
 import { DirectoryService } from './core/directory.js';
@@ -114,7 +115,15 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     };
     const registry = new CommandRegistry(commands);
     const identity = new IdentityResolver(store, directory, admin, clock);
-    const dispatcher = new Dispatcher({ registry, services, identity, store, clock, logger });
+    const dispatcher = new Dispatcher({
+      registry,
+      actions: new ActionRegistry(actions),
+      services,
+      identity,
+      store,
+      clock,
+      logger,
+    });
 
     try {
       await directory.sync();

@@ -34,26 +34,42 @@ export class DirectoryService {
 
   private async pull(): Promise<DirectorySnapshot> {
     const started = Date.now();
+    // Users decide who may do what, so without them there is no sync. The other parts are best effort:
+    // an API that lacks one of them (or fails on it now) leaves the stored copy of that part as it was.
     const [users, invites, workspaces, apiKeys] = await Promise.all([
       this.admin.listUsers(),
-      this.admin.listInvites(),
-      this.admin.listWorkspaces({ includeArchived: true }),
-      this.admin.listApiKeys(),
+      this.optional('invites', () => this.admin.listInvites()),
+      this.optional('workspaces', () => this.admin.listWorkspaces({ includeArchived: true })),
+      this.optional('api keys', () => this.admin.listApiKeys()),
     ]);
-    const active = workspaces.filter((w) => !w.archivedAt);
-    const members = (await Promise.all(active.map((w) => this.admin.listWorkspaceMembers(w.id)))).flat();
+    const active = (workspaces ?? []).filter((w) => !w.archivedAt);
+    const members = workspaces
+      ? await this.optional('workspace members', async () =>
+          (await Promise.all(active.map((w) => this.admin.listWorkspaceMembers(w.id)))).flat(),
+        )
+      : null;
     const snapshot: DirectorySnapshot = { users, invites, workspaces, members, apiKeys, syncedAt: this.clock.now() };
     await this.store.directory.replace(snapshot);
     this.logger.info(
       {
         users: users.length,
-        workspaces: workspaces.length,
-        members: members.length,
-        apiKeys: apiKeys.length,
+        workspaces: workspaces?.length ?? 'kept',
+        members: members?.length ?? 'kept',
+        apiKeys: apiKeys?.length ?? 'kept',
+        invites: invites?.length ?? 'kept',
         ms: Date.now() - started,
       },
       'directory synced',
     );
     return snapshot;
+  }
+
+  private async optional<T>(what: string, fetch: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fetch();
+    } catch (err) {
+      this.logger.warn({ err, part: what }, 'directory sync: could not fetch this part; keeping the stored copy');
+      return null;
+    }
   }
 }

@@ -2,7 +2,7 @@
  * The Store port over a generated Prisma client. Both generated clients (sqlite, postgres) come from the same
  * models, so their query API is identical; this module is written against the sqlite client's types.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { DomainError } from '../core/errors.js';
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from '../core/ports/admin-api.js';
@@ -13,6 +13,7 @@ import type {
   AuditStage,
   DirectorySnapshot,
   IdentityLink,
+  LinkRequest,
   Platform,
   Store,
 } from '../core/ports/store.js';
@@ -51,6 +52,21 @@ const linkFromRow = (r: Row<'identityLink'>): IdentityLink => ({
   method: r.method,
   linkedAt: r.linkedAt,
   refreshedAt: r.refreshedAt,
+});
+
+const linkRequestFromRow = (r: Row<'linkRequest'>): LinkRequest => ({
+  id: r.id,
+  platform: r.platform as Platform,
+  teamId: r.teamId,
+  userId: r.userId,
+  email: r.email,
+  orgUserId: r.orgUserId,
+  status: r.status as LinkRequest['status'],
+  createdAt: r.createdAt,
+  decidedAt: r.decidedAt,
+  decidedBy: r.decidedBy,
+  channelId: r.channelId,
+  messageId: r.messageId,
 });
 
 const userFromRow = (r: Row<'orgUser'>): OrgUser => ({
@@ -268,21 +284,33 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
             // A synced copy with no foreign keys: clearing and re-inserting is the same as "delete vanished,
             // upsert the rest" inside one transaction, and much cheaper than a round trip per row.
             await tx.orgUser.deleteMany({});
-            await tx.invite.deleteMany({});
-            await tx.workspace.deleteMany({});
-            await tx.workspaceMember.deleteMany({});
-            await tx.apiKey.deleteMany({});
             await tx.orgUser.createMany({ data: dedupe(snapshot.users, (u) => u.id).map((u) => userToRow(u, at)) });
-            await tx.invite.createMany({
-              data: dedupe(snapshot.invites, (i) => i.id).map((i) => inviteToRow(i, at)),
-            });
-            await tx.workspace.createMany({
-              data: dedupe(snapshot.workspaces, (w) => w.id).map((w) => workspaceToRow(w, at)),
-            });
-            await tx.workspaceMember.createMany({
-              data: dedupe(snapshot.members, (m) => `${m.workspaceId}\u0000${m.userId}`).map((m) => memberToRow(m, at)),
-            });
-            await tx.apiKey.createMany({ data: dedupe(snapshot.apiKeys, (k) => k.id).map((k) => apiKeyToRow(k, at)) });
+            if (snapshot.invites) {
+              await tx.invite.deleteMany({});
+              await tx.invite.createMany({
+                data: dedupe(snapshot.invites, (i) => i.id).map((i) => inviteToRow(i, at)),
+              });
+            }
+            if (snapshot.workspaces) {
+              await tx.workspace.deleteMany({});
+              await tx.workspace.createMany({
+                data: dedupe(snapshot.workspaces, (w) => w.id).map((w) => workspaceToRow(w, at)),
+              });
+            }
+            if (snapshot.members) {
+              await tx.workspaceMember.deleteMany({});
+              await tx.workspaceMember.createMany({
+                data: dedupe(snapshot.members, (m) => `${m.workspaceId}\u0000${m.userId}`).map((m) =>
+                  memberToRow(m, at),
+                ),
+              });
+            }
+            if (snapshot.apiKeys) {
+              await tx.apiKey.deleteMany({});
+              await tx.apiKey.createMany({
+                data: dedupe(snapshot.apiKeys, (k) => k.id).map((k) => apiKeyToRow(k, at)),
+              });
+            }
           }, TX_OPTIONS),
         );
       },
@@ -350,6 +378,56 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
           orderBy: [{ createdAt: { sort: 'desc', nulls: 'last' } }, { id: 'asc' }],
         });
         return rows.map(apiKeyFromRow);
+      },
+    },
+
+    linkRequests: {
+      async create(input) {
+        const now = new Date();
+        const r = await mapErrors('Filing the link request', () =>
+          prisma.$transaction(async (tx) => {
+            await tx.linkRequest.updateMany({
+              where: { platform: input.platform, teamId: input.teamId, userId: input.userId, status: 'pending' },
+              data: { status: 'cancelled', decidedAt: now },
+            });
+            return tx.linkRequest.create({
+              data: { id: `lr_${randomBytes(12).toString('hex')}`, ...input, status: 'pending', createdAt: now },
+            });
+          }, TX_OPTIONS),
+        );
+        return linkRequestFromRow(r);
+      },
+      async get(id) {
+        const r = await prisma.linkRequest.findUnique({ where: { id } });
+        return r ? linkRequestFromRow(r) : null;
+      },
+      async decide(id, decision) {
+        // A conditional update is the whole guarantee: of any number of concurrent deciders, exactly one
+        // matches `status = 'pending'`; the rest update nothing and are told it was already decided.
+        const { count } = await prisma.linkRequest.updateMany({
+          where: { id, status: 'pending' },
+          data: { status: decision.status, decidedBy: decision.decidedBy, decidedAt: decision.decidedAt },
+        });
+        if (count === 0) return null;
+        const r = await prisma.linkRequest.findUnique({ where: { id } });
+        return r ? linkRequestFromRow(r) : null;
+      },
+      async setMessage(id, channelId, messageId) {
+        await prisma.linkRequest.updateMany({ where: { id }, data: { channelId, messageId } });
+      },
+    },
+
+    actionTokens: {
+      async create(input) {
+        // 24 random bytes, base64url: unguessable, and far under Discord's 100-character custom_id limit.
+        const id = `qm_${randomBytes(24).toString('base64url')}`;
+        await prisma.actionToken.create({ data: { id, ...input, createdAt: new Date() } });
+        return id;
+      },
+      async get(id) {
+        if (!/^qm_[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
+        const r = await prisma.actionToken.findUnique({ where: { id } });
+        return r ? { id: r.id, kind: r.kind, subjectId: r.subjectId, choice: r.choice, createdAt: r.createdAt } : null;
       },
     },
 

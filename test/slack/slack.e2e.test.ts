@@ -8,8 +8,20 @@ import { FORM, SIGNING_SECRET, visibleText } from '../fakes/slack.js';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
-const run = (text: string, user = 'UALICE') => t.slack.command(t.url, text, user);
-const lastAudit = async () => (await t.qm.store.audit.list({ limit: 1 })).entries[0]!;
+let commandStartedAt = new Date(0);
+const run = async (text: string, user = 'UALICE') => {
+  commandStartedAt = new Date();
+  return t.slack.command(t.url, text, user);
+};
+/** The audit entry of the last command: the reply can reach Slack a moment before the entry is written. */
+const lastAudit = async () => {
+  for (let i = 0; i < 100; i++) {
+    const entry = (await t.qm.store.audit.list({ limit: 1 })).entries[0];
+    if (entry && entry.at >= commandStartedAt) return entry;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no audit entry for the last command');
+};
 
 beforeAll(async () => {
   t = await startTestApp();

@@ -15,8 +15,9 @@ import type { ChatDirectory, Clock, Logger } from '../ports/runtime.js';
 import type { AuditOutcome, AuditStage, Platform, Store } from '../ports/store.js';
 import { redactDeep } from '../secrets.js';
 import type { Services } from '../services.js';
+import type { ActionRegistry } from './actions.js';
 import type { CommandRegistry, InvocationInfo, RegisteredCommand } from './define.js';
-import { errorReply, md, type Reply } from './reply.js';
+import { errorReply, type MessageRef, md, type Reply } from './reply.js';
 import { parseCommandText } from './text.js';
 import { validateOptions } from './validate.js';
 
@@ -30,7 +31,7 @@ export interface DispatchRequest {
   input: { kind: 'text'; text: string } | { kind: 'structured'; name: string; options: Record<string, unknown> };
   chat: ChatDirectory | null;
   /** Shows the reply to the caller; a failure here is recorded as the render stage failing. */
-  deliver(reply: Reply): Promise<void>;
+  deliver(reply: Reply): Promise<MessageRef | void>;
 }
 
 export interface DispatchResult {
@@ -41,10 +42,25 @@ export interface DispatchResult {
   command: string;
 }
 
+export interface ActionRequest {
+  platform: Platform;
+  teamId: string;
+  userId: string;
+  channelId: string | null;
+  /** The opaque id the button carried; everything else is looked up server-side. */
+  actionId: string;
+  chat: ChatDirectory | null;
+  /** Replace the card the button is on. */
+  updateCard(reply: Reply): Promise<void>;
+  /** Tell only the person who clicked. */
+  notify(reply: Reply): Promise<void>;
+}
+
 export class Dispatcher {
   constructor(
     private readonly deps: {
       registry: CommandRegistry;
+      actions: ActionRegistry;
       services: Services;
       identity: IdentityResolver;
       store: Store;
@@ -77,7 +93,8 @@ export class Dispatcher {
       let finalMessage = message;
       try {
         stage = outcome === 'allowed' ? 'render' : stage;
-        await req.deliver(reply);
+        const ref = await req.deliver(reply);
+        if (ref && reply.track) await reply.track(ref);
       } catch (err) {
         stage = 'render';
         finalOutcome = 'failed';
@@ -193,6 +210,77 @@ export class Dispatcher {
     } catch (err) {
       return finish(...this.failure(err, command, stage, log));
     }
+  }
+
+  /** A button click: resolve the clicker now, look the action up, let its handler re-check everything. */
+  async dispatchAction(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
+    const started = Date.now();
+    const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
+    let caller: Caller | null = null;
+    let action = 'button';
+    let options: Record<string, unknown> = { actionId: req.actionId };
+    let outcome: AuditOutcome = 'failed';
+    let errorCode: string | null = null;
+    let message: string | null = null;
+    let stage: AuditStage = 'resolve';
+    try {
+      caller = await this.deps.identity.resolve(req.platform, req.teamId, req.userId, req.chat);
+      stage = 'validate';
+      const token = await this.deps.store.actionTokens.get(req.actionId);
+      const def = token ? this.deps.actions.get(token.kind) : undefined;
+      if (!token || !def) {
+        errorCode = 'NOT_FOUND';
+        message = 'unknown or expired button';
+        await req.notify(
+          errorReply(
+            'This button no longer works',
+            'It has expired or does not belong to Quartermaster. Run the command again.',
+          ),
+        );
+      } else {
+        action = `button ${token.kind}`;
+        options = { subjectId: token.subjectId, choice: token.choice };
+        stage = 'run';
+        const result = await def.handler({
+          caller,
+          services: this.deps.services,
+          subjectId: token.subjectId,
+          choice: token.choice,
+          platform: req.platform,
+          teamId: req.teamId,
+        });
+        outcome = result.outcome;
+        errorCode = result.errorCode ?? null;
+        message = result.message;
+        stage = 'render';
+        if (result.card) await req.updateCard(result.card);
+        if (result.notice) await req.notify(result.notice);
+      }
+    } catch (err) {
+      const [reply, o, code, msg] = this.failure(err, undefined, stage, log);
+      outcome = o;
+      errorCode = code;
+      message = msg;
+      await req.notify(reply).catch((e) => log.error({ err: e }, 'could not tell the clicker about a failure'));
+    }
+    await this.deps.store.audit
+      .append({
+        platform: req.platform,
+        teamId: req.teamId,
+        actorId: req.userId,
+        orgUserId: caller?.orgUser?.id ?? null,
+        actorEmail: caller?.orgUser?.email ?? null,
+        action,
+        options,
+        outcome,
+        stage,
+        errorCode,
+        message,
+        durationMs: Date.now() - started,
+      })
+      .catch((err) => log.error({ err }, 'audit append failed'));
+    log.info({ action, outcome, errorCode, ms: Date.now() - started }, 'button');
+    return { outcome, errorCode };
   }
 
   private failure(

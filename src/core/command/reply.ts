@@ -27,6 +27,17 @@ export interface Reply {
   blocks: ReplyBlock[];
   /** Plain-text fallback used for notifications and screen readers. */
   summary: string;
+  /**
+   * Called with where the reply was posted, for cards that will be edited later (with the bot token,
+   * through the channel message endpoints: interaction tokens expire after 15 minutes).
+   */
+  track?: (ref: MessageRef) => Promise<void>;
+}
+
+/** Where a message lives on its platform. */
+export interface MessageRef {
+  channelId: string;
+  messageId: string;
 }
 
 export const md = {

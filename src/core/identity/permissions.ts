@@ -9,12 +9,14 @@ export type Permission =
   | 'keys:read'
   /** See every key in the organization. */
   | 'keys:read:all'
-  | 'audit:read';
+  | 'audit:read'
+  /** Link and unlink other people's chat accounts; decide link requests. */
+  | 'links:manage';
 
 const USER: Permission[] = ['workspaces:read'];
 const DEVELOPER: Permission[] = [...USER, 'members:read', 'keys:read'];
 const BILLING: Permission[] = [...DEVELOPER, 'keys:read:all'];
-const ADMIN: Permission[] = [...BILLING, 'audit:read'];
+const ADMIN: Permission[] = [...BILLING, 'audit:read', 'links:manage'];
 
 const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   user: USER,

@@ -52,14 +52,44 @@ export interface AuditEntry extends AuditEntryInput {
   at: Date;
 }
 
-/** Everything the directory sync pulled from the Admin API in one pass. */
+/**
+ * Everything the directory sync pulled from the Admin API in one pass. A part that could not be fetched
+ * is null: the stored copy of that part is kept as it was.
+ */
 export interface DirectorySnapshot {
   users: OrgUser[];
-  invites: Invite[];
-  workspaces: Workspace[];
-  members: WorkspaceMember[];
-  apiKeys: ApiKey[];
+  invites: Invite[] | null;
+  workspaces: Workspace[] | null;
+  members: WorkspaceMember[] | null;
+  apiKeys: ApiKey[] | null;
   syncedAt: Date;
+}
+
+/** A chat user's request to be linked to an org member, decided by an org admin (Discord shares no email). */
+export interface LinkRequest {
+  id: string;
+  platform: Platform;
+  teamId: string;
+  userId: string;
+  email: string;
+  orgUserId: string;
+  status: 'pending' | 'approved' | 'denied' | 'cancelled';
+  createdAt: Date;
+  decidedAt: Date | null;
+  /** Org user id of the admin who decided. */
+  decidedBy: string | null;
+  /** Where the card is, so it can be edited later with the bot token. */
+  channelId: string | null;
+  messageId: string | null;
+}
+
+/** What an opaque button id stands for. */
+export interface ActionToken {
+  id: string;
+  kind: string;
+  subjectId: string;
+  choice: string;
+  createdAt: Date;
 }
 
 export interface Store {
@@ -91,6 +121,27 @@ export interface Store {
     /** Memberships of one org user, across all synced workspaces. */
     membershipsOf(orgUserId: string): Promise<WorkspaceMember[]>;
     listApiKeys(): Promise<ApiKey[]>;
+  };
+
+  linkRequests: {
+    /** Creates a pending request; an older pending request of the same chat account is cancelled. */
+    create(input: Pick<LinkRequest, 'platform' | 'teamId' | 'userId' | 'email' | 'orgUserId'>): Promise<LinkRequest>;
+    get(id: string): Promise<LinkRequest | null>;
+    /**
+     * pending → approved | denied, exactly once: returns the updated request, or null when it was no longer
+     * pending (someone else decided first). Safe under concurrent calls on both databases.
+     */
+    decide(
+      id: string,
+      decision: { status: 'approved' | 'denied'; decidedBy: string; decidedAt: Date },
+    ): Promise<LinkRequest | null>;
+    setMessage(id: string, channelId: string, messageId: string): Promise<void>;
+  };
+
+  actionTokens: {
+    /** Stores what a button means and returns its opaque id (at most 100 characters, Discord's custom_id limit). */
+    create(input: { kind: string; subjectId: string; choice: string }): Promise<string>;
+    get(id: string): Promise<ActionToken | null>;
   };
 
   audit: {

@@ -1,0 +1,47 @@
+/**
+ * Buttons. A button carries only an opaque action id; what it means (kind, subject, choice) lives in the
+ * database. A click is re-checked at that moment: the clicker is resolved and authorized again, and the
+ * handler re-reads the subject's current state. Nothing in the click payload is trusted.
+ */
+import type { Caller } from '../identity/caller.js';
+import type { Services } from '../services.js';
+import type { Reply } from './reply.js';
+
+export interface ActionContext {
+  caller: Caller;
+  services: Services;
+  subjectId: string;
+  choice: string;
+  platform: 'slack' | 'discord';
+  teamId: string;
+}
+
+export interface ActionResult {
+  /** Replaces the message the button was on (the card), for everyone who can see it. */
+  card?: Reply;
+  /** Shown only to the person who clicked. */
+  notice?: Reply;
+  /** Audit outcome: `denied` when the clicker may not decide, `failed` when the action could not be done. */
+  outcome: 'allowed' | 'denied' | 'failed';
+  errorCode?: string;
+  message: string;
+}
+
+export interface ActionDefinition {
+  /** e.g. `link.decide`; stored with each action id. */
+  kind: string;
+  handler(ctx: ActionContext): Promise<ActionResult>;
+}
+
+export class ActionRegistry {
+  private readonly byKind = new Map<string, ActionDefinition>();
+  constructor(definitions: readonly ActionDefinition[]) {
+    for (const d of definitions) {
+      if (this.byKind.has(d.kind)) throw new Error(`Action kind "${d.kind}" is defined twice`);
+      this.byKind.set(d.kind, d);
+    }
+  }
+  get(kind: string): ActionDefinition | undefined {
+    return this.byKind.get(kind);
+  }
+}
