@@ -1,0 +1,130 @@
+/** The operator contract's environment: every problem reported at once, each naming its variable; documented defaults. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/load.js';
+
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+const SLACK_OK = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'shh-signing-secret' };
+
+describe('loadConfig defaults', () => {
+  it('starts with nothing configured, on the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.DATABASE_URL).toBe('file:./data/quartermaster.db');
+    expect(c.PORT).toBe(3000);
+    expect(c.HOST).toBe('0.0.0.0');
+    expect(c.LOG_LEVEL).toBe('info');
+    expect(c.SLACK_API_URL).toBe('https://slack.com/api/');
+    expect(c.DISCORD_API_URL).toBe('https://discord.com/api');
+    expect(c.ANTHROPIC_ADMIN_KEY).toBeUndefined();
+    expect(c.SLACK_BOT_TOKEN).toBeUndefined();
+  });
+
+  it('treats empty variables as unset', () => {
+    const c = loadConfig({ DATABASE_URL: '', PORT: '', SLACK_BOT_TOKEN: '', LOG_LEVEL: '' });
+    expect(c.DATABASE_URL).toBe('file:./data/quartermaster.db');
+    expect(c.PORT).toBe(3000);
+    expect(c.SLACK_BOT_TOKEN).toBeUndefined();
+    expect(c.LOG_LEVEL).toBe('info');
+  });
+
+  it('adds the trailing slash the Slack WebClient needs', () => {
+    expect(loadConfig({ SLACK_API_URL: 'http://127.0.0.1:9999/api' }).SLACK_API_URL).toBe('http://127.0.0.1:9999/api/');
+    expect(loadConfig({ SLACK_API_URL: 'http://127.0.0.1:9999/api/' }).SLACK_API_URL).toBe(
+      'http://127.0.0.1:9999/api/',
+    );
+  });
+
+  it('reads valid values', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'postgresql://qm@db:5432/qm',
+      PORT: ' 8080 ',
+      ...SLACK_OK,
+      ANTHROPIC_ADMIN_KEY: 'sk-ant-admin01-abc',
+    });
+    expect(c).toMatchObject({ DATABASE_URL: 'postgresql://qm@db:5432/qm', PORT: 8080, ...SLACK_OK });
+    expect(loadConfig({ DATABASE_URL: 'postgres://x/y' }).DATABASE_URL).toBe('postgres://x/y');
+    expect(loadConfig({ DATABASE_URL: 'file:/var/qm.db' }).DATABASE_URL).toBe('file:/var/qm.db');
+  });
+
+  it('returns a frozen object and reads only the contract variables', () => {
+    const c = loadConfig({ PATH: '/usr/bin', UNRELATED: 'x' });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(c).not.toHaveProperty('PATH');
+    expect(c).not.toHaveProperty('UNRELATED');
+  });
+});
+
+describe('loadConfig problems', () => {
+  it('reports all problems at once, each naming its variable', () => {
+    const found = problems({
+      PORT: 'abc',
+      DATABASE_URL: 'mysql://root@localhost/qm',
+      SLACK_BOT_TOKEN: 'xoxp-user-token',
+    });
+    expect(found).toHaveLength(4);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT must be a number/),
+        expect.stringMatching(/^DATABASE_URL must be file:<path> \(SQLite\) or postgresql:/),
+        expect.stringMatching(/^SLACK_BOT_TOKEN must be a bot token \(xoxb-…\)/),
+        expect.stringMatching(/^SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN/),
+      ]),
+    );
+  });
+
+  it('still reports a missing signing secret when another variable has a type error', () => {
+    const found = problems({ PORT: 'abc', SLACK_BOT_TOKEN: 'xoxb-1-2-abc' });
+    expect(found).toEqual(['PORT must be a number', expect.stringMatching(/^SLACK_SIGNING_SECRET is required/)]);
+  });
+
+  it('says the whole list in the error message', () => {
+    try {
+      loadConfig({ PORT: '70000', LOG_LEVEL: 'loud' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toBe(
+        'Quartermaster cannot start: the configuration has 2 problems:\n' +
+          '  - PORT must be between 0 and 65535\n' +
+          '  - LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      );
+    }
+  });
+
+  it.each([
+    [{ PORT: '-1' }, 'PORT must be between 0 and 65535'],
+    [{ PORT: '3.5' }, 'PORT must be a whole number'],
+    [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN'],
+    [{ SLACK_APP_TOKEN: 'xapp-1' }, 'SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN'],
+    [{ ...SLACK_OK, SLACK_APP_TOKEN: 'xoxb-wrong' }, 'SLACK_APP_TOKEN must be an app-level token'],
+    [{ SLACK_SIGNING_SECRET: 'shh-signing' }, 'SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET'],
+    [{ SLACK_CLIENT_ID: '123.456' }, 'SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET'],
+    [{ DISCORD_TOKEN: 'discord-token' }, 'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN'],
+    [{ DISCORD_PUBLIC_KEY: 'nothex' }, 'DISCORD_PUBLIC_KEY must be the 64-character hex public key'],
+    [{ ANTHROPIC_ADMIN_KEY: 'not-a-key' }, 'ANTHROPIC_ADMIN_KEY must be an Anthropic admin key'],
+    [{ ANTHROPIC_BASE_URL: 'ftp://x' }, 'ANTHROPIC_BASE_URL must be an http(s) URL'],
+    [{ SLACK_API_URL: 'slack.com/api' }, 'SLACK_API_URL must be an http(s) URL'],
+  ])('%o → %s', (env, message) => {
+    const found = problems(env);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it('accepts Slack in Socket Mode without a signing secret', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })).not.toThrow();
+  });
+
+  it('never echoes a secret value in a problem', () => {
+    const admin = 'sk-admin-SECRET-VALUE-123';
+    const bot = 'xoxp-SECRET-VALUE-456';
+    const found = problems({ ANTHROPIC_ADMIN_KEY: admin, SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: 's' });
+    expect(found.join('\n')).not.toContain('SECRET-VALUE');
+  });
+});
