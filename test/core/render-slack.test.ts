@@ -94,7 +94,7 @@ describe('renderSlack', () => {
     const blocks: ReplyBlock[] = Array.from({ length: 80 }, (_, i) => ({ type: 'text', text: `item ${i}` }));
     const m = renderSlack(reply({ title: 'Many', blocks }));
     expect(m.blocks).toHaveLength(50);
-    const last = m.blocks.at(-1)!;
+    const last = m.blocks.at(-1) as Block;
     expect(last.type).toBe('context');
     expect(last.elements[0].text).toMatch(/shortened/);
     expect(sectionTexts(m.blocks).at(-1)).toBe('item 47');
