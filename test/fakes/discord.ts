@@ -409,6 +409,7 @@ export class FakeDiscord {
   private wss!: WebSocketServer;
   private seq = 0;
   private clockOffset = 0;
+  private stopped = false;
   private lastSnowflake = 0n;
   private sessions = new Set<string>();
   private listeners = new Set<() => void>();
@@ -498,7 +499,10 @@ export class FakeDiscord {
     return this;
   }
 
+  /** Closes every gateway socket and HTTP connection, then the server; pending waiters reject. Idempotent. */
   async stop(): Promise<void> {
+    if (this.stopped || !this.http) return;
+    this.stopped = true;
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
     await new Promise<void>((r) => this.wss.close(() => r()));
