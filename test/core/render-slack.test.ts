@@ -12,8 +12,10 @@ function sectionTexts(blocks: Block[]): string[] {
 describe('toMrkdwn', () => {
   it('escapes &, < and >', () => {
     expect(toMrkdwn('a & b < c > d')).toBe('a &amp; b &lt; c &gt; d');
-    // Text that looks like a Slack control sequence must not become a mention.
-    expect(toMrkdwn('<!channel> <@U123>')).toBe('&lt;!channel&gt; &lt;@U123&gt;');
+    // Text that looks like a Slack control sequence must not notify anyone.
+    expect(toMrkdwn('<!channel> <!here>')).toBe('&lt;!channel&gt; &lt;!here&gt;');
+    // A mention typed by a user (escaped with md.escape before it is embedded) stays text.
+    expect(toMrkdwn(md.escape('<@U123>'))).toBe('&lt;@U123&gt;');
   });
 
   it('turns **bold** into *bold*', () => {
