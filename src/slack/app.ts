@@ -65,7 +65,45 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
       chat: slackDirectory(client),
       deliver: async (reply: Reply) => {
         const msg = renderSlack(reply);
+        if (reply.visibility === 'in_channel' && reply.track) {
+          // A card that will be edited later needs its channel and ts, which only chat.postMessage returns.
+          try {
+            const posted = await client.chat.postMessage({ channel: command.channel_id, ...msg });
+            await respond({ response_type: 'ephemeral', text: `Posted in this channel: ${msg.text}` });
+            if (posted.ts && posted.channel) return { channelId: posted.channel, messageId: posted.ts };
+          } catch (err) {
+            logger.warn(
+              { err, channel: command.channel_id },
+              'could not post the card as the bot; answering in the channel instead',
+            );
+          }
+        }
         await respond({ response_type: reply.visibility === 'in_channel' ? 'in_channel' : 'ephemeral', ...msg });
+      },
+    });
+  });
+
+  // Every Quartermaster button's action_id is an opaque action token (qm_…); its meaning is looked up server-side.
+  app.action(/^qm_/, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    if (body.type !== 'block_actions' || !('action_id' in action)) return;
+    const channelId = body.channel?.id ?? body.container?.channel_id ?? null;
+    const ts = body.message?.ts ?? body.container?.message_ts ?? null;
+    await o.dispatcher.dispatchAction({
+      platform: 'slack',
+      teamId: body.team?.id ?? body.user.team_id ?? '',
+      userId: body.user.id,
+      channelId,
+      actionId: action.action_id,
+      chat: slackDirectory(client),
+      updateCard: async (reply) => {
+        const msg = renderSlack(reply);
+        if (channelId && ts && !body.container?.is_ephemeral)
+          await client.chat.update({ channel: channelId, ts, ...msg });
+        else await respond({ replace_original: true, ...msg });
+      },
+      notify: async (reply) => {
+        await respond({ response_type: 'ephemeral', replace_original: false, ...renderSlack(reply) });
       },
     });
   });

@@ -15,7 +15,12 @@ const MAX_SECTION = 3000;
 
 /** Our markup → Slack mrkdwn. Slack needs &, < and > escaped; `**bold**` is `*bold*` there. */
 export function toMrkdwn(text: string): string {
-  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const escaped = text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    // A user mention made by md.mention (never by md.escape'd input, whose `<` carries a backslash) stays live.
+    .replace(/(^|[^\\])&lt;@([UW][A-Z0-9]+)&gt;/g, '$1<@$2>');
   // md.escape's `\<` and `\>` are entities by now: drop the backslash, or Slack shows it.
   return escaped
     .replace(/\[([^\]]+)\]\((https?:[^)\s]+)\)/g, (_m, label: string, url: string) => `<${url}|${label}>`)

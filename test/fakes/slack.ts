@@ -45,6 +45,8 @@ export class FakeSlack {
   validTokens = new Set<string>([BOT_TOKEN, APP_TOKEN]);
   /** Socket Mode: the app's open connections and every frame it sent (acks carry the envelope_id). */
   sockets: WebSocket[] = [];
+  /** Messages the bot posted with chat.postMessage, kept current by chat.update. */
+  messages = new Map<string, FakeSlackMessage>();
   socketFrames: any[] = [];
   private wss!: WebSocketServer;
   private seq = 0;
@@ -185,6 +187,7 @@ export class FakeSlack {
       case 'chat.postMessage': {
         if (!a.channel) return { ok: false, error: 'channel_not_found' };
         const ts = this.ts();
+        this.messages.set(ts, { channel: a.channel, ts, text: a.text ?? '', blocks: a.blocks ?? [], history: [] });
         return {
           ok: true,
           channel: a.channel,
@@ -194,8 +197,14 @@ export class FakeSlack {
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: this.ts() };
-      case 'chat.update':
-        return { ok: true, channel: a.channel, ts: a.ts, text: a.text ?? '' };
+      case 'chat.update': {
+        const m = this.messages.get(a.ts);
+        if (!m || m.channel !== a.channel) return { ok: false, error: 'message_not_found' };
+        m.history.push({ text: m.text, blocks: m.blocks });
+        m.text = a.text ?? '';
+        m.blocks = a.blocks ?? [];
+        return { ok: true, channel: a.channel, ts: a.ts, text: m.text };
+      }
       case 'apps.connections.open':
         return { ok: true, url: `${this.base.replace('http', 'ws')}/link?ticket=${randomBytes(4).toString('hex')}` };
       case 'conversations.open':
@@ -238,6 +247,65 @@ export class FakeSlack {
     }).toString();
   }
 
+  /**
+   * Click a button on a message, as Slack does: a signed form POST with one `payload` field
+   * (block_actions). Resolves with the HTTP status and whatever the app sent to the click's response_url.
+   */
+  async click(
+    appUrl: string,
+    o: { user: string; actionId: string; message: FakeSlackMessage },
+  ): Promise<{ status: number; responseId: string }> {
+    const responseId = randomBytes(6).toString('hex');
+    const u = this.users.get(o.user);
+    const payload = {
+      type: 'block_actions',
+      user: { id: o.user, username: u?.name, name: u?.name, team_id: this.team.id },
+      api_app_id: 'A0QM',
+      token: 'deprecated-verification-token',
+      container: { type: 'message', message_ts: o.message.ts, channel_id: o.message.channel, is_ephemeral: false },
+      trigger_id: `${Date.now()}.${++this.seq}.${randomBytes(16).toString('hex')}`,
+      team: { id: this.team.id, domain: this.team.domain },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: o.message.channel, name: 'general' },
+      message: {
+        type: 'message',
+        user: 'UQMBOT',
+        bot_id: 'BQMBOT',
+        ts: o.message.ts,
+        text: o.message.text,
+        blocks: o.message.blocks,
+      },
+      state: { values: {} },
+      response_url: `${this.base}/respond/${responseId}`,
+      actions: [
+        {
+          type: 'button',
+          action_id: o.actionId,
+          block_id: 'b',
+          value: o.actionId,
+          text: { type: 'plain_text', text: 'x' },
+          action_ts: `${Date.now() / 1000}`,
+        },
+      ],
+    };
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const res = await fetch(`${appUrl}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': FORM, ...this.sign(body) },
+      body,
+    });
+    await res.text();
+    return { status: res.status, responseId };
+  }
+
+  /** The buttons (action_id by label) on a message. */
+  buttons(m: FakeSlackMessage): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const b of m.blocks) for (const e of b.elements ?? []) if (e.type === 'button') out[e.text.text] = e.action_id;
+    return out;
+  }
+
   /** POST a correctly signed slash command, as Slack does, and wait for the answer on its response_url. */
   async command(
     appUrl: string,
@@ -259,6 +327,14 @@ export class FakeSlack {
     const reply = await waitFor(() => this.responses.find((r) => r.id === responseId)?.body, o.waitMs ?? 10_000);
     return { status: res.status, ackBody, ackMs, reply };
   }
+}
+
+export interface FakeSlackMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: any[];
+  history: { text: string; blocks: any[] }[];
 }
 
 /** Everything a user would read in a Slack message: the fallback text plus every block's text. */

@@ -51,6 +51,10 @@ export const md = {
   bold(s: string): string {
     return `**${md.escape(s)}**`;
   },
+  /** A live mention of a chat user (Slack `U…`/`W…` ids, Discord snowflakes); anything else is shown as text. */
+  mention(userId: string): string {
+    return /^([UW][A-Z0-9]+|\d{15,21})$/.test(userId) ? `<@${userId}>` : md.code(userId);
+  },
 };
 
 /** Remove the markup for a plain-text summary. */

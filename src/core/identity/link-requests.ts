@@ -46,8 +46,8 @@ export async function linkDirectly(
   });
 }
 
-export function mention(platform: Platform, userId: string): string {
-  return platform === 'slack' ? `<@${userId}>` : `<@${userId}>`;
+export function mention(_platform: Platform, userId: string): string {
+  return md.mention(userId);
 }
 
 export async function linkRequestCard(services: Services, req: LinkRequest): Promise<Reply> {

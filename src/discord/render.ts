@@ -1,0 +1,78 @@
+/**
+ * Neutral Reply → a Discord message body (embeds + components). Limits from Discord's "Embed Limits"
+ * and "Message Components" docs: title 256, description 4096, 25 fields (name 256, value 1024), footer 2048,
+ * 6000 characters across embeds, 5 action rows of 5 buttons, custom_id ≤ 100, label ≤ 80.
+ */
+import type { Reply } from '../core/command/reply.js';
+
+const TONE_COLOR: Record<Reply['tone'], number> = {
+  info: 0x5865f2,
+  success: 0x57f287,
+  warning: 0xfee75c,
+  error: 0xed4245,
+};
+const EPHEMERAL = 1 << 6;
+
+export interface DiscordMessage {
+  content?: string;
+  embeds: Record<string, unknown>[];
+  components: Record<string, unknown>[];
+  flags?: number;
+  allowed_mentions: { parse: string[] };
+}
+
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function renderDiscord(reply: Reply): DiscordMessage {
+  const text: string[] = [];
+  const fields: { name: string; value: string; inline: boolean }[] = [];
+  const footer: string[] = [];
+  const components: Record<string, unknown>[] = [];
+  for (const b of reply.blocks) {
+    switch (b.type) {
+      case 'text':
+        text.push(b.text);
+        break;
+      case 'fields':
+        for (const f of b.fields)
+          fields.push({ name: cut(f.label, 256), value: cut(f.value || '—', 1024), inline: true });
+        break;
+      case 'context':
+        footer.push(b.text);
+        break;
+      case 'divider':
+        text.push('');
+        break;
+      case 'actions':
+        for (let i = 0; i < b.buttons.length && components.length < 5; i += 5) {
+          components.push({
+            type: 1,
+            components: b.buttons.slice(i, i + 5).map((btn) => ({
+              type: 2,
+              custom_id: btn.id,
+              label: cut(btn.label, 80),
+              style: btn.style === 'danger' ? 4 : btn.style === 'primary' ? 1 : 2,
+            })),
+          });
+        }
+        break;
+    }
+  }
+  let description = text.join('\n\n');
+  // Context lines go under the text (embed footers cannot hold markup such as `code`).
+  if (footer.length) description += `${description ? '\n\n' : ''}${footer.join('\n')}`;
+  if (description.length > 4096) {
+    description = `${description.slice(0, 4000)}\n\n…this reply was too long for one Discord message and was shortened; narrow it with options or pages.`;
+  }
+  const embed: Record<string, unknown> = { color: TONE_COLOR[reply.tone] };
+  if (reply.title) embed.title = cut(reply.title.replace(/\*\*/g, ''), 256);
+  if (description) embed.description = description;
+  if (fields.length) embed.fields = fields.slice(0, 25);
+  return {
+    embeds: [embed],
+    components,
+    ...(reply.visibility === 'ephemeral' ? { flags: EPHEMERAL } : {}),
+    // Never ping anyone by accident: names and emails in replies are text, not mentions.
+    allowed_mentions: { parse: [] },
+  };
+}
