@@ -357,10 +357,13 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function waitFor<T>(fn: () => T | undefined | null, ms = 5000): Promise<T> {
+export async function waitFor<T>(
+  fn: () => T | undefined | null | Promise<T | undefined | null>,
+  ms = 5000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`waitFor: nothing after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 10));
