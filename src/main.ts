@@ -3,6 +3,7 @@
  * chat adapters → one HTTP listener. The only module that imports everything.
  */
 import type { Server } from 'node:http';
+import { REST } from 'discord.js';
 import type { DestinationStream } from 'pino';
 import { actions, commands } from '../commands/index.js';
 import { createAdminApiClient } from './anthropic/client.js';
@@ -18,6 +19,8 @@ import type { AdminApi, Organization } from './core/ports/admin-api.js';
 import { type Clock, type Logger, systemClock } from './core/ports/runtime.js';
 import type { Store } from './core/ports/store.js';
 import type { Services } from './core/services.js';
+import { createDiscordGateway, type DiscordGateway } from './discord/gateway.js';
+import { discordInteractionsEndpoint } from './discord/http.js';
 import { createHttpServer, type Handler, listen } from './http/server.js';
 import { createLogger } from './log/logger.js';
 import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
@@ -46,6 +49,7 @@ export interface Quartermaster {
   services: Services;
   dispatcher: Dispatcher;
   slack: SlackAdapter | null;
+  discord: DiscordGateway | null;
   /** The in-process simulated organization, when no admin key is configured. */
   simulator: Simulator | null;
   close(): Promise<void>;
@@ -149,6 +153,31 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
       cleanups.push(() => slack!.stop());
     }
 
+    let discord: DiscordGateway | null = null;
+    if (config.DISCORD_TOKEN) {
+      discord = createDiscordGateway({
+        token: config.DISCORD_TOKEN,
+        apiUrl: config.DISCORD_API_URL,
+        dispatcher,
+        logger,
+      });
+      cleanups.push(() => discord!.stop());
+      await discord.start();
+    }
+    if (config.DISCORD_PUBLIC_KEY) {
+      const rest = discord?.client.rest ?? new REST({ version: '10', api: config.DISCORD_API_URL });
+      routes.set(
+        'POST /discord/interactions',
+        discordInteractionsEndpoint({
+          dispatcher,
+          logger,
+          rest,
+          hasBotToken: Boolean(discord),
+          publicKey: config.DISCORD_PUBLIC_KEY,
+        }),
+      );
+    }
+
     const server: Server = createHttpServer({ store, logger, routes });
     const address = await listen(server, config.PORT, config.HOST);
     cleanups.push(
@@ -160,10 +189,31 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     );
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host}:${address.port}`;
-    logger.info({ url, slack: slack?.mode ?? 'off', simulated: simulator !== null }, 'quartermaster started');
-    for (const line of guidance(config, url, slack, simulator)) print(line);
+    logger.info(
+      {
+        url,
+        slack: slack?.mode ?? 'off',
+        discord: discord ? 'gateway' : config.DISCORD_PUBLIC_KEY ? 'http' : 'off',
+        simulated: simulator !== null,
+      },
+      'quartermaster started',
+    );
+    for (const line of guidance(config, url, slack, discord, simulator)) print(line);
 
-    return { config, url, port: address.port, logger, store, admin, services, dispatcher, slack, simulator, close };
+    return {
+      config,
+      url,
+      port: address.port,
+      logger,
+      store,
+      admin,
+      services,
+      dispatcher,
+      slack,
+      discord,
+      simulator,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -171,7 +221,13 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
 }
 
 /** What the operator sees at start: what runs, and what to configure next. */
-function guidance(config: Config, url: string, slack: SlackAdapter | null, simulator: Simulator | null): string[] {
+function guidance(
+  config: Config,
+  url: string,
+  slack: SlackAdapter | null,
+  discord: DiscordGateway | null,
+  simulator: Simulator | null,
+): string[] {
   const lines = [`Quartermaster is running on ${url} (health: ${url}/healthz, readiness: ${url}/readyz).`];
   lines.push(`Database: ${config.DATABASE_URL.startsWith('file:') ? config.DATABASE_URL : 'PostgreSQL'}`);
   if (simulator) {

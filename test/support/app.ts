@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
 import { type Quartermaster, startQuartermaster } from '../../src/main.js';
+import { FakeDiscord } from '../fakes/discord.js';
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET } from '../fakes/slack.js';
 import { createTestDatabaseUrl } from './db.js';
 
@@ -16,12 +17,14 @@ export interface TestApp {
   qm: Quartermaster;
   sim: Simulator;
   slack: FakeSlack;
+  /** Present when started with `discord: true` (gateway + HTTP interactions endpoint). */
+  discord: FakeDiscord | null;
   logs: string[];
   url: string;
   close(): Promise<void>;
 }
 
-export async function startTestApp(o: { env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(o: { env?: Record<string, string>; discord?: boolean } = {}): Promise<TestApp> {
   const db = await createTestDatabaseUrl();
   const sim = await startSimulator({ port: 0, host: '127.0.0.1', adminKeys: [ADMIN_KEY] });
   const slack = await new FakeSlack().start();
@@ -35,6 +38,15 @@ export async function startTestApp(o: { env?: Record<string, string> } = {}): Pr
     .addUser({ id: 'UNOMAIL', name: 'nomail' })
     .addUser({ id: 'UZED', name: 'zed', email: 'zed@example.com' })
     .addUser({ id: 'UUNCONF', name: 'una', email: 'carol@example.com', emailConfirmed: false });
+  const discord = o.discord ? await new FakeDiscord().start() : null;
+  const discordEnv: Record<string, string> = discord
+    ? {
+        DISCORD_TOKEN: discord.token,
+        DISCORD_APPLICATION_ID: discord.appId,
+        DISCORD_API_URL: discord.restApi,
+        DISCORD_PUBLIC_KEY: discord.publicKey,
+      }
+    : {};
   const logs: string[] = [];
   const logDestination = new Writable({
     write(chunk, _enc, cb) {
@@ -53,6 +65,7 @@ export async function startTestApp(o: { env?: Record<string, string> } = {}): Pr
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'debug',
+      ...discordEnv,
       ...o.env,
     },
     logDestination: logDestination as any,
@@ -63,13 +76,33 @@ export async function startTestApp(o: { env?: Record<string, string> } = {}): Pr
     qm,
     sim,
     slack,
+    discord,
     logs,
     url: qm.url,
     async close() {
       await qm.close();
+      await discord?.stop();
       await sim.close();
       await slack.stop();
       await db.drop();
     },
   };
+}
+
+/**
+ * The newest audit entry matching `where` (the reply can reach the chat platform a moment before its
+ * audit entry is written, so this waits for it).
+ */
+export async function auditEntry(
+  t: TestApp,
+  where: (e: import('../../src/core/ports/store.js').AuditEntry) => boolean,
+  ms = 3000,
+): Promise<import('../../src/core/ports/store.js').AuditEntry> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const entry = (await t.qm.store.audit.list({ limit: 50 })).entries.find(where);
+    if (entry) return entry;
+    if (Date.now() > end) throw new Error('no matching audit entry was written');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

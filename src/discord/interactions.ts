@@ -1,0 +1,149 @@
+/**
+ * One handler for every Discord interaction, whether it arrived over the gateway (discord.js) or the HTTP
+ * interactions endpoint: it works on the raw interaction JSON and answers through Discord's REST API, so both
+ * paths behave identically. The first answer (within Discord's 3 seconds) is always a deferral; the real
+ * reply follows as an edit of `@original`. Cards are posted and later edited with the bot token through the
+ * channel message endpoints, because interaction tokens expire after 15 minutes.
+ */
+import { type REST, Routes } from 'discord.js';
+import type { Dispatcher } from '../core/command/dispatch.js';
+import { errorReply, type MessageRef, type Reply } from '../core/command/reply.js';
+import type { Logger } from '../core/ports/runtime.js';
+import { renderDiscord } from './render.js';
+
+export const ROOT_COMMAND = 'qm';
+const EPHEMERAL = 1 << 6;
+
+/** The first response: the gateway path POSTs it to the callback endpoint, the HTTP path returns it as the body. */
+export type Ack = (body: { type: number; data?: Record<string, unknown> }) => Promise<void>;
+
+export interface DiscordInteractionDeps {
+  dispatcher: Dispatcher;
+  rest: REST;
+  /** True when `rest` carries the bot token (DISCORD_TOKEN): cards are then posted and edited as the bot. */
+  hasBotToken: boolean;
+  logger: Logger;
+}
+
+interface RawOption {
+  name: string;
+  type: number;
+  value?: unknown;
+  options?: RawOption[];
+}
+
+/** `/qm keys list status:active` arrives as a tree: group → subcommand → options. Flatten it to a path and values. */
+export function flattenOptions(options: RawOption[] | undefined): { name: string; values: Record<string, unknown> } {
+  const path: string[] = [];
+  let level = options ?? [];
+  for (;;) {
+    const nested = level.find((o) => o.type === 1 || o.type === 2);
+    if (!nested) break;
+    path.push(nested.name);
+    level = nested.options ?? [];
+  }
+  const values: Record<string, unknown> = {};
+  for (const o of level) if (o.value !== undefined) values[o.name] = o.value;
+  return { name: path.join(' '), values };
+}
+
+export async function handleInteraction(deps: DiscordInteractionDeps, raw: any, ack: Ack): Promise<void> {
+  const log = deps.logger.child({ adapter: 'discord', interaction: raw?.id });
+  const userId: string | undefined = raw.member?.user?.id ?? raw.user?.id;
+  const appId: string = raw.application_id;
+  const webhook = (body: object) => deps.rest.patch(Routes.webhookMessage(appId, raw.token), { body, auth: false });
+  const followUp = (body: object) =>
+    deps.rest.post(Routes.webhook(appId, raw.token), {
+      body,
+      auth: false,
+      query: new URLSearchParams({ wait: 'true' }),
+    });
+
+  if (raw.type === 1) return ack({ type: 1 });
+
+  if (raw.type === 2) {
+    if (raw.data?.name !== ROOT_COMMAND || !userId) {
+      return ack({
+        type: 4,
+        data: { ...renderDiscord(errorReply('Unknown command', 'This is not a Quartermaster command.')) },
+      });
+    }
+    if (!raw.guild_id) {
+      return ack({
+        type: 4,
+        data: {
+          ...renderDiscord(
+            errorReply(
+              'Use Quartermaster in a server',
+              'Links and permissions are per server, so `/qm` works in server channels, not in DMs.',
+            ),
+          ),
+        },
+      });
+    }
+    await ack({ type: 5, data: { flags: EPHEMERAL } });
+    const { name, values } = flattenOptions(raw.data.options);
+    await deps.dispatcher.dispatch({
+      platform: 'discord',
+      teamId: raw.guild_id,
+      userId,
+      channelId: raw.channel_id ?? null,
+      prefix: `/${ROOT_COMMAND}`,
+      input: { kind: 'structured', name, options: values },
+      chat: null,
+      deliver: async (reply: Reply): Promise<MessageRef | void> => {
+        const body = renderDiscord(reply);
+        if (reply.visibility === 'in_channel') {
+          // The deferral was ephemeral; the card goes to the channel as its own message, and the caller is told.
+          const posted = (await (deps.hasBotToken && raw.channel_id
+            ? deps.rest.post(Routes.channelMessages(raw.channel_id), { body: { ...body, flags: undefined } })
+            : followUp({ ...body, flags: undefined }))) as { id: string; channel_id: string };
+          await webhook(
+            renderDiscord({
+              ...reply,
+              title: undefined,
+              blocks: [{ type: 'text', text: `Posted in this channel: ${reply.summary}` }],
+              visibility: 'ephemeral',
+            }),
+          );
+          return { channelId: posted.channel_id, messageId: posted.id };
+        }
+        await webhook({ ...body, flags: undefined });
+      },
+    });
+    return;
+  }
+
+  if (raw.type === 3) {
+    // Acknowledge the click at once; the card is edited below once the action has been re-checked.
+    await ack({ type: 6 });
+    const message = raw.message ?? {};
+    const ephemeralCard = ((message.flags ?? 0) & EPHEMERAL) !== 0;
+    await deps.dispatcher.dispatchAction({
+      platform: 'discord',
+      teamId: raw.guild_id ?? '',
+      userId: userId ?? '',
+      channelId: raw.channel_id ?? null,
+      actionId: String(raw.data?.custom_id ?? ''),
+      chat: null,
+      updateCard: async (reply) => {
+        const body = { ...renderDiscord(reply), flags: undefined };
+        if (deps.hasBotToken && !ephemeralCard && raw.channel_id && message.id) {
+          await deps.rest.patch(Routes.channelMessage(raw.channel_id, message.id), { body });
+        } else {
+          await webhook(body);
+        }
+      },
+      notify: async (reply) => {
+        await followUp({ ...renderDiscord(reply), flags: EPHEMERAL });
+      },
+    });
+    return;
+  }
+
+  log.warn({ type: raw.type }, 'unsupported interaction type');
+  await ack({
+    type: 4,
+    data: { content: 'Quartermaster does not handle this kind of interaction.', flags: EPHEMERAL },
+  });
+}
