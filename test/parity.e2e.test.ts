@@ -1,0 +1,185 @@
+/**
+ * Parity: every command, through both adapters, from the same definitions. For each case the Slack run
+ * and the Discord run (the same org member on both) must leave the same audit entry, make the same Admin
+ * API calls, and show the same content once each platform's markup is taken away. A command without a
+ * case here fails the suite, so nothing is added to one platform only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../commands/index.js';
+import { CommandRegistry } from '../src/core/command/define.js';
+import { parseCommandText } from '../src/core/command/text.js';
+import type { FakeDiscord, FakeDiscordUser } from './fakes/discord.js';
+import { auditEntry, startTestApp, type TestApp } from './support/app.js';
+
+/** Slack text forms; `@dave` stands for the platform's own mention of dave. */
+const CASES: Record<string, string[]> = {
+  help: ['help'],
+  whoami: ['whoami'],
+  link: ['link email:nobody@example.com', 'link email:bob@example.com user:@dave', 'link email:alice@example.com'],
+  unlink: ['unlink user:@dave', 'unlink user:@dave'],
+  'members list': ['members list', 'members list developer', 'members list page:2'],
+  'workspaces list': ['workspaces list', 'workspaces list archived'],
+  'keys list': [
+    'keys list',
+    'keys list workspace:prod status:active',
+    'keys list page:3',
+    'keys list workspace:prd',
+    'keys list mine',
+  ],
+  audit: ['audit limit:1 page:100000'],
+};
+
+const registry = new CommandRegistry(commands);
+let t: TestApp;
+let d: FakeDiscord;
+const SLACK_IDS: Record<string, string> = { alice: 'UALICE', dave: 'UDAVE' };
+const MENTION = /(^|[\s:])@(alice|dave)\b/g;
+
+beforeAll(async () => {
+  t = await startTestApp({ discord: true });
+  d = t.discord!;
+  const alice = (await t.qm.store.directory.findUserByEmail('alice@example.com'))!;
+  const now = new Date();
+  // The organization's name is cached after its first use; warm it so both runs make the same calls.
+  await t.qm.services.organization();
+  // Linked the same way on both platforms, so every reply can be compared word for word.
+  for (const [platform, teamId, userId] of [
+    ['slack', t.slack.team.id, 'UALICE'],
+    ['discord', d.guildId, d.users.alice.id],
+  ] as const) {
+    await t.qm.store.links.upsert({
+      platform,
+      teamId,
+      userId,
+      orgUserId: alice.id,
+      email: alice.email,
+      method: 'operator',
+      linkedAt: now,
+      refreshedAt: now,
+    });
+  }
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+it('has a parity case for every command', () => {
+  const missing = registry.commands.map((c) => c.name).filter((n) => !CASES[n]?.length);
+  expect(missing, `add parity cases for: ${missing.join(', ')}`).toEqual([]);
+});
+
+function normalize(text: string): string[] {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\u200B/g, '')
+    .replace(/<@[A-Z0-9]+>/gi, '@user')
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
+    .replace(/\[([^\]]+)\]\((https?:[^)]+)\)/g, '$1 ($2)')
+    .split('\n')
+    .map((l) =>
+      l
+        .replace(/^:[a-z_]+: /, '')
+        .replace(/\\([*_`~|<>[\]])/g, '$1')
+        .replace(/[*`_~]/g, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
+    .filter(Boolean)
+    .sort();
+}
+
+function slackContent(msg: any): string[] {
+  const parts: string[] = [];
+  for (const b of msg.blocks ?? []) {
+    if (b.text?.text) parts.push(b.text.text);
+    for (const f of b.fields ?? []) parts.push(f.text);
+    for (const e of b.elements ?? []) parts.push(e.text?.text ?? e.text ?? '');
+  }
+  return normalize(parts.join('\n'));
+}
+
+function discordContent(msg: any): string[] {
+  const parts: string[] = [];
+  for (const e of msg.embeds ?? []) {
+    if (e.title) parts.push(e.title);
+    if (e.description) parts.push(e.description);
+    for (const f of e.fields ?? []) parts.push(`${f.name}\n${f.value}`);
+  }
+  for (const row of msg.components ?? []) for (const c of row.components ?? []) parts.push(c.label);
+  return normalize(parts.join('\n'));
+}
+
+/** The Discord invocation for a Slack text form, derived from the same definitions. */
+function discordInvocation(text: string): {
+  group?: string;
+  subcommand: string;
+  args: Record<string, string | number | boolean | FakeDiscordUser>;
+} {
+  const parsed = parseCommandText(
+    text.replace(MENTION, (_m, pre, who) => `${pre}<@${SLACK_IDS[who]}>`),
+    registry,
+  );
+  if (!parsed.ok) throw new Error(parsed.message);
+  const path = parsed.command.definition.path;
+  const args: Record<string, string | number | boolean | FakeDiscordUser> = {};
+  for (const [name, value] of Object.entries(parsed.raw)) {
+    const spec = parsed.command.options.find((o) => o.name === name)!;
+    if (spec.kind === 'integer') args[name] = Number(value);
+    else if (spec.kind === 'boolean') args[name] = value === true || value === 'true';
+    else if (spec.kind === 'user') {
+      const who = Object.entries(SLACK_IDS).find(([, id]) => String(value).includes(id))![0];
+      args[name] = d.users[who]!;
+    } else args[name] = String(value);
+  }
+  return path.length === 2 ? { group: path[0], subcommand: path[1]!, args } : { subcommand: path[0]!, args };
+}
+
+const apiCalls = (from: number) =>
+  t.sim.requests
+    .slice(from)
+    .map((r) => `${r.method} ${r.path}?${new URLSearchParams(r.query as Record<string, string>).toString()}`);
+
+describe.each(Object.entries(CASES))('%s', (_name, texts) => {
+  it.each(texts)('"%s" behaves the same on Slack and Discord', async (text) => {
+    const simBefore = t.sim.requests.length;
+    const slack = await t.slack.command(
+      t.url,
+      text.replace(MENTION, (_m, pre, who) => `${pre}<@${SLACK_IDS[who]}|${who}>`),
+      'UALICE',
+    );
+    const slackAudit = await auditEntry(
+      t,
+      (e) => e.platform === 'slack' && e.actorId === 'UALICE' && e.at.getTime() >= Date.now() - 10_000,
+    );
+    const slackApi = apiCalls(simBefore);
+
+    const simMiddle = t.sim.requests.length;
+    const inv = discordInvocation(text);
+    const sent = d.sendCommand({
+      user: 'alice',
+      ...(inv.group ? { group: inv.group } : {}),
+      subcommand: inv.subcommand,
+      args: inv.args,
+    });
+    const discordReply = await d.replyTo(sent.id, 10_000);
+    const discordAudit = await auditEntry(
+      t,
+      (e) =>
+        e.platform === 'discord' && e.actorId === d.users.alice.id && e.id !== slackAudit.id && e.at >= slackAudit.at,
+    );
+    const discordApi = apiCalls(simMiddle);
+
+    const comparable = (a: typeof slackAudit) => ({
+      action: a.action,
+      outcome: a.outcome,
+      stage: a.stage,
+      errorCode: a.errorCode,
+      orgUserId: a.orgUserId,
+    });
+    expect(comparable(discordAudit)).toEqual(comparable(slackAudit));
+    expect(discordApi).toEqual(slackApi);
+    expect(discordContent(discordReply)).toEqual(slackContent(slack.reply));
+  });
+});
