@@ -162,7 +162,18 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
         logger,
       });
       cleanups.push(() => discord!.stop());
-      await discord.start();
+      // Slack and the HTTP endpoints must not wait on Discord: give the gateway a few seconds to become ready,
+      // then carry on (discord.js keeps reconnecting on its own); a rejected token is reported, not fatal.
+      const gateway = discord;
+      const started = gateway.start().then(
+        () => true,
+        (err) => {
+          logger.error({ err }, 'Discord login failed; check DISCORD_TOKEN and DISCORD_API_URL');
+          return false;
+        },
+      );
+      const ready = await Promise.race([started, new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref())]);
+      if (ready === null) logger.warn('Discord gateway not ready after 10 s; still connecting in the background');
     }
     if (config.DISCORD_PUBLIC_KEY) {
       const rest = discord?.client.rest ?? new REST({ version: '10', api: config.DISCORD_API_URL });

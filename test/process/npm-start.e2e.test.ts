@@ -9,9 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
+import { FakeDiscord } from '../fakes/discord.js';
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, visibleText, waitFor } from '../fakes/slack.js';
 import { ADMIN_KEY } from '../support/app.js';
 import { createBareDatabaseUrl } from '../support/db.js';
+import { discordText } from '../support/discord-text.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -19,6 +21,7 @@ let child: ChildProcess;
 let output = '';
 let sim: Simulator;
 let slack: FakeSlack;
+let discord: FakeDiscord;
 let db: { url: string; drop(): Promise<void> };
 let url: string;
 
@@ -34,6 +37,7 @@ beforeAll(async () => {
   sim = await startSimulator({ adminKeys: [ADMIN_KEY] });
   slack = await new FakeSlack().start();
   slack.addUser({ id: 'UALICE', name: 'alice', email: 'alice@example.com' });
+  discord = await new FakeDiscord().start();
   db = await createBareDatabaseUrl();
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
@@ -48,6 +52,9 @@ beforeAll(async () => {
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APPLICATION_ID: discord.appId,
+      DISCORD_API_URL: discord.restApi,
       PORT: String(port),
       HOST: '127.0.0.1',
       NODE_ENV: 'production',
@@ -72,6 +79,7 @@ afterAll(async () => {
     await new Promise((r) => setTimeout(r, 300));
   }
   await slack?.stop();
+  await discord?.stop();
   await sim?.close();
   await db?.drop();
 });
@@ -95,10 +103,42 @@ describe('npm start with the operator contract variables', () => {
     expect(sim.requests.some((q) => q.path === '/v1/organizations/api_keys' && q.status === 200)).toBe(true);
   });
 
+  it('connects to Discord and serves /qm whoami and /qm keys list there', async () => {
+    expect(discord.identifies.length).toBeGreaterThan(0);
+    const guild = discord.guildId;
+    // The operator links the first Discord admin from the shell, as the README says.
+    const linked = spawn(
+      'node',
+      ['bin/quartermaster.mjs', 'link', 'discord', guild, discord.users.alice.id, 'alice@example.com'],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATABASE_URL: db.url,
+          ANTHROPIC_ADMIN_KEY: ADMIN_KEY,
+          ANTHROPIC_BASE_URL: sim.url,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    linked.stdout!.on('data', (b) => (out += b));
+    linked.stderr!.on('data', (b) => (out += b));
+    const code = await new Promise((r) => linked.on('close', r));
+    expect(code, out).toBe(0);
+    expect(out).toContain('to alice@example.com (org role admin)');
+
+    const who = discord.sendCommand({ user: 'alice', subcommand: 'whoami' });
+    expect(discordText(await discord.replyTo(who.id, 15_000))).toContain('alice@example.com');
+    const keys = discord.sendCommand({ user: 'alice', group: 'keys', subcommand: 'list' });
+    expect(discordText(await discord.replyTo(keys.id, 15_000))).toContain(`of ${sim.state.apiKeys.length} keys`);
+  });
+
   it('prints JSON logs without any secret', () => {
     const lines = output.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
-    for (const secret of [ADMIN_KEY, SIGNING_SECRET, BOT_TOKEN]) expect(output).not.toContain(secret);
+    for (const secret of [ADMIN_KEY, SIGNING_SECRET, BOT_TOKEN, discord.token]) expect(output).not.toContain(secret);
   });
 });
