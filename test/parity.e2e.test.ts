@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../commands/index.js';
 import { CommandRegistry } from '../src/core/command/define.js';
 import { parseCommandText } from '../src/core/command/text.js';
+import { discordCommands } from '../src/discord/commands-json.js';
 import type { FakeDiscord, FakeDiscordUser } from './fakes/discord.js';
 import { auditEntry, startTestApp, type TestApp } from './support/app.js';
 
@@ -63,9 +64,16 @@ afterAll(async () => {
   await t?.close();
 });
 
-it('has a parity case for every command', () => {
+it('has a parity case for every command, and every command is in the Discord command JSON', () => {
   const missing = registry.commands.map((c) => c.name).filter((n) => !CASES[n]?.length);
   expect(missing, `add parity cases for: ${missing.join(', ')}`).toEqual([]);
+  const [qm] = discordCommands(registry);
+  const onDiscord = new Set<string>();
+  for (const o of qm!.options ?? []) {
+    if (o.type === 1) onDiscord.add(o.name);
+    if (o.type === 2) for (const sub of o.options ?? []) onDiscord.add(`${o.name} ${sub.name}`);
+  }
+  expect(registry.commands.map((c) => c.name).filter((n) => !onDiscord.has(n))).toEqual([]);
 });
 
 function normalize(text: string): string[] {

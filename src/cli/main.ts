@@ -14,6 +14,7 @@ import { describeAdminApiError } from '../core/admin-errors.js';
 import { CommandRegistry } from '../core/command/define.js';
 import { AdminApiError } from '../core/ports/admin-api.js';
 import type { Platform } from '../core/ports/store.js';
+import { DISCORD_REGISTER_USAGE, runDiscordRegister, runManifestDiscord } from '../discord/cli.js';
 import { startQuartermaster } from '../main.js';
 import { slackManifest } from '../slack/manifest.js';
 import { migrateDatabase, openStore } from '../store/index.js';
@@ -25,7 +26,8 @@ const USAGE = `Usage: npx quartermaster <command>
   start                               migrate the database and run the bot (same as npm start)
   migrate                             apply database migrations and exit
   simulator [--port N] [--host H]     run the simulated Anthropic Admin API
-  manifest slack [--write]            print (or write to manifest/) the Slack app manifest
+  manifest slack|discord [--write]    print (or write to manifest/) the Slack app manifest or Discord command JSON
+  discord register [--guild ID]       register /qm with Discord (writes only when it changed)
   link PLATFORM TEAM_ID USER_ID EMAIL link a chat user to an org member (slack or discord)
   doctor                              check configuration, database and Admin API access
 `;
@@ -46,7 +48,11 @@ export async function main(argv: string[]): Promise<number> {
         await runSimulatorCli(rest);
         return await new Promise<number>(() => {});
       case 'manifest':
-        return manifest(rest);
+        return rest[0] === 'discord' ? runManifestDiscord(rest.slice(1)) : manifest(rest);
+      case 'discord':
+        if (rest[0] === 'register') return await runDiscordRegister(rest.slice(1));
+        console.error(DISCORD_REGISTER_USAGE);
+        return 2;
       case 'link':
         return await link(rest);
       case 'doctor':
