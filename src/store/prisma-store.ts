@@ -18,6 +18,7 @@ import type {
   Store,
 } from '../core/ports/store.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
+import { approvalStores } from './approvals-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
 
@@ -493,6 +494,8 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
         return shipped.filter((name) => !done.has(name));
       },
     },
+
+    ...approvalStores(prisma),
 
     async close() {
       await prisma.$disconnect();

@@ -29,3 +29,23 @@ export interface ChatDirectory {
   readonly platform: 'slack' | 'discord';
   lookupUser(teamId: string, userId: string): Promise<ChatProfile>;
 }
+
+/**
+ * Posting and editing messages outside an interaction (cards updated after an execution, expiry, reminders,
+ * DMs to requesters). Implemented by each chat adapter with its bot token.
+ */
+export interface ChatNotifier {
+  readonly platform: 'slack' | 'discord';
+  post(
+    teamId: string,
+    channelId: string,
+    reply: import('../command/reply.js').Reply,
+  ): Promise<import('../command/reply.js').MessageRef>;
+  update(
+    teamId: string,
+    ref: import('../command/reply.js').MessageRef,
+    reply: import('../command/reply.js').Reply,
+  ): Promise<void>;
+  /** A direct message to one user. */
+  dm(teamId: string, userId: string, reply: import('../command/reply.js').Reply): Promise<void>;
+}

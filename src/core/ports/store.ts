@@ -92,6 +92,101 @@ export interface ActionToken {
   createdAt: Date;
 }
 
+export type ApprovalStatus =
+  | 'pending'
+  | 'approved'
+  | 'executing'
+  | 'done'
+  | 'failed'
+  | 'denied'
+  | 'expired'
+  | 'cancelled';
+
+export interface ApprovalRequest {
+  /** Short, human-typable id (e.g. `R7K2QF9A`), used in `/qm requests cancel`. */
+  id: string;
+  kind: string;
+  status: ApprovalStatus;
+  requester: { platform: Platform; teamId: string; userId: string; orgUserId: string; email: string };
+  workspaceId: string | null;
+  workspaceName: string | null;
+  payload: Record<string, unknown>;
+  reason: string | null;
+  /** One line saying what will happen, e.g. "Make bob@example.com developer for 2h". */
+  summary: string;
+  quorum: number;
+  /** Snapshot of who may approve, as the policy said when the request was made. */
+  approvers: Record<string, unknown>;
+  policySource: string;
+  createdAt: Date;
+  expiresAt: Date;
+  remindedAt: Date | null;
+  decidedAt: Date | null;
+  /** Org user id of the approver whose vote completed the quorum, or the denier / canceller. */
+  decidedBy: string | null;
+  executeAfter: Date | null;
+  leaseUntil: Date | null;
+  attempts: number;
+  executedAt: Date | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+}
+
+export interface ApprovalVote {
+  requestId: string;
+  voterOrgId: string;
+  voterEmail: string;
+  platform: Platform;
+  userId: string;
+  choice: 'approve' | 'deny';
+  at: Date;
+}
+
+export interface VoteOutcome {
+  /** `recorded`; `duplicate` (this member already voted); `closed` (the request was no longer pending). */
+  vote: 'recorded' | 'duplicate' | 'closed';
+  request: ApprovalRequest;
+  votes: ApprovalVote[];
+  /** The transition this vote caused, if any (exactly one vote ever causes it). */
+  transitioned: 'approved' | 'denied' | null;
+}
+
+export interface ApprovalCardRef {
+  requestId: string;
+  platform: Platform;
+  teamId: string;
+  channelId: string;
+  messageId: string;
+}
+
+export interface AccessGrant {
+  id: string;
+  requestId: string;
+  kind: 'jit_key' | 'role_elevation';
+  orgUserId: string;
+  workspaceId: string | null;
+  previousRole: string | null;
+  grantedRole: string;
+  grantedAt: Date;
+  expiresAt: Date;
+  status: 'active' | 'bound' | 'revoked' | 'expired' | 'failed';
+  boundKeyId: string | null;
+  revokedAt: Date | null;
+  note: string | null;
+}
+
+export interface KeyBinding {
+  keyId: string;
+  requestId: string;
+  ownerOrgId: string;
+  approverOrgId: string | null;
+  workspaceId: string | null;
+  boundAt: Date;
+  expiresAt: Date | null;
+  replacesKeyId: string | null;
+  replacedAt: Date | null;
+}
+
 export interface Store {
   links: {
     find(platform: Platform, teamId: string, userId: string): Promise<IdentityLink | null>;
@@ -142,6 +237,84 @@ export interface Store {
     /** Stores what a button means and returns its opaque id (at most 100 characters, Discord's custom_id limit). */
     create(input: { kind: string; subjectId: string; choice: string }): Promise<string>;
     get(id: string): Promise<ActionToken | null>;
+  };
+
+  approvals: {
+    create(
+      input: Omit<
+        ApprovalRequest,
+        | 'id'
+        | 'status'
+        | 'remindedAt'
+        | 'decidedAt'
+        | 'decidedBy'
+        | 'executeAfter'
+        | 'leaseUntil'
+        | 'attempts'
+        | 'executedAt'
+        | 'result'
+        | 'error'
+      > & {
+        /** `approved` when policy lets the requester act directly (queued for execution at once). */
+        status?: 'pending' | 'approved';
+      },
+    ): Promise<ApprovalRequest>;
+    get(id: string): Promise<ApprovalRequest | null>;
+    /** Newest first. */
+    list(filter: { statuses?: ApprovalStatus[]; requesterOrgId?: string; limit: number }): Promise<ApprovalRequest[]>;
+    votes(requestId: string): Promise<ApprovalVote[]>;
+    /**
+     * Records a vote and decides, in one transaction that serializes concurrent voters on both databases:
+     * a deny closes the request as denied; approvals reaching the quorum make it approved (queued for execution).
+     */
+    vote(vote: ApprovalVote, quorum: number): Promise<VoteOutcome>;
+    /** pending → cancelled | expired, exactly once; null when it was no longer pending. */
+    close(id: string, to: 'cancelled' | 'expired', at: Date, by: string | null): Promise<ApprovalRequest | null>;
+    markReminded(id: string, at: Date): Promise<void>;
+    /** Pending requests whose expiry is before `before`. */
+    pendingExpiringBefore(before: Date): Promise<ApprovalRequest[]>;
+    addCard(card: ApprovalCardRef): Promise<void>;
+    cards(requestId: string): Promise<ApprovalCardRef[]>;
+    /**
+     * The durable outbox: claims one request that is approved and due (or executing with an expired lease, i.e.
+     * its runner died), moving it to executing with a lease. Exactly one caller gets each claim.
+     */
+    claimExecution(now: Date, leaseMs: number): Promise<ApprovalRequest | null>;
+    /** executing → done | failed (terminal). */
+    finishExecution(
+      id: string,
+      outcome: { status: 'done' | 'failed'; result: Record<string, unknown> | null; error: string | null; at: Date },
+    ): Promise<ApprovalRequest>;
+    /** executing → approved, to be tried again after `executeAfter`. */
+    retryExecution(id: string, executeAfter: Date, error: string): Promise<void>;
+  };
+
+  grants: {
+    create(grant: AccessGrant): Promise<AccessGrant>;
+    get(id: string): Promise<AccessGrant | null>;
+    forRequest(requestId: string): Promise<AccessGrant[]>;
+    /** Grants in one of the statuses (e.g. active ones to watch or expire). */
+    list(statuses: AccessGrant['status'][]): Promise<AccessGrant[]>;
+    /** Conditional status change (from → to); false when the grant was not in `from` (someone else got there first). */
+    transition(
+      id: string,
+      from: AccessGrant['status'],
+      to: AccessGrant['status'],
+      patch?: Partial<Pick<AccessGrant, 'boundKeyId' | 'revokedAt' | 'note'>>,
+    ): Promise<boolean>;
+  };
+
+  keyBindings: {
+    create(binding: KeyBinding): Promise<KeyBinding>;
+    get(keyId: string): Promise<KeyBinding | null>;
+    list(): Promise<KeyBinding[]>;
+    markReplaced(keyId: string, at: Date): Promise<void>;
+  };
+
+  leases: {
+    /** Takes or renews the named lease for `holder` when it is free or expired; false when another holder has it. */
+    acquire(name: string, holder: string, until: Date, now: Date): Promise<boolean>;
+    release(name: string, holder: string): Promise<void>;
   };
 
   audit: {
