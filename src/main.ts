@@ -9,6 +9,7 @@ import { actions, commands } from '../commands/index.js';
 import { createAdminApiClient } from './anthropic/client.js';
 import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic/simulator/index.js';
 import { loadConfig } from './config/load.js';
+import { loadPolicyFile } from './config/policy-file.js';
 import { type Config, SECRET_VARIABLES } from './config/schema.js';
 import { ActionRegistry } from './core/command/actions.js';
 import { CommandRegistry } from './core/command/define.js';
@@ -58,6 +59,7 @@ export interface Quartermaster {
 export async function startQuartermaster(opts: StartOptions = {}): Promise<Quartermaster> {
   const env = opts.env ?? process.env;
   const config = loadConfig(env);
+  const policy = loadPolicyFile(config.QM_POLICY);
   const print = opts.print ?? ((line: string) => console.log(line));
   const clock = opts.clock ?? systemClock;
   const logger = createLogger({
@@ -108,6 +110,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
       directory,
       clock,
       logger,
+      policy,
       organization: () => {
         org ??= admin.getOrganization().catch((err) => {
           org = null;

@@ -1,3 +1,4 @@
+import type { Policy } from './approvals/policy.js';
 import type { DirectoryService } from './directory.js';
 import type { AdminApi, Organization } from './ports/admin-api.js';
 import type { Clock, Logger } from './ports/runtime.js';
@@ -10,6 +11,8 @@ export interface Services {
   directory: DirectoryService;
   clock: Clock;
   logger: Logger;
+  /** The approval policy (quartermaster.yaml, or the built-in defaults). */
+  policy: Policy;
   /** The organization behind the admin key (cached after the first call). */
   organization(): Promise<Organization>;
   /** Settings the operator chose that commands need to word their answers. */
