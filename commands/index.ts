@@ -7,6 +7,7 @@ import help from './help.js';
 import keysList from './keys/list.js';
 import link from './link.js';
 import membersList from './members/list.js';
+import policyShow from './policy/show.js';
 import unlink from './unlink.js';
 import whoami from './whoami.js';
 import workspacesList from './workspaces/list.js';
@@ -20,6 +21,7 @@ export const commands: readonly CommandDefinition<any>[] = [
   workspacesList,
   keysList,
   audit,
+  policyShow,
 ];
 
 /** Every button kind. */

@@ -28,6 +28,7 @@ const CASES: Record<string, string[]> = {
     'keys list mine',
   ],
   audit: ['audit limit:1 page:100000'],
+  'policy show': ['policy show', 'policy show kind:key.request workspace:prod', 'policy show workspace:nowhere'],
 };
 
 const registry = new CommandRegistry(commands);

@@ -463,7 +463,7 @@ function satisfiabilityIssues(policy: Policy): PolicyIssue[] {
           const field = at.rule.quorum !== undefined ? 'quorum' : 'approvers';
           out.push({
             path: [...at.path, field],
-            message: `quorum ${eff.quorum} can never be reached for ${kind}${ws ? ` in workspace ${ws}` : ''}: the approvers name only ${named.size} ${named.size === 1 ? 'person' : 'people'} (users and groups) and no roles`,
+            message: `quorum ${eff.quorum} can never be reached for ${kind}${ws ? ` in workspace ${ws}` : ''}: the approvers name at most ${named.size} ${named.size === 1 ? 'person' : 'people'} (users and groups) and no roles`,
           });
         }
       }
