@@ -1,4 +1,6 @@
 /** Every command, explicitly listed (no filesystem walking): adding one here is all it takes. */
+
+import { approvalVoteAction } from '../src/core/approvals/engine.js';
 import type { ActionDefinition } from '../src/core/command/actions.js';
 import type { CommandDefinition } from '../src/core/command/define.js';
 import { linkDecideAction } from '../src/core/identity/link-requests.js';
@@ -7,7 +9,10 @@ import help from './help.js';
 import keysList from './keys/list.js';
 import link from './link.js';
 import membersList from './members/list.js';
+import membersRole from './members/role.js';
 import policyShow from './policy/show.js';
+import requestsCancel from './requests/cancel.js';
+import requestsList from './requests/list.js';
 import unlink from './unlink.js';
 import whoami from './whoami.js';
 import workspacesList from './workspaces/list.js';
@@ -18,11 +23,14 @@ export const commands: readonly CommandDefinition<any>[] = [
   link,
   unlink,
   membersList,
+  membersRole,
   workspacesList,
   keysList,
   audit,
   policyShow,
+  requestsList,
+  requestsCancel,
 ];
 
 /** Every button kind. */
-export const actions: readonly ActionDefinition[] = [linkDecideAction];
+export const actions: readonly ActionDefinition[] = [linkDecideAction, approvalVoteAction];

@@ -11,20 +11,26 @@ import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic
 import { loadConfig } from './config/load.js';
 import { loadPolicyFile } from './config/policy-file.js';
 import { type Config, SECRET_VARIABLES } from './config/schema.js';
+import { ApprovalEngine } from './core/approvals/engine.js';
+import { BUILT_IN_KINDS } from './core/approvals/kinds.js';
 import { ActionRegistry } from './core/command/actions.js';
 import { CommandRegistry } from './core/command/define.js';
 import { Dispatcher } from './core/command/dispatch.js';
 import { DirectoryService } from './core/directory.js';
 import { IdentityResolver } from './core/identity/resolve.js';
+import { JOBS } from './core/jobs.js';
 import type { AdminApi, Organization } from './core/ports/admin-api.js';
 import { type Clock, type Logger, systemClock } from './core/ports/runtime.js';
 import type { Store } from './core/ports/store.js';
 import type { Services } from './core/services.js';
 import { createDiscordGateway, type DiscordGateway } from './discord/gateway.js';
 import { discordInteractionsEndpoint } from './discord/http.js';
+import { discordNotifier } from './discord/notifier.js';
 import { createHttpServer, type Handler, listen } from './http/server.js';
 import { createLogger } from './log/logger.js';
+import { startScheduler } from './scheduler/scheduler.js';
 import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
+import { slackNotifier } from './slack/notifier.js';
 import { migrateDatabase, openStore } from './store/index.js';
 
 export interface StartOptions {
@@ -36,6 +42,10 @@ export interface StartOptions {
   clock?: Clock;
   /** Test-only: shorter Bolt ack deadline. */
   slackAckTimeoutMs?: number;
+  /** Run the scheduled jobs on their intervals (default true). */
+  scheduler?: boolean;
+  /** How long an execution lease lasts before another runner may take the work over (crash recovery). */
+  approvalLeaseMs?: number;
   /** Skip `prisma migrate deploy` (tests hand in an already-migrated database). */
   skipMigrate?: boolean;
 }
@@ -119,7 +129,13 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
         return org;
       },
       settings: { simulated: simulator !== null },
+      notifiers: {},
+      // Set just below: the engine works on these very services.
+      approvals: undefined as unknown as ApprovalEngine,
     };
+    services.approvals = new ApprovalEngine(services, BUILT_IN_KINDS, {
+      leaseMs: opts.approvalLeaseMs ?? leaseFromEnv(env),
+    });
     const registry = new CommandRegistry(commands);
     const identity = new IdentityResolver(store, directory, admin, clock);
     const dispatcher = new Dispatcher({
@@ -152,6 +168,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
         ackTimeoutMs: opts.slackAckTimeoutMs,
       });
       if (slack.requestListener) routes.set('POST /slack/events', slack.requestListener);
+      services.notifiers.slack = slackNotifier(slack.app.client);
       await slack.start();
       cleanups.push(() => slack!.stop());
     }
@@ -191,6 +208,14 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
         }),
       );
     }
+
+    if (opts.scheduler !== false) {
+      const scheduler = startScheduler(JOBS, services, logger);
+      cleanups.push(() => scheduler.stop());
+    }
+    // Requests approved before a restart (or left mid-execution by a crash) are picked up now.
+    services.approvals.kick();
+    cleanups.push(() => services.approvals.idle());
 
     const server: Server = createHttpServer({ store, logger, routes });
     const address = await listen(server, config.PORT, config.HOST);
@@ -265,4 +290,10 @@ function guidance(
   if (!config.DISCORD_TOKEN)
     lines.push('Discord: not configured. Set DISCORD_TOKEN and DISCORD_APPLICATION_ID to connect.');
   return lines;
+}
+
+/** QM_APPROVAL_LEASE_SECONDS (advanced): how long a crashed runner's execution stays claimed (default 60). */
+function leaseFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const v = Number(env.QM_APPROVAL_LEASE_SECONDS);
+  return Number.isFinite(v) && v > 0 ? v * 1000 : undefined;
 }

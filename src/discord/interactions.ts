@@ -7,7 +7,7 @@
  */
 import { type REST, Routes } from 'discord.js';
 import type { Dispatcher } from '../core/command/dispatch.js';
-import { errorReply, type MessageRef, type Reply } from '../core/command/reply.js';
+import { errorReply, type MessageRef, postedNotice, type Reply } from '../core/command/reply.js';
 import type { Logger } from '../core/ports/runtime.js';
 import { renderDiscord } from './render.js';
 
@@ -98,14 +98,7 @@ export async function handleInteraction(deps: DiscordInteractionDeps, raw: any, 
           const posted = (await (deps.hasBotToken && raw.channel_id
             ? deps.rest.post(Routes.channelMessages(raw.channel_id), { body: { ...body, flags: undefined } })
             : followUp({ ...body, flags: undefined }))) as { id: string; channel_id: string };
-          await webhook(
-            renderDiscord({
-              ...reply,
-              title: undefined,
-              blocks: [{ type: 'text', text: `Posted in this channel: ${reply.summary}` }],
-              visibility: 'ephemeral',
-            }),
-          );
+          await webhook(renderDiscord(postedNotice(reply)));
           return { channelId: posted.channel_id, messageId: posted.id };
         }
         await webhook({ ...body, flags: undefined });
@@ -125,6 +118,7 @@ export async function handleInteraction(deps: DiscordInteractionDeps, raw: any, 
       userId: userId ?? '',
       channelId: raw.channel_id ?? null,
       actionId: String(raw.data?.custom_id ?? ''),
+      messageId: message.id ?? null,
       chat: null,
       updateCard: async (reply) => {
         const body = { ...renderDiscord(reply), flags: undefined };

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Dispatcher } from '../core/command/dispatch.js';
-import type { Reply } from '../core/command/reply.js';
+import { postedNotice, type Reply } from '../core/command/reply.js';
 import type { ChatDirectory, ChatProfile, Logger } from '../core/ports/runtime.js';
 import { renderSlack } from './render.js';
 
@@ -69,7 +69,7 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
           // A card that will be edited later needs its channel and ts, which only chat.postMessage returns.
           try {
             const posted = await client.chat.postMessage({ channel: command.channel_id, ...msg });
-            await respond({ response_type: 'ephemeral', text: `Posted in this channel: ${msg.text}` });
+            await respond({ response_type: 'ephemeral', ...renderSlack(postedNotice(reply)) });
             if (posted.ts && posted.channel) return { channelId: posted.channel, messageId: posted.ts };
           } catch (err) {
             logger.warn(
@@ -95,6 +95,7 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
       userId: body.user.id,
       channelId,
       actionId: action.action_id,
+      messageId: ts,
       chat: slackDirectory(client),
       updateCard: async (reply) => {
         const msg = renderSlack(reply);

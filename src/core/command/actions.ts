@@ -14,6 +14,8 @@ export interface ActionContext {
   choice: string;
   platform: 'slack' | 'discord';
   teamId: string;
+  /** The message the button is on (its card), when the platform says. */
+  messageId: string | null;
 }
 
 export interface ActionResult {

@@ -49,6 +49,8 @@ export interface ActionRequest {
   channelId: string | null;
   /** The opaque id the button carried; everything else is looked up server-side. */
   actionId: string;
+  /** The message the button is on. */
+  messageId: string | null;
   chat: ChatDirectory | null;
   /** Replace the card the button is on. */
   updateCard(reply: Reply): Promise<void>;
@@ -248,6 +250,7 @@ export class Dispatcher {
           choice: token.choice,
           platform: req.platform,
           teamId: req.teamId,
+          messageId: req.messageId,
         });
         outcome = result.outcome;
         errorCode = result.errorCode ?? null;

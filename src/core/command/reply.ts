@@ -103,3 +103,8 @@ export function pageFooter(p: Page<unknown>, commandText: string, noun: string):
   if (p.page >= p.pages) return p.pages > 1 ? `${base} (page ${p.page} of ${p.pages}).` : `${base}.`;
   return `${base} (page ${p.page} of ${p.pages}). Next page: ${md.code(`${commandText} page:${p.page + 1}`)}`;
 }
+
+/** What the caller sees when their reply was posted to the channel as a card. */
+export function postedNotice(card: Reply): Reply {
+  return reply({ text: `Posted in this channel: ${md.escape(card.summary)}`, summary: `Posted: ${card.summary}` });
+}

@@ -1,0 +1,580 @@
+/**
+ * The approval engine: requests are filed under the policy, decided by votes on cards, and carried out
+ * through a durable outbox.
+ *
+ * Guarantees (see src/store/approvals-store.ts for how the database enforces them):
+ *  - the requester never approves their own request; every click is re-checked against the stored request
+ *    and the clicker's *current* org role, read live from the Admin API (never the button's payload);
+ *  - N-of-M quorum; one deny closes the request; duplicate and concurrent clicks cause one transition;
+ *  - an approved request is executed from the outbox, survives a crash (the lease expires and another runner
+ *    takes it over), and executors are idempotent, so its effect happens once;
+ *  - failures the API says are temporary are retried with backoff; others are reported on the card and to
+ *    the requester.
+ */
+import { describeAdminApiError } from '../admin-errors.js';
+import type { ActionContext, ActionDefinition, ActionResult } from '../command/actions.js';
+import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
+import { DomainError } from '../errors.js';
+import type { Caller } from '../identity/caller.js';
+import { isLinked } from '../identity/caller.js';
+import { AdminApiError, type Workspace } from '../ports/admin-api.js';
+import type { ApprovalRequest, ApprovalVote, Platform } from '../ports/store.js';
+import type { Services } from '../services.js';
+import type { KindDefinition } from './kinds.js';
+import {
+  type EffectivePolicy,
+  formatDuration,
+  matchesPrincipals,
+  type Principals,
+  type RequestKind,
+} from './policy.js';
+
+export const APPROVAL_VOTE = 'approval.vote';
+const RETRYABLE = new Set(['rate_limited', 'unavailable', 'timeout', 'network', 'conflict']);
+
+export interface SubmitInput {
+  caller: Caller;
+  kind: RequestKind;
+  workspace: Workspace | null;
+  payload: Record<string, unknown>;
+  reason: string | null;
+  summary: string;
+  /** Where the command was typed (cards go there unless the policy names a channel). */
+  channelId: string | null;
+}
+
+export interface EngineOptions {
+  /** How long a runner owns an execution before another may take it over (crash recovery). */
+  leaseMs?: number;
+  maxAttempts?: number;
+  /** Backoff before retry n (1-based). */
+  backoffMs?: (attempt: number) => number;
+}
+
+export class ApprovalEngine {
+  private readonly kinds: Map<string, KindDefinition>;
+  private running: Promise<number> | null = null;
+  private again = false;
+  readonly leaseMs: number;
+  private readonly maxAttempts: number;
+  private readonly backoffMs: (attempt: number) => number;
+
+  constructor(
+    private readonly services: Services,
+    kinds: readonly KindDefinition[],
+    o: EngineOptions = {},
+  ) {
+    this.kinds = new Map(kinds.map((k) => [k.kind, k]));
+    this.leaseMs = o.leaseMs ?? 60_000;
+    this.maxAttempts = o.maxAttempts ?? 5;
+    this.backoffMs = o.backoffMs ?? ((n) => Math.min(60_000, 2_000 * 2 ** (n - 1)));
+  }
+
+  // --- filing ------------------------------------------------------------------------------------------------
+
+  async submit(input: SubmitInput): Promise<Reply> {
+    const { caller, kind } = input;
+    if (!isLinked(caller))
+      throw new DomainError('UNLINKED', caller.unlinkedReason ?? 'Your chat account is not linked.');
+    const s = this.services;
+    const policy = s.policy.resolve(kind, input.workspace?.name ?? null);
+    const requesterRole = input.workspace
+      ? (caller.memberships.find((m) => m.workspaceId === input.workspace!.id)?.workspaceRole ?? null)
+      : null;
+    const me = {
+      orgRole: caller.orgUser.role,
+      email: caller.orgUser.email,
+      workspaceRole: requesterRole,
+      chatAccount: `${caller.platform}:${caller.userId}`,
+    };
+    if (!matchesPrincipals(policy.requesters, me, s.policy)) {
+      throw new DomainError(
+        'FORBIDDEN',
+        `The approval policy does not let you request ${md.code(kind)}${input.workspace ? ` in ${md.escape(input.workspace.name)}` : ''} (requesters: ${describePrincipals(policy.requesters)}).`,
+      );
+    }
+    const now = s.clock.now();
+    const direct = policy.adminsActDirectly && ['admin', 'owner', 'primary_owner'].includes(caller.orgUser.role);
+    const request = await s.store.approvals.create({
+      kind,
+      status: direct ? 'approved' : 'pending',
+      requester: {
+        platform: caller.platform,
+        teamId: caller.teamId,
+        userId: caller.userId,
+        orgUserId: caller.orgUser.id,
+        email: caller.orgUser.email,
+      },
+      workspaceId: input.workspace?.id ?? null,
+      workspaceName: input.workspace?.name ?? null,
+      payload: input.payload,
+      reason: input.reason,
+      summary: input.summary,
+      quorum: policy.quorum,
+      approvers: { ...policy.approvers },
+      policySource: policy.source,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + policy.expiresAfterMs),
+    });
+    if (direct) {
+      this.kick();
+      return reply({
+        tone: 'success',
+        title: `Request ${request.id}: running now`,
+        text: `${md.escape(input.summary)}\nThe policy lets org admins act directly; this is recorded in the audit log. You will get a message when it is done.`,
+      });
+    }
+    const card = await this.card(request, []);
+    const target = policy.channels[caller.platform];
+    const notifier = s.notifiers[caller.platform];
+    if (target && target !== input.channelId && notifier) {
+      const ref = await notifier.post(caller.teamId, target, card);
+      await s.store.approvals.addCard({
+        requestId: request.id,
+        platform: caller.platform,
+        teamId: caller.teamId,
+        ...ref,
+      });
+      return reply({
+        title: `Request ${request.id} filed`,
+        text: `${md.escape(input.summary)}\nThe approval card is in the approvers' channel. ${quorumText(request.quorum)} needed; it expires in ${formatDuration(policy.expiresAfterMs)}.`,
+      });
+    }
+    return {
+      ...card,
+      track: (ref) =>
+        s.store.approvals.addCard({ requestId: request.id, platform: caller.platform, teamId: caller.teamId, ...ref }),
+    };
+  }
+
+  // --- deciding ----------------------------------------------------------------------------------------------
+
+  async vote(ctx: ActionContext): Promise<ActionResult> {
+    const s = this.services;
+    const { caller } = ctx;
+    const request = await s.store.approvals.get(ctx.subjectId);
+    if (!request) return refused('failed', 'NOT_FOUND', 'This request no longer exists.');
+    if (!isLinked(caller))
+      return refused('denied', 'UNLINKED', caller.unlinkedReason ?? 'Link your chat account first (`/qm link`).');
+    if (caller.orgUser.id === request.requester.orgUserId) {
+      return refused('denied', 'SELF_APPROVAL', 'You cannot decide your own request.');
+    }
+    if (request.status !== 'pending') {
+      return {
+        ...refused('failed', 'CONFLICT', `This request is already ${statusWord(request)}.`),
+        card: await this.card(request),
+      };
+    }
+    // Re-check the clicker now, from the Admin API itself: a role changed since the request (or since the last
+    // directory sync) counts.
+    const live = await s.admin.getUser(caller.orgUser.id).catch((err) => {
+      if (err instanceof AdminApiError && err.kind === 'not_found') return null;
+      throw err;
+    });
+    if (!live) return refused('denied', 'UNLINKED', 'You are no longer a member of the Anthropic organization.');
+    await s.store.directory.upsertUsers([live]);
+    const approvers = request.approvers as unknown as Principals;
+    let workspaceRole: string | null = null;
+    if (request.workspaceId && approvers.workspaceRoles?.length) {
+      workspaceRole =
+        (await s.admin.listWorkspaceMembers(request.workspaceId)).find((m) => m.userId === live.id)?.workspaceRole ??
+        null;
+    }
+    const who = {
+      orgRole: live.role,
+      email: live.email,
+      workspaceRole,
+      chatAccount: `${ctx.platform}:${caller.userId}`,
+    };
+    if (!matchesPrincipals(approvers, who, s.policy)) {
+      return refused(
+        'denied',
+        'FORBIDDEN',
+        `You are not an approver for this request (approvers: ${describePrincipals(approvers)}; you are ${md.code(live.role)}).`,
+      );
+    }
+    const outcome = await s.store.approvals.vote(
+      {
+        requestId: request.id,
+        voterOrgId: live.id,
+        voterEmail: live.email,
+        platform: ctx.platform as Platform,
+        userId: caller.userId,
+        choice: ctx.choice === 'deny' ? 'deny' : 'approve',
+        at: s.clock.now(),
+      },
+      request.quorum,
+    );
+    if (outcome.vote === 'duplicate') {
+      return {
+        outcome: 'failed',
+        errorCode: 'DUPLICATE_VOTE',
+        message: 'already voted',
+        notice: notice('You have already voted on this request.'),
+      };
+    }
+    if (outcome.vote === 'closed') {
+      return {
+        ...refused('failed', 'CONFLICT', `This request is already ${statusWord(outcome.request)}.`),
+        card: await this.card(outcome.request, outcome.votes),
+      };
+    }
+    const card = await this.card(outcome.request, outcome.votes);
+    await this.refreshCards(outcome.request, card, ctx);
+    if (outcome.transitioned === 'approved') {
+      await this.tellRequester(
+        outcome.request,
+        `Your request ${outcome.request.id} was approved by ${md.escape(live.email)}: ${md.escape(outcome.request.summary)}. Carrying it out now.`,
+      );
+      this.kick();
+    } else if (outcome.transitioned === 'denied') {
+      await this.tellRequester(
+        outcome.request,
+        `Your request ${outcome.request.id} was denied by ${md.escape(live.email)}: ${md.escape(outcome.request.summary)}.`,
+      );
+    }
+    return {
+      outcome: 'allowed',
+      message: `${ctx.choice} ${request.id}${outcome.transitioned ? ` → ${outcome.transitioned}` : ''}`,
+      card,
+    };
+  }
+
+  async cancel(caller: Caller, id: string): Promise<Reply> {
+    const s = this.services;
+    if (!isLinked(caller)) throw new DomainError('UNLINKED', caller.unlinkedReason ?? 'Link your chat account first.');
+    const request = await s.store.approvals.get(id);
+    if (!request)
+      throw new DomainError(
+        'NOT_FOUND',
+        `There is no request ${md.code(id)}. See ${md.code('/qm requests list mine')}.`,
+      );
+    if (request.requester.orgUserId !== caller.orgUser.id && !caller.permissions.has('links:manage')) {
+      throw new DomainError('FORBIDDEN', 'Only the requester (or an org admin) can cancel a request.');
+    }
+    const closed = await s.store.approvals.close(request.id, 'cancelled', s.clock.now(), caller.orgUser.id);
+    if (!closed)
+      throw new DomainError(
+        'CONFLICT',
+        `Request ${request.id} is already ${statusWord(request)}; only pending requests can be cancelled.`,
+      );
+    await this.refreshCards(closed);
+    if (closed.requester.orgUserId !== caller.orgUser.id)
+      await this.tellRequester(
+        closed,
+        `Your request ${closed.id} was cancelled by ${md.escape(caller.orgUser.email)}.`,
+      );
+    return reply({ tone: 'success', title: `Request ${closed.id} cancelled`, text: md.escape(closed.summary) });
+  }
+
+  // --- carrying out ------------------------------------------------------------------------------------------
+
+  /** Run the outbox now (after an approval), without making the caller wait; concurrent kicks coalesce. */
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.runDue()
+      .catch((err) => {
+        this.services.logger.error({ err }, 'approval runner failed');
+        return 0;
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Wait for a kicked run to finish (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Executes every approved request that is due; returns how many were attempted. */
+  async runDue(): Promise<number> {
+    const s = this.services;
+    let n = 0;
+    for (;;) {
+      const r = await s.store.approvals.claimExecution(s.clock.now(), this.leaseMs);
+      if (!r) return n;
+      n++;
+      await this.execute(r);
+    }
+  }
+
+  private async execute(r: ApprovalRequest): Promise<void> {
+    const s = this.services;
+    const started = Date.now();
+    const def = this.kinds.get(r.kind);
+    const log = s.logger.child({ request: r.id, kind: r.kind, attempt: r.attempts });
+    try {
+      if (!def) throw new DomainError('INTERNAL', `Quartermaster does not know how to carry out ${r.kind}.`);
+      const result = await def.execute(r, s);
+      const done = await s.store.approvals.finishExecution(r.id, {
+        status: 'done',
+        result: { message: result.message, ...result.data },
+        error: null,
+        at: s.clock.now(),
+      });
+      await this.auditExecution(done, 'allowed', null, result.message, started);
+      await this.refreshCards(done);
+      await this.tellRequester(done, `Done: ${result.message}`);
+    } catch (err) {
+      const apiError = err instanceof AdminApiError ? err : null;
+      const message = apiError
+        ? describeAdminApiError(apiError)
+        : err instanceof DomainError
+          ? err.userMessage
+          : 'Something went wrong inside Quartermaster.';
+      if (apiError && RETRYABLE.has(apiError.kind) && r.attempts < this.maxAttempts) {
+        const after = new Date(s.clock.now().getTime() + this.backoffMs(r.attempts));
+        log.warn({ err, retryAt: after }, 'execution failed; will retry');
+        await s.store.approvals.retryExecution(r.id, after, message);
+        return;
+      }
+      log.error({ err }, 'execution failed');
+      const failed = await s.store.approvals.finishExecution(r.id, {
+        status: 'failed',
+        result: null,
+        error: message,
+        at: s.clock.now(),
+      });
+      await this.auditExecution(failed, 'failed', apiError ? 'UPSTREAM_FAILED' : 'INTERNAL', message, started);
+      await this.refreshCards(failed);
+      await this.tellRequester(
+        failed,
+        `Your request ${failed.id} was approved but could not be carried out: ${message}`,
+      );
+    }
+  }
+
+  private async auditExecution(
+    r: ApprovalRequest,
+    outcome: 'allowed' | 'failed',
+    code: string | null,
+    message: string,
+    started: number,
+  ) {
+    await this.services.store.audit.append({
+      platform: 'system',
+      teamId: null,
+      actorId: 'approvals',
+      orgUserId: r.decidedBy,
+      actorEmail: null,
+      action: `execute ${r.kind}`,
+      options: { request: r.id, ...r.payload },
+      outcome,
+      stage: 'run',
+      errorCode: code,
+      message,
+      durationMs: Date.now() - started,
+    });
+  }
+
+  // --- time ----------------------------------------------------------------------------------------------------
+
+  /** pending → expired for every request past its expiry. */
+  async expireDue(): Promise<number> {
+    const s = this.services;
+    let n = 0;
+    for (const r of await s.store.approvals.pendingExpiringBefore(s.clock.now())) {
+      const closed = await s.store.approvals.close(r.id, 'expired', s.clock.now(), null);
+      if (!closed) continue;
+      n++;
+      await this.refreshCards(closed);
+      await this.tellRequester(
+        closed,
+        `Your request ${closed.id} expired without a decision: ${md.escape(closed.summary)}. Ask again if you still need it.`,
+      );
+    }
+    return n;
+  }
+
+  /** Reminds approvers (by DM) once, `remindBefore` ahead of expiry. */
+  async remindDue(): Promise<number> {
+    const s = this.services;
+    const now = s.clock.now();
+    let n = 0;
+    for (const r of await s.store.approvals.list({ statuses: ['pending'], limit: 500 })) {
+      if (r.remindedAt) continue;
+      const policy = s.policy.resolve(r.kind as RequestKind, r.workspaceName);
+      if (policy.remindBeforeMs <= 0 || r.expiresAt.getTime() - policy.remindBeforeMs > now.getTime()) continue;
+      await s.store.approvals.markReminded(r.id, now);
+      n++;
+      const votes = await s.store.approvals.votes(r.id);
+      const voted = new Set(votes.map((v) => v.voterOrgId));
+      const text = `Reminder: request ${r.id} from ${md.escape(r.requester.email)} needs your decision before ${when(r.expiresAt)}: ${md.escape(r.summary)}.`;
+      for (const account of await this.approverAccounts(r, policy)) {
+        if (voted.has(account.orgUserId) || account.orgUserId === r.requester.orgUserId) continue;
+        await s.notifiers[account.platform]
+          ?.dm(account.teamId, account.userId, reply({ tone: 'warning', text }))
+          .catch((err) => s.logger.warn({ err }, 'reminder DM failed'));
+      }
+    }
+    return n;
+  }
+
+  /** Linked chat accounts of everyone the request's approver principals name. */
+  private async approverAccounts(r: ApprovalRequest, _policy: EffectivePolicy) {
+    const s = this.services;
+    const approvers = r.approvers as unknown as Principals;
+    const out: { platform: Platform; teamId: string; userId: string; orgUserId: string }[] = [];
+    for (const u of await s.store.directory.listUsers()) {
+      const m = r.workspaceId
+        ? (await s.store.directory.membershipsOf(u.id)).find((x) => x.workspaceId === r.workspaceId)
+        : undefined;
+      for (const link of await s.store.links.listForOrgUser(u.id)) {
+        const who = {
+          orgRole: u.role,
+          email: u.email,
+          workspaceRole: m?.workspaceRole ?? null,
+          chatAccount: `${link.platform}:${link.userId}`,
+        };
+        if (matchesPrincipals(approvers, who, s.policy))
+          out.push({ platform: link.platform, teamId: link.teamId, userId: link.userId, orgUserId: u.id });
+      }
+    }
+    return out;
+  }
+
+  // --- cards and messages --------------------------------------------------------------------------------------
+
+  /** The approval card: who asked, what, why, the policy that applies, the votes so far, and the outcome. */
+  async card(r: ApprovalRequest, votes?: ApprovalVote[]): Promise<Reply> {
+    const s = this.services;
+    const allVotes = votes ?? (await s.store.approvals.votes(r.id));
+    const approvals = allVotes.filter((v) => v.choice === 'approve');
+    const blocks: ReplyBlock[] = [
+      {
+        type: 'text',
+        text: `${md.mention(r.requester.userId)} (${md.escape(r.requester.email)}) asks: ${md.bold(r.summary)}`,
+      },
+    ];
+    const fields = [
+      { label: 'Kind', value: md.code(r.kind) },
+      { label: 'Workspace', value: r.workspaceName ? md.escape(r.workspaceName) : '—' },
+      { label: 'Reason', value: r.reason ? md.escape(r.reason) : '—' },
+      {
+        label: 'Approvers',
+        value: `${quorumText(r.quorum)} from ${describePrincipals(r.approvers as unknown as Principals)}`,
+      },
+    ];
+    if (r.status === 'pending') fields.push({ label: 'Expires', value: when(r.expiresAt) });
+    blocks.push({ type: 'fields', fields });
+    blocks.push({
+      type: 'text',
+      text: allVotes.length
+        ? `**Votes** (${approvals.length}/${r.quorum}): ${allVotes.map((v) => `${v.choice === 'approve' ? '✅' : '❌'} ${md.escape(v.voterEmail)}`).join(' · ')}`
+        : '**Votes**: none yet',
+    });
+    const decider = r.decidedBy ? ((await s.store.directory.getUser(r.decidedBy))?.email ?? r.decidedBy) : null;
+    const status = statusLine(r, decider);
+    blocks.push({ type: 'context', text: status });
+    if (r.status === 'pending') {
+      const [approve, deny] = await Promise.all([
+        s.store.actionTokens.create({ kind: APPROVAL_VOTE, subjectId: r.id, choice: 'approve' }),
+        s.store.actionTokens.create({ kind: APPROVAL_VOTE, subjectId: r.id, choice: 'deny' }),
+      ]);
+      blocks.push({
+        type: 'actions',
+        buttons: [
+          { id: approve, label: 'Approve', style: 'primary' },
+          { id: deny, label: 'Deny', style: 'danger' },
+        ],
+      });
+    }
+    const tone =
+      r.status === 'done'
+        ? 'success'
+        : r.status === 'failed'
+          ? 'error'
+          : ['denied', 'expired', 'cancelled'].includes(r.status)
+            ? 'warning'
+            : 'info';
+    return reply({
+      visibility: 'in_channel',
+      tone,
+      title: `Request ${r.id}: ${r.summary}`,
+      blocks,
+      summary: `Request ${r.id} (${statusWord(r)}): ${r.summary}`,
+    });
+  }
+
+  /** Edits every posted card of the request with the bot token, except the one being answered by a click. */
+  private async refreshCards(r: ApprovalRequest, card?: Reply, clicked?: ActionContext): Promise<void> {
+    const s = this.services;
+    const body = card ?? (await this.card(r));
+    for (const ref of await s.store.approvals.cards(r.id)) {
+      if (clicked && clicked.platform === ref.platform && clicked.messageId === ref.messageId) continue;
+      await s.notifiers[ref.platform]
+        ?.update(ref.teamId, { channelId: ref.channelId, messageId: ref.messageId }, body)
+        .catch((err) => s.logger.warn({ err, request: r.id }, 'card update failed'));
+    }
+  }
+
+  private async tellRequester(r: ApprovalRequest, text: string): Promise<void> {
+    const s = this.services;
+    await s.notifiers[r.requester.platform]
+      ?.dm(r.requester.teamId, r.requester.userId, reply({ text }))
+      .catch((err) => s.logger.warn({ err, request: r.id }, 'could not message the requester'));
+  }
+}
+
+export const approvalVoteAction: ActionDefinition = {
+  kind: APPROVAL_VOTE,
+  handler: (ctx) => ctx.services.approvals.vote(ctx),
+};
+
+function refused(outcome: 'denied' | 'failed', code: string, text: string): ActionResult {
+  return { outcome, errorCode: code, message: text, notice: notice(text) };
+}
+
+function notice(text: string): Reply {
+  return reply({ tone: 'warning', text });
+}
+
+export function quorumText(q: number): string {
+  return q === 1 ? '1 approval' : `${q} approvals`;
+}
+
+export function describePrincipals(p: Principals): string {
+  const parts: string[] = [];
+  if (p.roles?.length) parts.push(`org ${p.roles.map((r) => md.code(r)).join('/')}`);
+  if (p.workspaceRoles?.length) parts.push(`workspace ${p.workspaceRoles.map((r) => md.code(r)).join('/')}`);
+  if (p.users?.length) parts.push(p.users.map((u) => md.escape(u)).join(', '));
+  if (p.groups?.length) parts.push(`group ${p.groups.map((g) => md.code(g)).join('/')}`);
+  return parts.join(', ') || 'nobody';
+}
+
+function when(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export function statusWord(r: ApprovalRequest): string {
+  return r.status === 'approved' || r.status === 'executing' ? 'approved' : r.status;
+}
+
+function statusLine(r: ApprovalRequest, decider: string | null): string {
+  const at = r.decidedAt ? ` at ${when(r.decidedAt)}` : '';
+  switch (r.status) {
+    case 'pending':
+      return `Pending: needs ${quorumText(r.quorum)}; one deny closes it. Policy: ${md.escape(r.policySource)}.`;
+    case 'approved':
+    case 'executing':
+      return `Approved by ${md.escape(decider ?? 'policy')}${at}: carrying it out${r.error ? ` (retrying after: ${md.escape(r.error)})` : ''}.`;
+    case 'done':
+      return `Approved by ${md.escape(decider ?? 'policy')}${at}. Done: ${String(r.result?.message ?? '')}`;
+    case 'failed':
+      return `Approved by ${md.escape(decider ?? 'policy')}${at}, but it failed: ${md.escape(r.error ?? 'unknown error')}`;
+    case 'denied':
+      return `Denied by ${md.escape(decider ?? 'an approver')}${at}.`;
+    case 'expired':
+      return `Expired${at} without a decision.`;
+    case 'cancelled':
+      return `Cancelled by ${md.escape(decider ?? 'the requester')}${at}.`;
+  }
+}

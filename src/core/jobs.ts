@@ -1,0 +1,50 @@
+/**
+ * Scheduled jobs, as data. Each runs on an interval in every replica, behind a lease in the database so only
+ * one replica runs a given job at a time, and each can be run once by hand: `npx quartermaster jobs run NAME`.
+ */
+import { revertExpiredElevations } from './approvals/grants.js';
+import type { Services } from './services.js';
+
+export interface JobDefinition {
+  name: string;
+  description: string;
+  everyMs: number;
+  /** Returns a one-line summary of what it did. */
+  run(services: Services): Promise<string>;
+}
+
+export const JOBS: readonly JobDefinition[] = [
+  {
+    name: 'approvals.execute',
+    description: 'carry out approved requests (the outbox), including ones a crashed replica left half-done',
+    everyMs: 5_000,
+    run: async (s) => `${await s.approvals.runDue()} executed`,
+  },
+  {
+    name: 'approvals.expire',
+    description: 'expire pending requests past their deadline and tell the requesters',
+    everyMs: 60_000,
+    run: async (s) => `${await s.approvals.expireDue()} expired`,
+  },
+  {
+    name: 'approvals.remind',
+    description: 'remind approvers by DM before a pending request expires',
+    everyMs: 60_000,
+    run: async (s) => `${await s.approvals.remindDue()} reminded`,
+  },
+  {
+    name: 'grants.revert-roles',
+    description: 'revert time-boxed org role changes whose time is up',
+    everyMs: 60_000,
+    run: async (s) => `${await revertExpiredElevations(s)} reverted`,
+  },
+  {
+    name: 'directory.sync',
+    description: 'refresh the stored copy of users, workspaces, memberships and keys from the Admin API',
+    everyMs: 5 * 60_000,
+    run: async (s) => {
+      const snap = await s.directory.sync();
+      return `${snap.users.length} users, ${snap.apiKeys?.length ?? 'unchanged'} keys`;
+    },
+  },
+];
