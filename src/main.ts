@@ -42,6 +42,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Test-only: shorter Bolt ack deadline. */
   slackAckTimeoutMs?: number;
+  /** Test-only: backoff before retry n of a failed execution. */
+  approvalBackoffMs?: (attempt: number) => number;
   /** Run the scheduled jobs on their intervals (default true). */
   scheduler?: boolean;
   /** How long an execution lease lasts before another runner may take the work over (crash recovery). */

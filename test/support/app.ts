@@ -3,6 +3,9 @@
  * protocol fakes: the Admin API simulator over HTTP, a fake Slack Web API, and an isolated test database.
  * Log lines are captured so tests can prove no secret is ever logged.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
 import { type Quartermaster, startQuartermaster } from '../../src/main.js';
@@ -24,7 +27,32 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(o: { env?: Record<string, string>; discord?: boolean } = {}): Promise<TestApp> {
+/** A clock tests can move forward (expiry, reminders, time-boxed roles). */
+export class TestClock {
+  offsetMs = 0;
+  now = (): Date => new Date(Date.now() + this.offsetMs);
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+/** Writes a policy file for one test file and returns its path (for QM_POLICY). */
+export function writePolicy(yaml: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qm-policy-'));
+  const file = path.join(dir, 'quartermaster.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+export async function startTestApp(
+  o: {
+    env?: Record<string, string>;
+    discord?: boolean;
+    clock?: TestClock;
+    policy?: string;
+    approvalLeaseMs?: number;
+  } = {},
+): Promise<TestApp> {
   const db = await createTestDatabaseUrl();
   const sim = await startSimulator({ port: 0, host: '127.0.0.1', adminKeys: [ADMIN_KEY] });
   const slack = await new FakeSlack().start();
@@ -66,11 +94,17 @@ export async function startTestApp(o: { env?: Record<string, string>; discord?: 
       HOST: '127.0.0.1',
       LOG_LEVEL: 'debug',
       ...discordEnv,
+      ...(o.policy ? { QM_POLICY: writePolicy(o.policy) } : {}),
       ...o.env,
     },
     logDestination: logDestination as any,
     print: () => {},
     skipMigrate: true,
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.approvalLeaseMs ? { approvalLeaseMs: o.approvalLeaseMs } : {}),
+    approvalBackoffMs: () => 100,
+    // Tests drive the jobs themselves, deterministically.
+    scheduler: false,
   });
   return {
     qm,

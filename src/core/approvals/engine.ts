@@ -334,6 +334,8 @@ export class ApprovalEngine {
         const after = new Date(s.clock.now().getTime() + this.backoffMs(r.attempts));
         log.warn({ err, retryAt: after }, 'execution failed; will retry');
         await s.store.approvals.retryExecution(r.id, after, message);
+        // The scheduled job would pick it up too; a timer keeps the wait at the backoff, not the job interval.
+        setTimeout(() => this.kick(), this.backoffMs(r.attempts)).unref();
         return;
       }
       log.error({ err }, 'execution failed');
