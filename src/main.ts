@@ -26,6 +26,7 @@ import type { Services } from './core/services.js';
 import { createDiscordGateway, type DiscordGateway } from './discord/gateway.js';
 import { discordInteractionsEndpoint } from './discord/http.js';
 import { discordNotifier } from './discord/notifier.js';
+import { Metrics } from './http/metrics.js';
 import { createHttpServer, type Handler, listen } from './http/server.js';
 import { createLogger } from './log/logger.js';
 import { startScheduler } from './scheduler/scheduler.js';
@@ -79,6 +80,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     destination: opts.logDestination,
     secrets: SECRET_VARIABLES.map((k) => config[k]),
   });
+  const metrics = new Metrics();
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err }, 'shutdown step failed'));
@@ -111,7 +113,11 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     const admin = createAdminApiClient({
       adminKey: adminKey!,
       baseURL: baseURL ?? 'https://api.anthropic.com',
-      onRequest: (info) => logger.debug(info, 'admin api request'),
+      onRequest: (info) => {
+        logger.debug(info, 'admin api request');
+        metrics.adminApi.inc({ method: info.method, status: String(info.status ?? 'none') });
+        metrics.adminApiSeconds.inc({}, info.durationMs / 1000);
+      },
     });
 
     const directory = new DirectoryService(admin, store, clock, logger);
@@ -141,6 +147,12 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     const registry = new CommandRegistry(commands);
     const identity = new IdentityResolver(store, directory, admin, clock);
     const dispatcher = new Dispatcher({
+      observe: (e) =>
+        (e.kind === 'command' ? metrics.commands : metrics.clicks).inc({
+          platform: e.platform,
+          name: e.name,
+          outcome: e.outcome,
+        }),
       registry,
       actions: new ActionRegistry(actions),
       services,
@@ -219,7 +231,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     services.approvals.kick();
     cleanups.push(() => services.approvals.idle());
 
-    const server: Server = createHttpServer({ store, logger, routes });
+    const server: Server = createHttpServer({ store, logger, routes, metrics });
     const address = await listen(server, config.PORT, config.HOST);
     cleanups.push(
       () =>

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/ports/runtime.js';
 import type { Store } from '../core/ports/store.js';
+import type { Metrics } from './metrics.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -14,6 +15,7 @@ export interface HttpOptions {
   logger: Logger;
   /** Routes by exact path, e.g. `POST /slack/events`. */
   routes: Map<string, Handler>;
+  metrics?: Metrics;
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {
@@ -24,6 +26,13 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
 export function createHttpServer(o: HttpOptions): Server {
   const routes = new Map(o.routes);
   routes.set('GET /healthz', (_req, res) => json(res, 200, { status: 'ok' }));
+  if (o.metrics) {
+    const metrics = o.metrics;
+    routes.set('GET /metrics', async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(await metrics.render(o.store));
+    });
+  }
   routes.set('GET /readyz', async (_req, res) => {
     const problems: string[] = [];
     try {

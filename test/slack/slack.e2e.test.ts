@@ -297,3 +297,16 @@ describe('health and secrets', () => {
     expect(audit).toContain('[REDACTED]');
   });
 });
+
+describe('metrics', () => {
+  it('GET /metrics counts commands by outcome and Admin API requests by status', async () => {
+    const res = await fetch(`${t.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/qm_commands_total\{platform="slack",name="keys list",outcome="allowed"\} \d+/);
+    expect(text).toMatch(/qm_commands_total\{platform="slack",name="members list",outcome="denied"\} 1/);
+    expect(text).toMatch(/qm_admin_api_requests_total\{method="GET",status="429"\} 1/);
+    expect(text).toMatch(/qm_uptime_seconds \d+/);
+  });
+});

@@ -68,6 +68,8 @@ export class Dispatcher {
       store: Store;
       clock: Clock;
       logger: Logger;
+      /** Told of every finished command and click (metrics). */
+      observe?: (e: { kind: 'command' | 'button'; platform: Platform; name: string; outcome: AuditOutcome }) => void;
     },
   ) {}
 
@@ -128,6 +130,12 @@ export class Dispatcher {
         { command: name, outcome: finalOutcome, stage, errorCode: finalCode, ms: Date.now() - started },
         'command',
       );
+      this.deps.observe?.({
+        kind: 'command',
+        platform: req.platform,
+        name: command?.name ?? 'unknown',
+        outcome: finalOutcome,
+      });
       return { reply, outcome: finalOutcome, stage, errorCode: finalCode, command: name || '' };
     };
 
@@ -283,6 +291,7 @@ export class Dispatcher {
       })
       .catch((err) => log.error({ err }, 'audit append failed'));
     log.info({ action, outcome, errorCode, ms: Date.now() - started }, 'button');
+    this.deps.observe?.({ kind: 'button', platform: req.platform, name: action, outcome });
     return { outcome, errorCode };
   }
 
