@@ -226,7 +226,6 @@ export class ApprovalEngine {
         outcome.request,
         `Your request ${outcome.request.id} was approved by ${md.escape(live.email)}: ${md.escape(outcome.request.summary)}. Carrying it out now.`,
       );
-      this.kick();
     } else if (outcome.transitioned === 'denied') {
       await this.tellRequester(
         outcome.request,
@@ -237,6 +236,8 @@ export class ApprovalEngine {
       outcome: 'allowed',
       message: `${ctx.choice} ${request.id}${outcome.transitioned ? ` → ${outcome.transitioned}` : ''}`,
       card,
+      // Execute only after this card is shown, so the "Done" card that follows can never be overwritten by it.
+      ...(outcome.transitioned === 'approved' ? { afterRender: () => this.kick() } : {}),
     };
   }
 

@@ -27,6 +27,8 @@ export interface ActionResult {
   outcome: 'allowed' | 'denied' | 'failed';
   errorCode?: string;
   message: string;
+  /** Runs once the card and notice have been shown (e.g. start executing, so "Done" cannot be overwritten). */
+  afterRender?: () => void;
 }
 
 export interface ActionDefinition {

@@ -264,8 +264,12 @@ export class Dispatcher {
         errorCode = result.errorCode ?? null;
         message = result.message;
         stage = 'render';
-        if (result.card) await req.updateCard(result.card);
-        if (result.notice) await req.notify(result.notice);
+        try {
+          if (result.card) await req.updateCard(result.card);
+          if (result.notice) await req.notify(result.notice);
+        } finally {
+          result.afterRender?.();
+        }
       }
     } catch (err) {
       const [reply, o, code, msg] = this.failure(err, undefined, stage, log);
