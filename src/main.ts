@@ -1,12 +1,13 @@
 /**
- * Composition root: config → logger → database → Admin API (real or simulated) → core services →
+ * Composition root: config → logger → database → Admin API (real or simulated) → core services (buildCore) →
  * chat adapters → one HTTP listener. The only module that imports everything.
  */
 import type { Server } from 'node:http';
+import { LogLevel, webApi } from '@slack/bolt';
 import { REST } from 'discord.js';
 import type { DestinationStream } from 'pino';
 import { actions, commands } from '../commands/index.js';
-import { createAdminApiClient } from './anthropic/client.js';
+import { type AdminApiRequestInfo, createAdminApiClient } from './anthropic/client.js';
 import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic/simulator/index.js';
 import { loadConfig } from './config/load.js';
 import { loadPolicyFile } from './config/policy-file.js';
@@ -69,18 +70,51 @@ export interface Quartermaster {
   close(): Promise<void>;
 }
 
-export async function startQuartermaster(opts: StartOptions = {}): Promise<Quartermaster> {
+/** What `buildCore` needs beyond the configuration. */
+export interface CoreOptions {
+  /** Read for QM_APPROVAL_LEASE_SECONDS; process.env by default. */
+  env?: Record<string, string | undefined>;
+  /** Where log lines go; stdout by default. */
+  logDestination?: DestinationStream;
+  /** Overrides LOG_LEVEL (the CLI stays quiet unless LOG_LEVEL is set). */
+  logLevel?: string;
+  clock?: Clock;
+  /** Backoff before retry n of a failed execution. */
+  approvalBackoffMs?: (attempt: number) => number;
+  /** How long an execution lease lasts before another runner may take the work over (crash recovery). */
+  approvalLeaseMs?: number;
+  /** Skip `prisma migrate deploy` (tests hand in an already-migrated database). */
+  skipMigrate?: boolean;
+  /** Called after every Admin API request (metrics). */
+  onAdminRequest?: (info: AdminApiRequestInfo) => void;
+}
+
+/** The core services without any chat listener or HTTP port: what `startQuartermaster` and the CLI's jobs use. */
+export interface Core {
+  config: Config;
+  logger: ReturnType<typeof createLogger>;
+  store: Store;
+  admin: AdminApi;
+  services: Services;
+  /** The in-process simulated organization, when no admin key is configured. */
+  simulator: Simulator | null;
+  close(): Promise<void>;
+}
+
+/**
+ * config → policy → logger → migrate → store → Admin API client (or the in-process simulator when neither
+ * ANTHROPIC_ADMIN_KEY nor ANTHROPIC_BASE_URL is set) → services, with notifiers that post and edit as the bot
+ * from SLACK_BOT_TOKEN and DISCORD_TOKEN (so a job run from the shell still updates cards and sends DMs).
+ */
+export async function buildCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
   const env = opts.env ?? process.env;
-  const config = loadConfig(env);
   const policy = loadPolicyFile(config.QM_POLICY);
-  const print = opts.print ?? ((line: string) => console.log(line));
   const clock = opts.clock ?? systemClock;
   const logger = createLogger({
-    level: config.LOG_LEVEL,
+    level: opts.logLevel ?? config.LOG_LEVEL,
     destination: opts.logDestination,
     secrets: SECRET_VARIABLES.map((k) => config[k]),
   });
-  const metrics = new Metrics();
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err }, 'shutdown step failed'));
@@ -115,8 +149,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
       baseURL: baseURL ?? 'https://api.anthropic.com',
       onRequest: (info) => {
         logger.debug(info, 'admin api request');
-        metrics.adminApi.inc({ method: info.method, status: String(info.status ?? 'none') });
-        metrics.adminApiSeconds.inc({}, info.durationMs / 1000);
+        opts.onAdminRequest?.(info);
       },
     });
 
@@ -143,7 +176,61 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     };
     services.approvals = new ApprovalEngine(services, BUILT_IN_KINDS, {
       leaseMs: opts.approvalLeaseMs ?? leaseFromEnv(env),
+      ...(opts.approvalBackoffMs ? { backoffMs: opts.approvalBackoffMs } : {}),
     });
+    // Wait for kicked executions (they post to chat and write to the store) before anything closes.
+    cleanups.push(() => services.approvals.idle());
+
+    if (config.SLACK_BOT_TOKEN) {
+      const client = new webApi.WebClient(config.SLACK_BOT_TOKEN, {
+        slackApiUrl: config.SLACK_API_URL,
+        logLevel: LogLevel.ERROR,
+      });
+      services.notifiers.slack = slackNotifier(client);
+    }
+    if (config.DISCORD_TOKEN) {
+      const rest = new REST({ version: '10', api: config.DISCORD_API_URL }).setToken(config.DISCORD_TOKEN);
+      services.notifiers.discord = discordNotifier(rest);
+      cleanups.push(async () => {
+        rest.clearHashSweeper();
+        rest.clearHandlerSweeper();
+      });
+    }
+
+    return { config, logger, store, admin, services, simulator, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export async function startQuartermaster(opts: StartOptions = {}): Promise<Quartermaster> {
+  const env = opts.env ?? process.env;
+  const config = loadConfig(env);
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const metrics = new Metrics();
+  const core = await buildCore(config, {
+    onAdminRequest: (info) => {
+      metrics.adminApi.inc({ method: info.method, status: String(info.status ?? 'none') });
+      metrics.adminApiSeconds.inc({}, info.durationMs / 1000);
+    },
+    env,
+    logDestination: opts.logDestination,
+    clock: opts.clock,
+    approvalBackoffMs: opts.approvalBackoffMs,
+    approvalLeaseMs: opts.approvalLeaseMs,
+    skipMigrate: opts.skipMigrate,
+  });
+  const { logger, store, admin, services, simulator } = core;
+  const clock = services.clock;
+  const directory = services.directory;
+  const cleanups: (() => Promise<void>)[] = [() => core.close()];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err }, 'shutdown step failed'));
+    cleanups.length = 0;
+  };
+
+  try {
     const registry = new CommandRegistry(commands);
     const identity = new IdentityResolver(store, directory, admin, clock);
     const dispatcher = new Dispatcher({
