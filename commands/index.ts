@@ -7,7 +7,10 @@ import { linkDecideAction } from '../src/core/identity/link-requests.js';
 import audit from './audit.js';
 import help from './help.js';
 import keysList from './keys/list.js';
+import keysRename from './keys/rename.js';
+import { keysArchive, keysDisable, keysEnable } from './keys/status.js';
 import link from './link.js';
+import membersInvite from './members/invite.js';
 import membersList from './members/list.js';
 import membersRole from './members/role.js';
 import policyShow from './policy/show.js';
@@ -15,7 +18,11 @@ import requestsCancel from './requests/cancel.js';
 import requestsList from './requests/list.js';
 import unlink from './unlink.js';
 import whoami from './whoami.js';
+import workspacesAddMember from './workspaces/add-member.js';
+import workspacesArchive from './workspaces/archive.js';
+import workspacesCreate from './workspaces/create.js';
 import workspacesList from './workspaces/list.js';
+import workspacesRemoveMember from './workspaces/remove-member.js';
 
 export const commands: readonly CommandDefinition<any>[] = [
   help,
@@ -24,8 +31,17 @@ export const commands: readonly CommandDefinition<any>[] = [
   unlink,
   membersList,
   membersRole,
+  membersInvite,
   workspacesList,
+  workspacesCreate,
+  workspacesArchive,
+  workspacesAddMember,
+  workspacesRemoveMember,
   keysList,
+  keysDisable,
+  keysEnable,
+  keysArchive,
+  keysRename,
   audit,
   policyShow,
   requestsList,

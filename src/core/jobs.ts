@@ -3,6 +3,7 @@
  * one replica runs a given job at a time, and each can be run once by hand: `npx quartermaster jobs run NAME`.
  */
 import { revertExpiredElevations } from './approvals/grants.js';
+import { watchInvites } from './approvals/invites.js';
 import type { Services } from './services.js';
 
 export interface JobDefinition {
@@ -37,6 +38,12 @@ export const JOBS: readonly JobDefinition[] = [
     description: 'revert time-boxed org role changes whose time is up',
     everyMs: 60_000,
     run: async (s) => `${await revertExpiredElevations(s)} reverted`,
+  },
+  {
+    name: 'invites.watch',
+    description: 'add the approved workspace memberships of invitees who have accepted, and tell the requesters',
+    everyMs: 60_000,
+    run: async (s) => `${await watchInvites(s)} completed`,
   },
   {
     name: 'directory.sync',

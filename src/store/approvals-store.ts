@@ -290,6 +290,23 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
           data: { status: 'approved', executeAfter, error, leaseUntil: null },
         });
       },
+      async updateResult(id, update) {
+        for (;;) {
+          const row = await prisma.approvalRequest.findUnique({ where: { id } });
+          if (!row) return null;
+          const next = update((row.result ?? null) as Record<string, unknown> | null);
+          if (next === null) return null;
+          // `version` is the row's change counter: the write lands only if nobody changed the row since the read.
+          const { count } = await prisma.approvalRequest.updateMany({
+            where: { id, version: row.version },
+            data: { result: json(next), version: { increment: 1 } },
+          });
+          if (count === 1) {
+            const r = await prisma.approvalRequest.findUnique({ where: { id } });
+            return r ? requestFromRow(r) : null;
+          }
+        }
+      },
     },
 
     grants: {

@@ -287,6 +287,16 @@ export interface Store {
     ): Promise<ApprovalRequest>;
     /** executing → approved, to be tried again after `executeAfter`. */
     retryExecution(id: string, executeAfter: Date, error: string): Promise<void>;
+    /**
+     * Rewrites the stored result of a request (e.g. follow-up work done after it finished), as a compare-and-set:
+     * `update` gets the current result and returns the new one, or null to leave it. Concurrent callers are
+     * serialized, so exactly one of them sees a given result. Returns the updated request, or null when
+     * `update` declined (or the request does not exist).
+     */
+    updateResult(
+      id: string,
+      update: (current: Record<string, unknown> | null) => Record<string, unknown> | null,
+    ): Promise<ApprovalRequest | null>;
   };
 
   grants: {
