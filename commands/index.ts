@@ -8,6 +8,8 @@ import audit from './audit.js';
 import help from './help.js';
 import keysList from './keys/list.js';
 import keysRename from './keys/rename.js';
+import keysRequest from './keys/request.js';
+import keysRotate from './keys/rotate.js';
 import { keysArchive, keysDisable, keysEnable } from './keys/status.js';
 import link from './link.js';
 import membersInvite from './members/invite.js';
@@ -38,6 +40,8 @@ export const commands: readonly CommandDefinition<any>[] = [
   workspacesAddMember,
   workspacesRemoveMember,
   keysList,
+  keysRequest,
+  keysRotate,
   keysDisable,
   keysEnable,
   keysArchive,

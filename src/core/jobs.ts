@@ -4,6 +4,7 @@
  */
 import { revertExpiredElevations } from './approvals/grants.js';
 import { watchInvites } from './approvals/invites.js';
+import { expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
 import type { Services } from './services.js';
 
 export interface JobDefinition {
@@ -44,6 +45,24 @@ export const JOBS: readonly JobDefinition[] = [
     description: 'add the approved workspace memberships of invitees who have accepted, and tell the requesters',
     everyMs: 60_000,
     run: async (s) => `${await watchInvites(s)} completed`,
+  },
+  {
+    name: 'grants.watch-keys',
+    description: 'bind keys created under a just-in-time grant and take the temporary workspace role back',
+    everyMs: 30_000,
+    run: async (s) => `${await watchJitKeys(s)} bound`,
+  },
+  {
+    name: 'grants.expire-jit',
+    description: 'close just-in-time key grants whose window passed unused and take the role back',
+    everyMs: 60_000,
+    run: async (s) => `${await expireJitGrants(s)} expired`,
+  },
+  {
+    name: 'keys.retire-rotated',
+    description: 'set the old key of a rotation inactive once its replacement has been bound for the grace period',
+    everyMs: 60_000,
+    run: async (s) => `${await retireRotatedKeys(s)} retired`,
   },
   {
     name: 'directory.sync',

@@ -6,6 +6,7 @@
 import { md } from '../command/reply.js';
 import type { ApprovalRequest } from '../ports/store.js';
 import type { Services } from '../services.js';
+import { keyRequest, keyRotate } from './key-requests.js';
 
 export interface ExecutionResult {
   /** Shown on the card and to the requester. */
@@ -194,4 +195,6 @@ export const BUILT_IN_KINDS: readonly KindDefinition[] = [
   keyEnable,
   keyArchive,
   keyRename,
+  keyRequest,
+  keyRotate,
 ];
