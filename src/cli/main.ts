@@ -11,6 +11,7 @@ import { runSimulatorCli } from '../anthropic/simulator/cli.js';
 import { startSimulator } from '../anthropic/simulator/index.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { describeAdminApiError } from '../core/admin-errors.js';
+import { PolicyError } from '../core/approvals/policy.js';
 import { CommandRegistry } from '../core/command/define.js';
 import { AdminApiError } from '../core/ports/admin-api.js';
 import type { Platform } from '../core/ports/store.js';
@@ -18,6 +19,7 @@ import { DISCORD_REGISTER_USAGE, runDiscordRegister, runManifestDiscord } from '
 import { startQuartermaster } from '../main.js';
 import { slackManifest } from '../slack/manifest.js';
 import { migrateDatabase, openStore } from '../store/index.js';
+import { runJobsCli } from './jobs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -30,6 +32,8 @@ const USAGE = `Usage: npx quartermaster <command>
   discord register [--guild ID]       register /qm with Discord (writes only when it changed)
   link PLATFORM TEAM_ID USER_ID EMAIL link a chat user to an org member (slack or discord)
   doctor                              check configuration, database and Admin API access
+  jobs list                           list the scheduled jobs (name, interval, what each does)
+  jobs run NAME                       run one scheduled job once, under its lease, and print its summary
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -57,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
         return await link(rest);
       case 'doctor':
         return await doctor();
+      case 'jobs':
+        return await runJobsCli(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -68,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof PolicyError) {
       console.error(err.message);
       return 78;
     }

@@ -1,0 +1,73 @@
+/**
+ * `npx quartermaster jobs list` and `npx quartermaster jobs run NAME`: the scheduled jobs of src/core/jobs.ts,
+ * listed, or run once by hand under the same lease the scheduler uses (so a replica and the shell never run
+ * one job at the same time). Runs on the core services only (no chat listener, no HTTP port), with the bot
+ * tokens, so cards are edited and requesters are told as when the bot runs the job itself.
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../config/load.js';
+import { formatDuration } from '../core/approvals/policy.js';
+import { JOBS, type JobDefinition } from '../core/jobs.js';
+import { buildCore } from '../main.js';
+import { runJobOnce } from '../scheduler/scheduler.js';
+
+export const JOBS_USAGE = `Usage: npx quartermaster jobs list
+       npx quartermaster jobs run NAME`;
+
+export interface JobsCliOptions {
+  env?: Record<string, string | undefined>;
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+  jobs?: readonly JobDefinition[];
+}
+
+export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promise<number> {
+  const out = o.out ?? ((l: string) => console.log(l));
+  const err = o.err ?? ((l: string) => console.error(l));
+  const jobs = o.jobs ?? JOBS;
+  const [sub, name, ...extra] = args;
+
+  if (sub === 'list' && name === undefined) {
+    const width = Math.max(...jobs.map((j) => j.name.length));
+    const every = jobs.map((j) => `every ${formatDuration(j.everyMs)}`);
+    const everyWidth = Math.max(...every.map((e) => e.length));
+    jobs.forEach((j, i) => {
+      out(`${j.name.padEnd(width)}  ${every[i]!.padEnd(everyWidth)}  ${j.description}`);
+    });
+    return 0;
+  }
+
+  if (sub === 'run' && name !== undefined && extra.length === 0) {
+    const job = jobs.find((j) => j.name === name);
+    if (!job) {
+      err(`There is no job "${name}". Jobs: ${jobs.map((j) => j.name).join(', ')}.`);
+      return 2;
+    }
+    const env = o.env ?? process.env;
+    const config = loadConfig(env);
+    const core = await buildCore(config, {
+      env,
+      // Log lines go to stderr, so stdout carries only the summary; quiet unless LOG_LEVEL asks for more.
+      logDestination: pino.destination({ dest: 2, sync: true }),
+      logLevel: env.LOG_LEVEL ? config.LOG_LEVEL : 'warn',
+    });
+    try {
+      if (core.simulator) {
+        err('Note: ANTHROPIC_ADMIN_KEY is not set, so this runs against a fresh simulated organization.');
+      }
+      const started = Date.now();
+      const summary = await runJobOnce(job, core.services);
+      if (summary === null) {
+        out(`${job.name} is running in another replica right now (it holds the job's lease); nothing was done.`);
+        return 0;
+      }
+      out(`${job.name}: ${summary} (${Date.now() - started} ms)`);
+      return 0;
+    } finally {
+      await core.close();
+    }
+  }
+
+  err(JOBS_USAGE);
+  return 2;
+}
