@@ -53,6 +53,12 @@ const CASES: Record<string, string[]> = {
     'workspaces remove-member staging heidi@example.com reason:"moved teams"',
     'workspaces remove-member prod carol@example.com',
   ],
+  'keys request': [
+    'keys request research alice-notebook "notebook experiments" 30d',
+    'keys request default k "r"',
+    'keys request prod k "r" 365d',
+  ],
+  'keys rotate': ['keys rotate prod-legacy "r"', 'keys rotate default-playground "r"', 'keys rotate no-such-key "r"'],
   'keys disable': ['keys disable prod-chat reason:"suspected leak"', 'keys disable prod-wroker reason:x'],
   'keys enable': [
     'keys enable prod-webhooks reason:"back in use"',
@@ -122,6 +128,8 @@ function normalize(text: string): string[] {
       .replace(/<@[A-Z0-9]+>/gi, '@user')
       // Each run files its own request: ids and minute timestamps differ, nothing else may.
       .replace(/\b[2-9A-HJ-NP-TV-Z]{8}\b/g, (m) => (/\d/.test(m) ? 'REQUEST' : m))
+      // An id can be all letters: after the word "request" it is an id whatever it is made of.
+      .replace(/\b([Rr]equest) [2-9A-HJ-NP-TV-Z]{8}\b/g, '$1 REQUEST')
       .replace(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/g, 'TIME')
       .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
       .replace(/\[([^\]]+)\]\((https?:[^)]+)\)/g, '$1 ($2)')
