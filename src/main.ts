@@ -258,9 +258,18 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
 
     const routes = new Map<string, Handler>();
     let slack: SlackAdapter | null = null;
-    if (config.SLACK_BOT_TOKEN) {
+    if (config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID) {
       slack = createSlackAdapter({
         botToken: config.SLACK_BOT_TOKEN,
+        oauth:
+          config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_STATE_SECRET
+            ? {
+                clientId: config.SLACK_CLIENT_ID,
+                clientSecret: config.SLACK_CLIENT_SECRET,
+                stateSecret: config.SLACK_STATE_SECRET,
+                installations: store.slackInstallations,
+              }
+            : undefined,
         signingSecret: config.SLACK_SIGNING_SECRET,
         appToken: config.SLACK_APP_TOKEN,
         apiUrl: config.SLACK_API_URL,
@@ -269,7 +278,8 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
         ackTimeoutMs: opts.slackAckTimeoutMs,
       });
       if (slack.requestListener) routes.set('POST /slack/events', slack.requestListener);
-      services.notifiers.slack = slackNotifier(slack.app.client);
+      for (const path of slack.oauthPaths) routes.set(`GET ${path}`, slack.requestListener!);
+      services.notifiers.slack = slackNotifier(slack.app.client, slack.botTokenFor);
       await slack.start();
       cleanups.push(() => slack!.stop());
     }
@@ -383,6 +393,10 @@ function guidance(
         ? 'Slack: connected in Socket Mode.'
         : `Slack: HTTP mode. Point the app's Request URLs (slash command /qm and interactivity) at ${url}/slack/events (via your public HTTPS address).`,
     );
+    if (slack.oauthPaths.length)
+      lines.push(
+        `Slack OAuth: workspaces install Quartermaster at ${url}/slack/install (via your public HTTPS address).`,
+      );
   } else {
     lines.push(
       'Slack: not configured. Create the app from manifest/slack.json (npx quartermaster manifest slack), then set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).',

@@ -117,6 +117,28 @@ describe('loadConfig problems', () => {
     expect(found[0]).toContain(message);
   });
 
+  describe('Slack OAuth install (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET)', () => {
+    const OAUTH = { SLACK_CLIENT_ID: '123.456', SLACK_CLIENT_SECRET: 'client-secret', SLACK_STATE_SECRET: 'state' };
+
+    it('accepts the signing secret with the three OAuth variables and no bot token', () => {
+      const c = loadConfig({ ...OAUTH, SLACK_SIGNING_SECRET: 'shh-signing', SLACK_BOT_TOKEN: '' });
+      expect(c).toMatchObject({ ...OAUTH, SLACK_SIGNING_SECRET: 'shh-signing' });
+      expect(c.SLACK_BOT_TOKEN).toBeUndefined();
+    });
+
+    it.each([
+      [{ ...OAUTH }, 'SLACK_SIGNING_SECRET is required with SLACK_CLIENT_ID'],
+      [{ ...OAUTH, ...SLACK_OK }, 'SLACK_BOT_TOKEN cannot be combined with SLACK_CLIENT_ID'],
+      [
+        { ...OAUTH, SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xapp-1', SLACK_BOT_TOKEN: 'xoxb-1' },
+        'SLACK_APP_TOKEN cannot be combined with SLACK_CLIENT_ID',
+      ],
+      [{ SLACK_CLIENT_ID: '1.2', SLACK_CLIENT_SECRET: 'x', SLACK_SIGNING_SECRET: 's' }, 'must be set together'],
+    ])('%o → %s', (env, message) => {
+      expect(problems(env)).toEqual(expect.arrayContaining([expect.stringContaining(message)]));
+    });
+  });
+
   it('accepts Slack in Socket Mode without a signing secret', () => {
     expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })).not.toThrow();
   });

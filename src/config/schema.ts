@@ -103,6 +103,28 @@ export const configSchema = z
       if (oauth.some(Boolean) && !oauth.every(Boolean)) {
         issue('SLACK_CLIENT_ID', 'SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET must be set together');
       }
+      // Slack over HTTP = the signing secret plus either one bot token or the three OAuth variables (each installed
+      // workspace then brings its own bot token). A partial OAuth set is reported above.
+      if (oauth.every(Boolean)) {
+        if (!c.SLACK_SIGNING_SECRET) {
+          issue(
+            'SLACK_SIGNING_SECRET',
+            'SLACK_SIGNING_SECRET is required with SLACK_CLIENT_ID (HTTP mode verifies every request with it)',
+          );
+        }
+        if (c.SLACK_BOT_TOKEN) {
+          issue(
+            'SLACK_BOT_TOKEN',
+            'SLACK_BOT_TOKEN cannot be combined with SLACK_CLIENT_ID: with the OAuth install each workspace has its own bot token (unset SLACK_BOT_TOKEN)',
+          );
+        }
+        if (c.SLACK_APP_TOKEN) {
+          issue(
+            'SLACK_APP_TOKEN',
+            'SLACK_APP_TOKEN cannot be combined with SLACK_CLIENT_ID: the OAuth install runs in HTTP mode (unset SLACK_APP_TOKEN)',
+          );
+        }
+      }
       if (c.DISCORD_TOKEN && !c.DISCORD_APPLICATION_ID) {
         issue('DISCORD_APPLICATION_ID', 'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN');
       }

@@ -9,12 +9,29 @@ import type { WebClient } from '@slack/web-api';
 import type { Dispatcher } from '../core/command/dispatch.js';
 import { postedNotice, type Reply } from '../core/command/reply.js';
 import type { ChatDirectory, ChatProfile, Logger } from '../core/ports/runtime.js';
+import { EncryptedInstallationStore, type SlackInstallations } from './installation-store.js';
+import { SLACK_BOT_SCOPES, SLASH_COMMAND } from './manifest.js';
 import { renderSlack } from './render.js';
 
-export const SLASH_COMMAND = '/qm';
+export { SLASH_COMMAND };
+
+/** Where the OAuth install flow lives (DESIGN.md operator contract), served by the receiver in HTTP mode. */
+export const SLACK_INSTALL_PATH = '/slack/install';
+export const SLACK_REDIRECT_PATH = '/slack/oauth_redirect';
+
+export interface SlackOAuthOptions {
+  clientId: string;
+  clientSecret: string;
+  stateSecret: string;
+  /** Where installations are kept (encrypted by the adapter before they reach the store). */
+  installations: SlackInstallations;
+}
 
 export interface SlackAdapterOptions {
-  botToken: string;
+  /** One workspace: its bot token. Absent when `oauth` is set (each installed workspace has its own). */
+  botToken?: string;
+  /** Multi-workspace OAuth install (HTTP mode only): `GET /slack/install` and `GET /slack/oauth_redirect`. */
+  oauth?: SlackOAuthOptions;
   signingSecret?: string;
   appToken?: string;
   apiUrl: string;
@@ -27,8 +44,12 @@ export interface SlackAdapterOptions {
 export interface SlackAdapter {
   app: App;
   mode: 'http' | 'socket';
-  /** Node request listener for `/slack/events` in HTTP mode; null in Socket Mode. */
+  /** Node request listener for `/slack/events` (and the OAuth paths) in HTTP mode; null in Socket Mode. */
   requestListener: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  /** With OAuth: the install and redirect paths to route to `requestListener` (`GET`); empty otherwise. */
+  oauthPaths: string[];
+  /** The bot token of a workspace, for messages outside any interaction; null with a single bot token. */
+  botTokenFor: ((teamId: string) => Promise<string>) | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -36,6 +57,11 @@ export interface SlackAdapter {
 export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
   const logger = o.logger.child({ adapter: 'slack' });
   const socket = Boolean(o.appToken);
+  if (socket && o.oauth) throw new Error('the Slack OAuth install needs HTTP mode (unset SLACK_APP_TOKEN)');
+  const clientOptions = { slackApiUrl: o.apiUrl };
+  const installationStore = o.oauth
+    ? new EncryptedInstallationStore(o.oauth.installations, o.oauth.clientSecret, logger)
+    : undefined;
   const receiver = socket
     ? undefined
     : new HTTPReceiver({
@@ -43,13 +69,31 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
         endpoints: '/slack/events',
         logger: boltLogger(logger),
         unhandledRequestTimeoutMillis: o.ackTimeoutMs ?? 3001,
+        ...(o.oauth && {
+          clientId: o.oauth.clientId,
+          clientSecret: o.oauth.clientSecret,
+          stateSecret: o.oauth.stateSecret,
+          scopes: [...SLACK_BOT_SCOPES],
+          installationStore,
+          installerOptions: {
+            installPath: SLACK_INSTALL_PATH,
+            redirectUriPath: SLACK_REDIRECT_PATH,
+            // Show the "Add to Slack" page rather than redirecting straight to Slack.
+            directInstall: false,
+            // App copies clientOptions into the installer only for the receiver it builds itself; this receiver is
+            // ours, so oauth.v2.access and the auth.test after it are pointed at SLACK_API_URL here.
+            clientOptions,
+            callbackOptions: { failure: installFailure(logger) },
+          },
+        }),
       });
   const app = new App({
-    token: o.botToken,
+    // With OAuth, Bolt's authorize fetches each request's workspace installation (and its bot token) instead.
+    ...(o.oauth ? {} : { token: o.botToken }),
     ...(socket ? { appToken: o.appToken, socketMode: true } : { receiver }),
     logger: boltLogger(logger),
     logLevel: LogLevel.WARN,
-    clientOptions: { slackApiUrl: o.apiUrl },
+    clientOptions,
   });
 
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
@@ -117,6 +161,8 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
     app,
     mode: socket ? 'socket' : 'http',
     requestListener: receiver ? receiver.requestListener : null,
+    oauthPaths: o.oauth ? [SLACK_INSTALL_PATH, SLACK_REDIRECT_PATH] : [],
+    botTokenFor: installationStore ? (teamId) => installationStore.botTokenFor(teamId) : null,
     async start() {
       if (socket) await app.start();
     },
@@ -154,6 +200,46 @@ export function slackDirectory(client: WebClient): ChatDirectory {
     },
   };
 }
+
+/**
+ * The page a person sees when an install does not go through: what went wrong and what to do, with 400 for a
+ * stale or foreign link, a cancelled or refused authorization, and 500 for this server's own problems.
+ */
+function installFailure(logger: Logger) {
+  return (
+    error: Error & { code?: string; data?: { error?: string } },
+    _o: unknown,
+    _req: unknown,
+    res: ServerResponse,
+  ) => {
+    const slackError = error.data?.error;
+    let status = 400;
+    let message: string;
+    if (error.code === 'slack_oauth_invalid_state' || error.code === 'slack_oauth_missing_state') {
+      message =
+        'This install link is not valid in this browser: it expired (after 10 minutes) or was started in another browser.';
+    } else if (error.code === 'slack_oauth_missing_code') {
+      message = 'Slack did not authorize the install (it was cancelled or denied).';
+    } else if (slackError === 'invalid_code' || slackError === 'code_already_used' || slackError === 'code_expired') {
+      message = `Slack refused the authorization code (${slackError}): codes are single-use and short-lived.`;
+    } else if (slackError === 'bad_client_secret' || slackError === 'invalid_client_id') {
+      status = 500;
+      message = `Slack rejected this server's app credentials (${slackError}): the operator must check SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.`;
+    } else {
+      status = 500;
+      message = 'Installing Quartermaster failed on the server; its log has the details.';
+    }
+    logger.warn({ code: error.code, slackError, status }, 'slack install refused');
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(
+      `<!doctype html><html><body><h2>Quartermaster was not installed</h2><p>${escapeHtml(message)}</p>` +
+        `<p><a href="${SLACK_INSTALL_PATH}">Start the install again</a></p></body></html>`,
+    );
+  };
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function boltLogger(l: Logger): BoltLogger {
   let level = LogLevel.WARN;

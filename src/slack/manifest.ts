@@ -3,9 +3,23 @@
  * a test fails when it drifts). Create the app at api.slack.com/apps → "From an app manifest".
  */
 import type { CommandRegistry } from '../core/command/define.js';
-import { SLASH_COMMAND } from './app.js';
+
+export const SLASH_COMMAND = '/qm';
 
 export const PUBLIC_URL_PLACEHOLDER = 'https://quartermaster.example.com';
+
+/**
+ * The bot scopes, one list for the manifest and the OAuth install (`GET /slack/install` asks for exactly these).
+ * commands: /qm; chat:write: answers and cards; users:read + users:read.email: link people by verified email;
+ * im:write: DMs to requesters and approvers.
+ */
+export const SLACK_BOT_SCOPES: readonly string[] = [
+  'commands',
+  'chat:write',
+  'users:read',
+  'users:read.email',
+  'im:write',
+];
 
 export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_PLACEHOLDER): Record<string, unknown> {
   const events = `${publicUrl}/slack/events`;
@@ -33,11 +47,7 @@ export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_
     },
     oauth_config: {
       redirect_urls: [`${publicUrl}/slack/oauth_redirect`],
-      scopes: {
-        // commands: /qm; chat:write: answers and cards; users:read + users:read.email: link people by verified email;
-        // im:write: DMs to requesters and approvers.
-        bot: ['commands', 'chat:write', 'users:read', 'users:read.email', 'im:write'],
-      },
+      scopes: { bot: [...SLACK_BOT_SCOPES] },
     },
     settings: {
       interactivity: { is_enabled: true, request_url: events },

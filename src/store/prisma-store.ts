@@ -19,6 +19,7 @@ import type {
 } from '../core/ports/store.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
 import { approvalStores } from './approvals-store.js';
+import { slackInstallationStore } from './slack-installations-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
 
@@ -496,6 +497,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     },
 
     ...approvalStores(prisma),
+    ...slackInstallationStore(prisma),
 
     async close() {
       await prisma.$disconnect();

@@ -35,6 +35,10 @@ export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
 export const BOT_TOKEN = 'xoxb-1111-2222-fake-bot-token';
 export const FORM = 'application/x-www-form-urlencoded';
 export const APP_TOKEN = 'xapp-1-A0QM-1234-fake-app-level-token';
+/** OAuth: the code oauth.v2.access accepts, the workspace it installs, and that workspace's new bot token. */
+export const OAUTH_GOOD_CODE = 'good-code';
+export const INSTALLED_TEAM = { id: 'T0OTHER', domain: 'other' };
+export const INSTALLED_BOT_TOKEN = 'xoxb-installed-3333-4444-fake-installed-bot-token';
 
 export class FakeSlack {
   server!: Server;
@@ -48,6 +52,10 @@ export class FakeSlack {
   /** Messages the bot posted with chat.postMessage, kept current by chat.update. */
   messages = new Map<string, FakeSlackMessage>();
   socketFrames: any[] = [];
+  /** OAuth: the app's client id and secret that oauth.v2.access accepts (as Slack checks them). */
+  oauthClient = { id: '', secret: '' };
+  /** Which workspace each bot token belongs to (auth.test answers with it); others belong to `team`. */
+  tokenTeams = new Map<string, { id: string; domain: string }>();
   private wss!: WebSocketServer;
   private seq = 0;
 
@@ -102,9 +110,11 @@ export class FakeSlack {
       const token = auth?.startsWith('Bearer ') ? auth.slice(7) : args.token;
       const method = m[1]!;
       this.calls.push({ method, args, token });
+      // oauth.v2.access authenticates with the client id and secret (form fields or HTTP Basic), not a token.
+      if (method === 'oauth.v2.access') return send(this.oauthAccess(args, auth));
       if (!token) return send({ ok: false, error: 'not_authed' });
       if (!this.validTokens.has(token)) return send({ ok: false, error: 'invalid_auth' });
-      send(this.handle(method, args));
+      send(this.handle(method, args, token));
     });
     // Socket Mode: apps.connections.open hands out ws://…/link; Slack greets with `hello`.
     this.wss = new WebSocketServer({ server: this.server, path: '/link' });
@@ -148,19 +158,44 @@ export class FakeSlack {
     });
   }
 
-  private handle(method: string, a: Record<string, any>): unknown {
+  /** oauth.v2.access: a good code, from the right client, installs the bot in INSTALLED_TEAM. */
+  private oauthAccess(a: Record<string, any>, auth: string | undefined): unknown {
+    let [id, secret] = [a.client_id, a.client_secret];
+    if (auth?.startsWith('Basic ')) [id, secret] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
+    if (!id || id !== this.oauthClient.id) return { ok: false, error: 'invalid_client_id' };
+    if (secret !== this.oauthClient.secret) return { ok: false, error: 'bad_client_secret' };
+    if (a.code !== OAUTH_GOOD_CODE) return { ok: false, error: 'invalid_code' };
+    this.validTokens.add(INSTALLED_BOT_TOKEN);
+    this.tokenTeams.set(INSTALLED_BOT_TOKEN, INSTALLED_TEAM);
+    return {
+      ok: true,
+      app_id: 'A0QM',
+      authed_user: { id: 'UINSTALLER' },
+      scope: 'commands,chat:write,users:read,users:read.email,im:write',
+      token_type: 'bot',
+      access_token: INSTALLED_BOT_TOKEN,
+      bot_user_id: 'UQMBOT2',
+      team: { id: INSTALLED_TEAM.id, name: 'Other' },
+      enterprise: null,
+      is_enterprise_install: false,
+    };
+  }
+
+  private handle(method: string, a: Record<string, any>, token: string): unknown {
     switch (method) {
-      case 'auth.test':
+      case 'auth.test': {
+        const team = this.tokenTeams.get(token) ?? this.team;
         return {
           ok: true,
-          url: `https://${this.team.domain}.slack.com/`,
-          team: 'Acme',
+          url: `https://${team.domain}.slack.com/`,
+          team: team === this.team ? 'Acme' : 'Other',
           user: 'quartermaster',
-          team_id: this.team.id,
-          user_id: 'UQMBOT',
-          bot_id: 'BQMBOT',
+          team_id: team.id,
+          user_id: team === this.team ? 'UQMBOT' : 'UQMBOT2',
+          bot_id: team === this.team ? 'BQMBOT' : 'BQMBOT2',
           is_enterprise_install: false,
         };
+      }
       case 'users.info': {
         const u = this.users.get(a.user);
         if (!u) return { ok: false, error: 'user_not_found' };
@@ -229,11 +264,12 @@ export class FakeSlack {
     user: string,
     responseId = randomBytes(6).toString('hex'),
     channel = 'C0GENERAL',
+    team = this.team,
   ): string {
     return new URLSearchParams({
       token: 'deprecated-verification-token',
-      team_id: this.team.id,
-      team_domain: this.team.domain,
+      team_id: team.id,
+      team_domain: team.domain,
       channel_id: channel,
       channel_name: 'general',
       user_id: user,
@@ -311,10 +347,10 @@ export class FakeSlack {
     appUrl: string,
     text: string,
     user: string,
-    o: { signWith?: string; timestamp?: number; waitMs?: number } = {},
+    o: { signWith?: string; timestamp?: number; waitMs?: number; team?: { id: string; domain: string } } = {},
   ): Promise<{ status: number; ackBody: string; ackMs: number; reply: any | null }> {
     const responseId = randomBytes(6).toString('hex');
-    const body = this.slashCommandBody(text, user, responseId);
+    const body = this.slashCommandBody(text, user, responseId, undefined, o.team);
     const started = Date.now();
     const res = await fetch(`${appUrl}/slack/events`, {
       method: 'POST',

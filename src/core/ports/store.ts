@@ -187,6 +187,21 @@ export interface KeyBinding {
   replacedAt: Date | null;
 }
 
+/**
+ * A Slack workspace (or Enterprise Grid org) that installed the app through OAuth. The installation itself,
+ * which carries the bot token, is an opaque ciphertext here: the Slack adapter encrypts and decrypts it.
+ */
+export interface SlackInstallationRecord {
+  /** `enterprise:<id>` for an org-wide install, else `team:<id>`. */
+  key: string;
+  teamId: string | null;
+  enterpriseId: string | null;
+  botUserId: string | null;
+  scopes: string[];
+  installedAt: Date;
+  ciphertext: string;
+}
+
 export interface Store {
   links: {
     find(platform: Platform, teamId: string, userId: string): Promise<IdentityLink | null>;
@@ -325,6 +340,14 @@ export interface Store {
     /** Takes or renews the named lease for `holder` when it is free or expired; false when another holder has it. */
     acquire(name: string, holder: string, until: Date, now: Date): Promise<boolean>;
     release(name: string, holder: string): Promise<void>;
+  };
+
+  slackInstallations: {
+    /** Create or replace the installation under its key (a reinstall replaces the token and scopes). */
+    save(record: SlackInstallationRecord): Promise<void>;
+    find(key: string): Promise<SlackInstallationRecord | null>;
+    /** False when there was nothing to delete. */
+    delete(key: string): Promise<boolean>;
   };
 
   audit: {
