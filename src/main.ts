@@ -32,6 +32,7 @@ import { createHttpServer, type Handler, listen } from './http/server.js';
 import { createLogger } from './log/logger.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
+import { EncryptedInstallationStore } from './slack/installation-store.js';
 import { slackNotifier } from './slack/notifier.js';
 import { migrateDatabase, openStore } from './store/index.js';
 
@@ -181,12 +182,16 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
     // Wait for kicked executions (they post to chat and write to the store) before anything closes.
     cleanups.push(() => services.approvals.idle());
 
-    if (config.SLACK_BOT_TOKEN) {
+    if (config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_SECRET) {
       const client = new webApi.WebClient(config.SLACK_BOT_TOKEN, {
         slackApiUrl: config.SLACK_API_URL,
         logLevel: LogLevel.ERROR,
       });
-      services.notifiers.slack = slackNotifier(client);
+      // With the OAuth install, each workspace's messages go out with its own stored bot token.
+      const installations = config.SLACK_CLIENT_SECRET
+        ? new EncryptedInstallationStore(store.slackInstallations, config.SLACK_CLIENT_SECRET, logger)
+        : null;
+      services.notifiers.slack = slackNotifier(client, installations && ((team) => installations.botTokenFor(team)));
     }
     if (config.DISCORD_TOKEN) {
       const rest = new REST({ version: '10', api: config.DISCORD_API_URL }).setToken(config.DISCORD_TOKEN);

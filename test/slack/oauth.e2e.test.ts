@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reply } from '../../src/core/command/reply.js';
+import { buildCore } from '../../src/main.js';
 import { SLACK_BOT_SCOPES } from '../../src/slack/manifest.js';
 import { INSTALLED_BOT_TOKEN, INSTALLED_TEAM, OAUTH_GOOD_CODE, visibleText } from '../fakes/slack.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -128,6 +129,18 @@ describe('Slack OAuth install', () => {
     await expect(notifier.dm('T0NOTINSTALLED', 'UOLGA', reply({ title: 'x', text: 'y' }))).rejects.toThrow(
       /not installed in Slack team:T0NOTINSTALLED/,
     );
+  });
+
+  it('the core without chat listeners (CLI jobs) also posts as the installed workspace bot', async () => {
+    const core = await buildCore(t.qm.config, { skipMigrate: true, logDestination: { write: () => true } as any });
+    try {
+      const before = t.slack.calls.length;
+      await core.services.notifiers.slack!.post(INSTALLED_TEAM.id, 'C0OTHER', reply({ text: 'digest' }));
+      const post = t.slack.calls.slice(before).find((c) => c.method === 'chat.postMessage');
+      expect(post).toMatchObject({ token: INSTALLED_BOT_TOKEN, args: { channel: 'C0OTHER' } });
+    } finally {
+      await core.close();
+    }
   });
 
   it('never logs the installed bot token or the OAuth secrets', () => {
