@@ -212,6 +212,23 @@ describe('keys request', () => {
     expect(roleIn('staging', 'dave@example.com')).toBeNull();
   });
 
+  it('a grant the API refuses fails the request, and the watch closes the grant without binding', async () => {
+    sim().faults.inject({
+      status: 403,
+      times: 1,
+      method: 'POST',
+      path: `/v1/organizations/workspaces/${wsId('research')}/members`,
+    });
+    const { card, id } = await file('keys request research bob-denied "try again"', 'UBOB');
+    await approve(card, id);
+    expect(await status(id)).toBe('failed');
+    await waitFor(() => plain(visibleText(card)).includes('but it failed') || undefined);
+    expect(roleIn('research', 'bob@example.com')).toBeNull();
+    consoleCreatesKey('bob@example.com', 'research', 'bob-denied');
+    expect(await watchJitKeys(t.qm.services)).toBe(0);
+    expect((await t.qm.store.grants.forRequest(id))[0]!.status).toBe('failed');
+  });
+
   it('refuses the Default workspace, unknown and archived workspaces, and lifetimes over the policy', async () => {
     const reply = async (text: string) => plain(visibleText((await run(text, 'UBOB')).reply));
     expect(await reply('keys request default k "r"')).toContain('Keys in the Default workspace cannot be requested');
