@@ -287,6 +287,8 @@ describe('health and secrets', () => {
 
   it('no secret appears in any log line or audit entry this suite produced', async () => {
     await run(`keys list workspace:${ADMIN_KEY}`);
+    // The entry for that command is written just after its reply: wait for it before reading the log.
+    await lastAudit();
     const all = t.logs.join('');
     expect(t.logs.length).toBeGreaterThan(20);
     for (const secret of [ADMIN_KEY, SIGNING_SECRET, 'xoxb-1111-2222-fake-bot-token'])
