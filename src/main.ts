@@ -407,8 +407,21 @@ function guidance(
       'Slack: not configured. Create the app from manifest/slack.json (npx quartermaster manifest slack), then set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).',
     );
   }
-  if (!config.DISCORD_TOKEN)
-    lines.push('Discord: not configured. Set DISCORD_TOKEN and DISCORD_APPLICATION_ID to connect.');
+  if (discord) {
+    lines.push(
+      `Discord: connected to the gateway as ${discord.client.user?.tag ?? 'the bot'}. Register /qm with: npx quartermaster discord register`,
+    );
+  }
+  if (config.DISCORD_PUBLIC_KEY) {
+    lines.push(
+      `Discord: HTTP interactions endpoint at ${url}/discord/interactions (set it as the Interactions Endpoint URL).`,
+    );
+  }
+  if (!discord && !config.DISCORD_PUBLIC_KEY) {
+    lines.push(
+      'Discord: not configured. Set DISCORD_TOKEN and DISCORD_APPLICATION_ID to connect, then run: npx quartermaster discord register',
+    );
+  }
   return lines;
 }
 

@@ -91,7 +91,7 @@ export async function handleInteraction(deps: DiscordInteractionDeps, raw: any, 
       prefix: `/${ROOT_COMMAND}`,
       input: { kind: 'structured', name, options: values },
       chat: null,
-      deliver: async (reply: Reply): Promise<MessageRef | void> => {
+      deliver: async (reply: Reply): Promise<MessageRef | undefined> => {
         const body = renderDiscord(reply);
         if (reply.visibility === 'in_channel') {
           // The deferral was ephemeral; the card goes to the channel as its own message, and the caller is told.

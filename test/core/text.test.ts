@@ -111,13 +111,21 @@ describe('parseCommandText: what users are told when it is wrong', () => {
   it('suggests the subcommand and lists the group', () => {
     const r = fails('keys lst');
     expect(r.attempted).toBe('/qm keys lst');
-    const subs = registry.childrenOf(['keys']).map((c) => `\`${c}\``).join(', ');
+    const subs = registry
+      .childrenOf(['keys'])
+      .map((c) => `\`${c}\``)
+      .join(', ');
     expect(subs).toContain('`list`');
-    expect(r.message).toBe(`There is no \`/qm keys lst\`. Did you mean \`/qm keys list\`? Subcommands of \`keys\`: ${subs}.`);
+    expect(r.message).toBe(
+      `There is no \`/qm keys lst\`. Did you mean \`/qm keys list\`? Subcommands of \`keys\`: ${subs}.`,
+    );
   });
 
   it('asks for a subcommand when only the group is given', () => {
-    const subs = registry.childrenOf(['keys']).map((c) => `\`${c}\``).join(', ');
+    const subs = registry
+      .childrenOf(['keys'])
+      .map((c) => `\`${c}\``)
+      .join(', ');
     expect(subs.split(', ').length).toBeGreaterThan(1);
     expect(fails('keys').message).toBe(`\`/qm keys\` needs a subcommand: ${subs}.`);
     expect(fails('keys workspace:prod').message).toBe(`\`/qm keys\` needs a subcommand: ${subs}.`);

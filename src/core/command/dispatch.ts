@@ -31,7 +31,7 @@ export interface DispatchRequest {
   input: { kind: 'text'; text: string } | { kind: 'structured'; name: string; options: Record<string, unknown> };
   chat: ChatDirectory | null;
   /** Shows the reply to the caller; a failure here is recorded as the render stage failing. */
-  deliver(reply: Reply): Promise<MessageRef | void>;
+  deliver(reply: Reply): Promise<MessageRef | undefined>;
 }
 
 export interface DispatchResult {
