@@ -8,16 +8,12 @@ import { resolveKey, resolveMember, resolveWorkspace } from '../src/core/approva
 import type { InvocationInfo } from '../src/core/command/define.js';
 import { md } from '../src/core/command/reply.js';
 import { DomainError } from '../src/core/errors.js';
+import { WORKSPACE_ROLES } from '../src/core/identity/permissions.js';
 import type { ApiKey, OrgUser, Workspace } from '../src/core/ports/admin-api.js';
 import type { Services } from '../src/core/services.js';
 
-export const WORKSPACE_ROLE_CHOICES = [
-  'workspace_user',
-  'workspace_restricted_developer',
-  'workspace_developer',
-  'workspace_admin',
-  'workspace_billing',
-] as const;
+/** The workspace roles, as option choices (one list: src/core/identity/permissions.ts). */
+export const WORKSPACE_ROLE_CHOICES = WORKSPACE_ROLES;
 export type WorkspaceRoleChoice = (typeof WORKSPACE_ROLE_CHOICES)[number];
 
 export const ORG_ADMIN_ROLES = new Set(['admin', 'owner', 'primary_owner']);

@@ -10,7 +10,7 @@ import { CommandRegistry } from '../src/core/command/define.js';
 import { parseCommandText } from '../src/core/command/text.js';
 import { discordCommands } from '../src/discord/commands-json.js';
 import type { FakeDiscord, FakeDiscordUser } from './fakes/discord.js';
-import { auditEntry, startTestApp, type TestApp } from './support/app.js';
+import { auditEntry, linkChatUser, startTestApp, type TestApp } from './support/app.js';
 
 /** Slack text forms; `@dave` stands for the platform's own mention of dave. */
 const CASES: Record<string, string[]> = {
@@ -81,26 +81,11 @@ const MENTION = /(^|[\s:])@(alice|dave)\b/g;
 beforeAll(async () => {
   t = await startTestApp({ discord: true });
   d = t.discord!;
-  const alice = (await t.qm.store.directory.findUserByEmail('alice@example.com'))!;
-  const now = new Date();
   // The organization's name is cached after its first use; warm it so both runs make the same calls.
   await t.qm.services.organization();
   // Linked the same way on both platforms, so every reply can be compared word for word.
-  for (const [platform, teamId, userId] of [
-    ['slack', t.slack.team.id, 'UALICE'],
-    ['discord', d.guildId, d.users.alice.id],
-  ] as const) {
-    await t.qm.store.links.upsert({
-      platform,
-      teamId,
-      userId,
-      orgUserId: alice.id,
-      email: alice.email,
-      method: 'operator',
-      linkedAt: now,
-      refreshedAt: now,
-    });
-  }
+  await linkChatUser(t, 'slack', t.slack.team.id, 'UALICE', 'alice@example.com');
+  await linkChatUser(t, 'discord', d.guildId, d.users.alice.id, 'alice@example.com');
 });
 afterAll(async () => {
   await t?.close();

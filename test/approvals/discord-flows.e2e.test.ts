@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchJitKeys } from '../../src/core/approvals/key-requests.js';
 import type { FakeDiscord } from '../fakes/discord.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { linkChatUser, startTestApp, type TestApp } from '../support/app.js';
 import { discordButtons, discordText } from '../support/discord-text.js';
 
 const POLICY = `
@@ -19,20 +19,7 @@ defaults:
 let t: TestApp;
 let d: FakeDiscord;
 
-async function link(who: string, email: string) {
-  const user = (await t.qm.store.directory.findUserByEmail(email))!;
-  const now = new Date();
-  await t.qm.store.links.upsert({
-    platform: 'discord',
-    teamId: d.guildId,
-    userId: d.users[who]!.id,
-    orgUserId: user.id,
-    email: user.email,
-    method: 'operator',
-    linkedAt: now,
-    refreshedAt: now,
-  });
-}
+const link = (who: string, email: string) => linkChatUser(t, 'discord', d.guildId, d.users[who]!.id, email);
 
 beforeAll(async () => {
   t = await startTestApp({ discord: true, policy: POLICY });

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDiscord } from '../fakes/discord.js';
 import { waitFor } from '../fakes/slack.js';
-import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
 import { discordButtons, discordText } from '../support/discord-text.js';
 
 const POLICY = `
@@ -23,20 +23,8 @@ kinds:
   member.role: { quorum: 2 }
 `;
 
-async function link(t: TestApp, d: FakeDiscord, who: string, email: string) {
-  const user = (await t.qm.store.directory.findUserByEmail(email))!;
-  const now = new Date();
-  await t.qm.store.links.upsert({
-    platform: 'discord',
-    teamId: d.guildId,
-    userId: d.users[who]!.id,
-    orgUserId: user.id,
-    email: user.email,
-    method: 'operator',
-    linkedAt: now,
-    refreshedAt: now,
-  });
-}
+const link = (t: TestApp, d: FakeDiscord, who: string, email: string) =>
+  linkChatUser(t, 'discord', d.guildId, d.users[who]!.id, email);
 
 describe('approvals on Discord (gateway and bot token)', () => {
   let t: TestApp;

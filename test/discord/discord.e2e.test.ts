@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDiscord } from '../fakes/discord.js';
-import { auditEntry, startTestApp, type TestApp } from '../support/app.js';
+import { auditEntry, linkChatUser, startTestApp, type TestApp } from '../support/app.js';
 import { discordButtons, discordText } from '../support/discord-text.js';
 
 let t: TestApp;
@@ -14,18 +14,7 @@ beforeAll(async () => {
   t = await startTestApp({ discord: true });
   d = t.discord!;
   // The first admin is linked by the operator (DESIGN: `npx quartermaster link discord GUILD USER EMAIL`).
-  const alice = (await t.qm.store.directory.findUserByEmail('alice@example.com'))!;
-  const now = new Date();
-  await t.qm.store.links.upsert({
-    platform: 'discord',
-    teamId: d.guildId,
-    userId: d.users.alice.id,
-    orgUserId: alice.id,
-    email: alice.email,
-    method: 'operator',
-    linkedAt: now,
-    refreshedAt: now,
-  });
+  await linkChatUser(t, 'discord', d.guildId, d.users.alice.id, 'alice@example.com');
 });
 afterAll(async () => {
   await t?.close();

@@ -140,3 +140,26 @@ export async function auditEntry(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Links a chat account to the org member with that email, as an operator would (`npx quartermaster link`). */
+export async function linkChatUser(
+  t: TestApp,
+  platform: 'slack' | 'discord',
+  teamId: string,
+  userId: string,
+  email: string,
+): Promise<void> {
+  const user = await t.qm.store.directory.findUserByEmail(email);
+  if (!user) throw new Error(`no org member ${email} in the simulated organization`);
+  const now = new Date();
+  await t.qm.store.links.upsert({
+    platform,
+    teamId,
+    userId,
+    orgUserId: user.id,
+    email: user.email,
+    method: 'operator',
+    linkedAt: now,
+    refreshedAt: now,
+  });
+}
