@@ -96,6 +96,30 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
     clientOptions,
   });
 
+  if (installationStore) {
+    // An uninstalled workspace (or one whose bot token was revoked) must not keep a stored token around.
+    const forget = async (body: {
+      team_id?: string;
+      enterprise_id?: string;
+      authorizations?: { is_enterprise_install?: boolean }[];
+    }) => {
+      const isEnterpriseInstall = Boolean(body.authorizations?.[0]?.is_enterprise_install);
+      await installationStore.deleteInstallation({
+        teamId: body.team_id,
+        enterpriseId: body.enterprise_id,
+        isEnterpriseInstall,
+      });
+      logger.info(
+        { team: body.team_id, enterprise: body.enterprise_id },
+        'slack app uninstalled; installation deleted',
+      );
+    };
+    app.event('app_uninstalled', async ({ body }) => forget(body));
+    app.event('tokens_revoked', async ({ body, event }) => {
+      if (event.tokens.bot?.length) await forget(body);
+    });
+  }
+
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     // Acknowledge first: Slack shows an error if it hears nothing within 3 seconds.
     await ack();

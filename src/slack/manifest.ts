@@ -51,6 +51,8 @@ export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_
     },
     settings: {
       interactivity: { is_enabled: true, request_url: events },
+      // With the multi-workspace OAuth install, an uninstall or a revoked token deletes the stored installation.
+      event_subscriptions: { request_url: events, bot_events: ['app_uninstalled', 'tokens_revoked'] },
       org_deploy_enabled: false,
       socket_mode_enabled: false,
       token_rotation_enabled: false,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reply } from '../../src/core/command/reply.js';
 import { buildCore } from '../../src/main.js';
 import { SLACK_BOT_SCOPES } from '../../src/slack/manifest.js';
-import { INSTALLED_BOT_TOKEN, INSTALLED_TEAM, OAUTH_GOOD_CODE, visibleText } from '../fakes/slack.js';
+import { INSTALLED_BOT_TOKEN, INSTALLED_TEAM, OAUTH_GOOD_CODE, visibleText, waitFor } from '../fakes/slack.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
 const CLIENT_ID = '1111111111.2222222222';
@@ -147,5 +147,42 @@ describe('Slack OAuth install', () => {
     const logs = t.logs.join('');
     expect(logs).toContain('slack app installed');
     for (const secret of [INSTALLED_BOT_TOKEN, CLIENT_SECRET, STATE_SECRET]) expect(logs).not.toContain(secret);
+  });
+
+  it('app_uninstalled deletes the stored installation; the workspace must install again', async () => {
+    const { cookie, state } = await startInstall();
+    expect((await redirect({ code: OAUTH_GOOD_CODE, state }, cookie)).status).toBe(200);
+    expect(await t.qm.store.slackInstallations.find(`team:${INSTALLED_TEAM.id}`)).not.toBeNull();
+    const body = JSON.stringify({
+      token: 'deprecated-verification-token',
+      team_id: INSTALLED_TEAM.id,
+      api_app_id: 'A0QM',
+      event: { type: 'app_uninstalled', event_ts: `${Date.now() / 1000}` },
+      type: 'event_callback',
+      event_id: 'Ev0UNINSTALL',
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [
+        {
+          enterprise_id: null,
+          team_id: INSTALLED_TEAM.id,
+          user_id: 'UQMBOT2',
+          is_bot: true,
+          is_enterprise_install: false,
+        },
+      ],
+    });
+    const res = await fetch(`${t.url}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...t.slack.sign(body) },
+      body,
+    });
+    expect(res.status).toBe(200);
+    await waitFor(async () =>
+      (await t.qm.store.slackInstallations.find(`team:${INSTALLED_TEAM.id}`)) === null ? true : undefined,
+    );
+    // Nothing is sent to that workspace any more: there is no token to send it with.
+    await expect(t.qm.services.notifiers.slack!.dm(INSTALLED_TEAM.id, 'UOLGA', reply({ text: 'x' }))).rejects.toThrow(
+      /not installed in Slack team:T0OTHER/,
+    );
   });
 });
