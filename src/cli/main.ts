@@ -20,6 +20,7 @@ import { startQuartermaster } from '../main.js';
 import { slackManifest } from '../slack/manifest.js';
 import { migrateDatabase, openStore } from '../store/index.js';
 import { runJobsCli } from './jobs.js';
+import { runScan } from './scan.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -31,6 +32,7 @@ const USAGE = `Usage: npx quartermaster <command>
   manifest slack|discord [--write]    print (or write to manifest/) the Slack app manifest or Discord command JSON
   discord register [--guild ID]       register /qm with Discord (writes only when it changed)
   link PLATFORM TEAM_ID USER_ID EMAIL link a chat user to an org member (slack or discord)
+  scan [files…]                       find Anthropic keys in files (or stdin): JSON findings, exit 1 when found
   doctor                              check configuration, database and Admin API access
   jobs list                           list the scheduled jobs (name, interval, what each does)
   jobs run NAME                       run one scheduled job once, under its lease, and print its summary
@@ -59,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       case 'link':
         return await link(rest);
+      case 'scan':
+        return await runScan(rest);
       case 'doctor':
         return await doctor();
       case 'jobs':
