@@ -320,7 +320,7 @@ export class Dispatcher {
     }
     const ref = Math.random().toString(36).slice(2, 10);
     log.error({ err, ref, stage }, 'command crashed');
-    const msg = `Something went wrong inside Quartermaster (reference ${md.code(ref)}). Nothing was changed; an operator can find the details in the logs.`;
+    const msg = `Something went wrong inside Quartermaster (reference ${md.code(ref)}). An operator can find the details in the logs; check ${md.code('/qm requests list mine')} before trying again.`;
     return [errorReply(`Couldn't run ${what}`, msg), 'failed', 'INTERNAL', msg];
   }
 }
