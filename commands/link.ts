@@ -22,6 +22,8 @@ export default defineCommand({
   positional: ['email'],
   examples: ['link email:you@example.com', 'link email:bob@example.com user:@bob'],
   async handler({ options, caller, services, invocation }) {
+    if (caller.refused)
+      throw new DomainError('FORBIDDEN', caller.unlinkedReason ?? 'This account cannot use Quartermaster.');
     const target = options.user ?? caller.userId;
     if (options.user && options.user !== caller.userId) {
       if (!isLinked(caller) || !caller.permissions.has('links:manage')) {

@@ -416,6 +416,11 @@ function guidance(
     lines.push(
       `Discord: HTTP interactions endpoint at ${url}/discord/interactions (set it as the Interactions Endpoint URL).`,
     );
+    if (!discord) {
+      lines.push(
+        'Discord: without DISCORD_TOKEN, cards change only when someone clicks them; later outcomes (done, expired) and DMs to requesters need the bot token.',
+      );
+    }
   }
   if (!discord && !config.DISCORD_PUBLIC_KEY) {
     lines.push(

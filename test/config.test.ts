@@ -150,3 +150,16 @@ describe('loadConfig problems', () => {
     expect(found.join('\n')).not.toContain('SECRET-VALUE');
   });
 });
+
+describe('the Admin API without a key', () => {
+  it('refuses ANTHROPIC_BASE_URL at anthropic.com without ANTHROPIC_ADMIN_KEY, naming the variable', () => {
+    expect(() => loadConfig({ ANTHROPIC_BASE_URL: 'https://api.anthropic.com' })).toThrow(
+      /ANTHROPIC_ADMIN_KEY is required to manage the organization at api\.anthropic\.com/,
+    );
+  });
+  it('allows a stand-in Admin API without a key (it gets the simulator demo key)', () => {
+    expect(loadConfig({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' }).ANTHROPIC_BASE_URL).toBe(
+      'http://127.0.0.1:4010',
+    );
+  });
+});

@@ -61,6 +61,9 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       case 'link':
         return await link(rest);
+      case 'digest':
+        console.error('Usage digests are not available in this version of Quartermaster yet.');
+        return 2;
       case 'scan':
         return await runScan(rest);
       case 'doctor':

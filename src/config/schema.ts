@@ -81,6 +81,18 @@ export const configSchema = z
   .superRefine(
     (c, ctx) => {
       const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+      // Without a key Quartermaster serves the simulated organization; pointing at Anthropic itself without a key
+      // would only ever get 401s.
+      if (
+        !c.ANTHROPIC_ADMIN_KEY &&
+        c.ANTHROPIC_BASE_URL &&
+        /(^|\.)anthropic\.com$/i.test(hostOf(c.ANTHROPIC_BASE_URL))
+      ) {
+        issue(
+          'ANTHROPIC_ADMIN_KEY',
+          'ANTHROPIC_ADMIN_KEY is required to manage the organization at api.anthropic.com (leave ANTHROPIC_BASE_URL unset as well for the simulated organization)',
+        );
+      }
       if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
         issue(
           'SLACK_SIGNING_SECRET',
@@ -146,3 +158,11 @@ export const SECRET_VARIABLES = [
   'GITHUB_WEBHOOK_SECRET',
   'LEAK_WEBHOOK_TOKEN',
 ] as const;
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}

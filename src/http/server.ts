@@ -40,7 +40,9 @@ export function createHttpServer(o: HttpOptions): Server {
       const pending = await o.store.health.pendingMigrations();
       if (pending.length) problems.push(`migrations not applied: ${pending.join(', ')}`);
     } catch (err) {
-      problems.push(`database unreachable: ${(err as Error).message}`);
+      // The details (host, user) stay in the log: this endpoint is unauthenticated.
+      o.logger.warn({ err }, 'readiness check: database unreachable');
+      problems.push('database unreachable');
     }
     if (problems.length) json(res, 503, { status: 'not ready', problems });
     else json(res, 200, { status: 'ready' });

@@ -86,3 +86,27 @@ it('admins link directly and unlink; others may not', async () => {
   expect(visibleText(un.reply)).toContain('is no longer linked');
   expect(await t.qm.store.links.find('slack', t.slack.team.id, 'UZED')).toBeNull();
 });
+
+it('a guest cannot ask to be linked, and an operator link does not outlive the account being a guest', async () => {
+  const before = t.slack.messages.size;
+  const r = await run('link email:dave@example.com', 'UGUEST');
+  expect(visibleText(r.reply)).toContain('Guest accounts cannot use Quartermaster');
+  expect(t.slack.messages.size).toBe(before);
+
+  // Linked by an operator more than an hour ago; the next command re-checks the Slack profile and refuses.
+  const dave = (await t.qm.store.directory.findUserByEmail('dave@example.com'))!;
+  const old = new Date(Date.now() - 2 * 3600_000);
+  await t.qm.store.links.upsert({
+    platform: 'slack',
+    teamId: t.slack.team.id,
+    userId: 'UGUEST',
+    orgUserId: dave.id,
+    email: dave.email,
+    method: 'operator',
+    linkedAt: old,
+    refreshedAt: old,
+  });
+  const who = await run('keys list', 'UGUEST');
+  expect(visibleText(who.reply)).toContain('Guest accounts cannot use Quartermaster');
+  expect(await t.qm.store.links.find('slack', t.slack.team.id, 'UGUEST')).toBeNull();
+});

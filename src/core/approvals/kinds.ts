@@ -36,6 +36,9 @@ export const memberRole: KindDefinition = {
       message = `${md.escape(current.email)} is now ${md.code(role)} (was ${md.code(current.role)}).`;
     }
     await s.directory.sync().catch(() => undefined);
+    // Revert to the role the member had when the change was made (not when it was asked for: someone may have
+    // changed it in between); on a re-run after a crash the role is already changed, so fall back to the request.
+    const revertTo = current.role !== role ? current.role : str(r.payload, 'fromRole') || current.role;
     if (durationMs > 0) {
       const existing = await s.store.grants.forRequest(r.id);
       if (existing.length === 0) {
@@ -46,7 +49,7 @@ export const memberRole: KindDefinition = {
           kind: 'role_elevation',
           orgUserId: userId,
           workspaceId: null,
-          previousRole: str(r.payload, 'fromRole') || current.role,
+          previousRole: revertTo,
           grantedRole: role,
           grantedAt: now,
           expiresAt: new Date(now.getTime() + durationMs),
@@ -56,7 +59,7 @@ export const memberRole: KindDefinition = {
           note: null,
         });
       }
-      message += ` It will be reverted to ${md.code(str(r.payload, 'fromRole') || current.role)} at ${new Date(s.clock.now().getTime() + durationMs).toISOString().slice(0, 16).replace('T', ' ')} UTC.`;
+      message += ` It will be reverted to ${md.code(revertTo)} at ${new Date(s.clock.now().getTime() + durationMs).toISOString().slice(0, 16).replace('T', ' ')} UTC.`;
     }
     return { message };
   },

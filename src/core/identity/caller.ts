@@ -12,6 +12,8 @@ export interface Caller {
   link: IdentityLink | null;
   orgUser: OrgUser | null;
   unlinkedReason: string | null;
+  /** Set when the chat platform says this account may not use Quartermaster at all (not even to ask for a link). */
+  refused?: 'guest' | 'external' | 'bot' | 'deleted';
   permissions: ReadonlySet<Permission>;
   /** Explicit workspace memberships (org admins additionally inherit workspace_admin everywhere). */
   memberships: WorkspaceMember[];

@@ -8,9 +8,11 @@ import type { ActionDefinition, ActionResult } from '../command/actions.js';
 import { md, type Reply, reply } from '../command/reply.js';
 import { DomainError } from '../errors.js';
 import type { OrgUser } from '../ports/admin-api.js';
+import { AdminApiError } from '../ports/admin-api.js';
 import type { LinkRequest, Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
 import { isLinked } from './caller.js';
+import { permissionsForRole } from './permissions.js';
 
 export const LINK_DECIDE = 'link.decide';
 
@@ -104,7 +106,14 @@ export const linkDecideAction: ActionDefinition = {
         notice: notice('This link request no longer exists.'),
       };
     }
-    if (!isLinked(caller) || !caller.permissions.has('links:manage')) {
+    // Re-check the clicker's org role live (not the synced copy): linking decides who acts as whom.
+    const live = isLinked(caller)
+      ? await services.admin.getUser(caller.orgUser.id).catch((err: unknown) => {
+          if (err instanceof AdminApiError && err.kind === 'not_found') return null;
+          throw err;
+        })
+      : null;
+    if (!isLinked(caller) || !live || !permissionsForRole(live.role).has('links:manage')) {
       return {
         outcome: 'denied',
         errorCode: isLinked(caller) ? 'FORBIDDEN' : 'UNLINKED',

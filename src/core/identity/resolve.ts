@@ -1,12 +1,12 @@
 /**
  * Resolves a chat account to the Anthropic org member it acts as. Slack links by the profile email
- * (only when Slack marks it confirmed); guests, external (Slack Connect) users, bots and deactivated
+ * (unless Slack marks it unconfirmed); guests, external (Slack Connect) users, bots and deactivated
  * accounts are refused. Links made by an operator or an admin are kept as they are; every link is
  * re-checked against the synced directory, so a removed member loses access at the next refresh.
  */
 import type { DirectoryService } from '../directory.js';
 import type { AdminApi, OrgUser } from '../ports/admin-api.js';
-import type { ChatDirectory, Clock } from '../ports/runtime.js';
+import type { ChatDirectory, ChatProfile, Clock } from '../ports/runtime.js';
 import type { IdentityLink, Platform, Store } from '../ports/store.js';
 import type { Caller } from './caller.js';
 import { permissionsForRole } from './permissions.js';
@@ -39,15 +39,22 @@ export class IdentityResolver {
     let link = await this.store.links.find(platform, teamId, userId);
 
     const stale = !link || now.getTime() - link.refreshedAt.getTime() > LINK_REFRESH_MS;
-    // Email links are re-derived from the chat profile; operator/admin links have no profile email to check.
-    if (stale && chat && (!link || link.method === 'slack_email')) {
-      const profile = await chat.lookupUser(teamId, userId);
+    let profile: ChatProfile | null = null;
+    if (stale && chat) {
+      profile = await chat.lookupUser(teamId, userId);
       base.displayName = profile.displayName;
+      // Guests, external users, bots and deactivated accounts are refused whatever made their link: an operator
+      // or admin link does not outlive the account becoming a guest.
       const refusal = refusalFor(profile.kind, platform);
       if (refusal) {
         if (link) await this.store.links.remove(platform, teamId, userId);
-        return { ...base, unlinkedReason: refusal };
+        return { ...base, unlinkedReason: refusal, refused: profile.kind as Caller['refused'] };
       }
+    }
+    // Email links are re-derived from the chat profile; operator/admin links have no profile email to check.
+    if (profile && link && link.method !== 'slack_email') {
+      link = await this.store.links.upsert({ ...link, refreshedAt: now });
+    } else if (profile) {
       if (!profile.email || !profile.emailVerified) {
         if (link) await this.store.links.remove(platform, teamId, userId);
         return {
