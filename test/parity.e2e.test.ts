@@ -12,6 +12,9 @@ import { discordCommands } from '../src/discord/commands-json.js';
 import type { FakeDiscord, FakeDiscordUser } from './fakes/discord.js';
 import { auditEntry, linkChatUser, startTestApp, type TestApp } from './support/app.js';
 
+/** A realistically shaped API key (not a real one). */
+const PASTED_KEY = `sk-ant-api03-${'Vq3_mK8-xZ1pR7'.repeat(7).slice(0, 93)}AA`;
+
 /** Slack text forms; `@dave` stands for the platform's own mention of dave. */
 const CASES: Record<string, string[]> = {
   help: ['help'],
@@ -59,7 +62,12 @@ const CASES: Record<string, string[]> = {
     'keys request prod k "r" 365d',
   ],
   'keys rotate': ['keys rotate prod-legacy "r"', 'keys rotate default-playground "r"', 'keys rotate no-such-key "r"'],
-  'keys disable': ['keys disable prod-chat reason:"suspected leak"', 'keys disable prod-wroker reason:x'],
+  'keys disable': [
+    'keys disable prod-chat reason:"suspected leak"',
+    'keys disable prod-wroker reason:x',
+    // A pasted key in an option is refused on both platforms (text on Slack, a structured option on Discord).
+    `keys disable prod-chat reason:"leaked ${PASTED_KEY}"`,
+  ],
   'keys enable': [
     'keys enable prod-webhooks reason:"back in use"',
     'keys enable prod-legacy reason:x',

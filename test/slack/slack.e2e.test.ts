@@ -8,6 +8,8 @@ import { FORM, SIGNING_SECRET, visibleText } from '../fakes/slack.js';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
+/** A realistically shaped API key (not a real one): `sk-ant-api03-`, 93 characters, `AA`. */
+const PASTED_KEY = `sk-ant-api03-${'Vq3_mK8-xZ1pR7'.repeat(7).slice(0, 93)}AA`;
 let commandStartedAt = new Date(0);
 const run = async (text: string, user = 'UALICE') => {
   commandStartedAt = new Date();
@@ -285,18 +287,66 @@ describe('health and secrets', () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
   });
 
+  it('a command carrying a pasted key is refused before it is parsed: nothing echoed, stored or filed', async () => {
+    const requestCount = async () => (await t.qm.store.approvals.list({ limit: 1000 })).length;
+    const before = await requestCount();
+    const cases = [
+      // An enum option: validation would have answered "you typed `sk-ant-…`".
+      { text: `keys list status:${PASTED_KEY}`, action: 'keys list' },
+      // An unknown subcommand: parsing would have answered "There is no `/qm sk-ant-…`".
+      { text: PASTED_KEY, action: '[REDACTED]' },
+      // A request's reason: it would have been stored and posted on the approval card.
+      { text: `members role bob@example.com billing reason:"leaked ${PASTED_KEY}"`, action: 'members role' },
+    ];
+    for (const c of cases) {
+      const text = visibleText((await run(c.text)).reply);
+      expect(text).toContain('That looks like an Anthropic API key');
+      expect(text).toContain('did not run the command or store what you typed');
+      expect(text).toContain('/qm keys disable');
+      // The hint the Console and `/qm keys list` show, so the key can be found and disabled.
+      expect(text).toContain(`${PASTED_KEY.slice(0, 16)}...${PASTED_KEY.slice(-4)}`);
+      expect(await lastAudit()).toMatchObject({
+        actorId: 'UALICE',
+        action: c.action,
+        outcome: 'failed',
+        errorCode: 'SECRET_IN_INPUT',
+        stage: 'validate',
+      });
+    }
+    expect(await requestCount()).toBe(before);
+    const audit = (await t.qm.store.audit.list({ limit: 500 })).entries;
+    const seen = {
+      logs: t.logs.join(''),
+      'audit options': JSON.stringify(audit.map((a) => a.options)),
+      'audit messages': JSON.stringify(audit.map((a) => a.message)),
+      'audit (all columns)': JSON.stringify(audit),
+      'Slack Web API calls': JSON.stringify(t.slack.calls.map((c) => c.args)),
+      'Slack responses': JSON.stringify(t.slack.responses),
+    };
+    for (const [where, text] of Object.entries(seen)) {
+      expect(text, where).not.toContain(PASTED_KEY);
+      // Nor a telling part of it: the hint's 16 + 4 characters are all that may be shown.
+      expect(text, where).not.toContain(PASTED_KEY.slice(10, 40));
+    }
+  });
+
   it('no secret appears in any log line or audit entry this suite produced', async () => {
     await run(`keys list workspace:${ADMIN_KEY}`);
     // The entry for that command is written just after its reply: wait for it before reading the log.
     await lastAudit();
     const all = t.logs.join('');
     expect(t.logs.length).toBeGreaterThan(20);
-    for (const secret of [ADMIN_KEY, SIGNING_SECRET, 'xoxb-1111-2222-fake-bot-token'])
+    for (const secret of [ADMIN_KEY, PASTED_KEY, SIGNING_SECRET, 'xoxb-1111-2222-fake-bot-token'])
       expect(all).not.toContain(secret);
     expect(all).not.toMatch(/sk-ant-admin01-[A-Za-z0-9_-]{20,}/);
     const audit = JSON.stringify((await t.qm.store.audit.list({ limit: 500 })).entries);
     expect(audit).not.toContain(ADMIN_KEY);
+    expect(audit).not.toContain(PASTED_KEY);
     expect(audit).toContain('[REDACTED]');
+    // That command was refused for the key, not merely cut short by the option's length limit.
+    expect(await lastAudit()).toMatchObject({ action: 'keys list', errorCode: 'SECRET_IN_INPUT' });
+    const slack = JSON.stringify([t.slack.calls.map((c) => c.args), t.slack.responses]);
+    for (const secret of [ADMIN_KEY, PASTED_KEY]) expect(slack).not.toContain(secret);
   });
 });
 

@@ -19,6 +19,7 @@ import type { Caller } from '../identity/caller.js';
 import { isLinked } from '../identity/caller.js';
 import { AdminApiError, type Workspace } from '../ports/admin-api.js';
 import type { ApprovalRequest, ApprovalVote, Platform } from '../ports/store.js';
+import { redactDeep, redactSecrets } from '../secrets.js';
 import type { Services } from '../services.js';
 import type { KindDefinition } from './kinds.js';
 import {
@@ -369,11 +370,12 @@ export class ApprovalEngine {
       orgUserId: r.decidedBy,
       actorEmail: null,
       action: `execute ${r.kind}`,
-      options: { request: r.id, ...r.payload },
+      // Defence in depth: the payload and results hold names and texts that came from users or the API.
+      options: redactDeep({ request: r.id, ...r.payload }),
       outcome,
       stage: 'run',
       errorCode: code,
-      message,
+      message: redactSecrets(message),
       durationMs: Date.now() - started,
     });
   }

@@ -10,10 +10,11 @@ import type { Caller } from '../identity/caller.js';
 import { isLinked } from '../identity/caller.js';
 import { roleNeededFor } from '../identity/permissions.js';
 import type { IdentityResolver } from '../identity/resolve.js';
+import { keyHint } from '../leaks/detect.js';
 import { AdminApiError } from '../ports/admin-api.js';
 import type { ChatDirectory, Clock, Logger } from '../ports/runtime.js';
 import type { AuditOutcome, AuditStage, Platform, Store } from '../ports/store.js';
-import { redactDeep } from '../secrets.js';
+import { identifySecret, redactDeep, redactSecrets, type SecretShape } from '../secrets.js';
 import type { Services } from '../services.js';
 import type { ActionRegistry } from './actions.js';
 import type { CommandRegistry, InvocationInfo, RegisteredCommand } from './define.js';
@@ -106,7 +107,10 @@ export class Dispatcher {
         finalMessage = `The reply could not be shown: ${(err as Error).message}`;
         log.error({ err, command: command?.name }, 'reply delivery failed');
       }
-      const name = command?.name ?? (req.input.kind === 'structured' ? req.input.name : req.input.text.split(/\s+/)[0]);
+      // An unknown command's first word is the user's text: never let it carry a secret into the audit or logs.
+      const name = redactSecrets(
+        command?.name ?? (req.input.kind === 'structured' ? req.input.name : req.input.text.split(/\s+/)[0]) ?? '',
+      );
       try {
         await this.deps.store.audit.append({
           platform: req.platform,
@@ -119,7 +123,8 @@ export class Dispatcher {
           outcome: finalOutcome,
           stage,
           errorCode: finalCode,
-          message: finalMessage,
+          // Defence in depth: validation and error texts may quote what was typed.
+          message: finalMessage === null ? null : redactSecrets(finalMessage),
           durationMs: Date.now() - started,
         });
       } catch (err) {
@@ -142,6 +147,20 @@ export class Dispatcher {
     try {
       // resolve
       caller = await this.deps.identity.resolve(req.platform, req.teamId, req.userId, req.chat);
+
+      // A pasted secret is refused before anything parses, validates, echoes or stores what was typed.
+      const found = identifySecret(
+        req.input.kind === 'text' ? req.input.text : stringsIn(req.input.options).join('\n'),
+      );
+      if (found) {
+        stage = 'validate';
+        if (req.input.kind === 'text') {
+          const parsed = parseCommandText(redactSecrets(req.input.text), this.deps.registry, req.prefix);
+          if (parsed.ok) command = parsed.command;
+        } else command = this.deps.registry.get(req.input.name);
+        const { title, text } = secretRefusal(found.shape, found.secret, req.prefix);
+        return finish(errorReply(title, text), 'failed', 'SECRET_IN_INPUT', text);
+      }
 
       let raw: Record<string, unknown>;
       if (req.input.kind === 'text') {
@@ -286,11 +305,11 @@ export class Dispatcher {
         orgUserId: caller?.orgUser?.id ?? null,
         actorEmail: caller?.orgUser?.email ?? null,
         action,
-        options,
+        options: redactDeep(options),
         outcome,
         stage,
         errorCode,
-        message,
+        message: message === null ? null : redactSecrets(message),
         durationMs: Date.now() - started,
       })
       .catch((err) => log.error({ err }, 'audit append failed'));
@@ -322,6 +341,52 @@ export class Dispatcher {
     log.error({ err, ref, stage }, 'command crashed');
     const msg = `Something went wrong inside Quartermaster (reference ${md.code(ref)}). An operator can find the details in the logs; check ${md.code('/qm requests list mine')} before trying again.`;
     return [errorReply(`Couldn't run ${what}`, msg), 'failed', 'INTERNAL', msg];
+  }
+}
+
+/** Every string in a structured command's options (values may nest on some platforms). */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(stringsIn);
+  return [];
+}
+
+/** The reply to a command that carried a secret: what it looked like, that it was not kept, what to do now. */
+function secretRefusal(shape: SecretShape, secret: string, prefix: string): { title: string; text: string } {
+  const never = 'Never paste keys or tokens into chat: Quartermaster did not run the command or store what you typed.';
+  const hint = md.code(keyHint(secret));
+  switch (shape) {
+    case 'anthropic_api_key':
+      return {
+        title: 'That looks like an Anthropic API key',
+        text: `${never} If it is real, deactivate it now: find the key with hint ${hint} in ${md.code(`${prefix} keys list`)} and run ${md.code(`${prefix} keys disable <name> reason:leaked`)}, or disable it in the Console.`,
+      };
+    case 'anthropic_admin_key':
+      return {
+        title: 'That looks like an Anthropic Admin API key',
+        text: `${never} If it is real, delete it now in the Console (Settings → Admin keys, hint ${hint}) and give whatever used it a new one.`,
+      };
+    case 'anthropic_oauth_token':
+      return {
+        title: 'That looks like an Anthropic OAuth token',
+        text: `${never} If it is real, sign out of the app it came from to revoke it.`,
+      };
+    case 'anthropic_credential':
+      return {
+        title: 'That looks like an Anthropic credential',
+        text: `${never} If it is real, revoke it in the Console now.`,
+      };
+    case 'slack_token':
+      return {
+        title: 'That looks like a Slack token',
+        text: `${never} If it is real, revoke or regenerate it now in the Slack app's settings (api.slack.com/apps).`,
+      };
+    case 'discord_token':
+      return {
+        title: 'That looks like a Discord bot token',
+        text: `${never} If it is real, reset it now in the Discord Developer Portal (your application → Bot → Reset Token).`,
+      };
   }
 }
 
