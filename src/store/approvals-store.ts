@@ -4,7 +4,11 @@
  *  - a vote first bumps the request's `version` WHERE status = 'pending': on PostgreSQL that UPDATE takes the
  *    row lock, so concurrent voters run one after another and each sees the votes committed before it; on
  *    SQLite the write lock does the same;
- *  - the outbox claim moves approved → executing only if the row is still as it was read (attempts as version).
+ *  - a vote after the request's expiry time never counts: the same UPDATE requires expires_at > the vote's time,
+ *    and when only that fails the transaction closes the request as expired;
+ *  - the outbox claim moves approved → executing only if the row is still as it was read (attempts as version);
+ *    renewing, finishing and retrying are fenced on that claim (status executing AND the claim's attempts), so a
+ *    runner whose lease lapsed and was taken over cannot overwrite or re-report the new runner's outcome.
  */
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../core/errors.js';
@@ -271,9 +275,9 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
         }
         return null;
       },
-      async finishExecution(id, o) {
-        const r = await prisma.approvalRequest.update({
-          where: { id },
+      async finishExecution(id, attempts, o) {
+        const { count } = await prisma.approvalRequest.updateMany({
+          where: { id, status: 'executing', attempts },
           data: {
             status: o.status,
             result: o.result === null ? undefined : json(o.result),
@@ -282,13 +286,23 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
             leaseUntil: null,
           },
         });
-        return requestFromRow(r);
+        if (count === 0) return null;
+        const r = await prisma.approvalRequest.findUnique({ where: { id } });
+        return r ? requestFromRow(r) : null;
       },
-      async retryExecution(id, executeAfter, error) {
-        await prisma.approvalRequest.updateMany({
-          where: { id, status: 'executing' },
+      async retryExecution(id, attempts, executeAfter, error) {
+        const { count } = await prisma.approvalRequest.updateMany({
+          where: { id, status: 'executing', attempts },
           data: { status: 'approved', executeAfter, error, leaseUntil: null },
         });
+        return count === 1;
+      },
+      async renewExecutionLease(id, attempts, until) {
+        const { count } = await prisma.approvalRequest.updateMany({
+          where: { id, status: 'executing', attempts },
+          data: { leaseUntil: until },
+        });
+        return count === 1;
       },
       async updateResult(id, update) {
         for (;;) {

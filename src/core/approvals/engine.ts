@@ -7,7 +7,10 @@
  *    and the clicker's *current* org role, read live from the Admin API (never the button's payload);
  *  - N-of-M quorum; one deny closes the request; duplicate and concurrent clicks cause one transition;
  *  - an approved request is executed from the outbox, survives a crash (the lease expires and another runner
- *    takes it over), and executors are idempotent, so its effect happens once;
+ *    takes it over), and executors are idempotent, so its effect happens once; a live runner renews its lease
+ *    while the executor works (an Admin API call may outlast it), and its finish is fenced on its claim, so a
+ *    runner that was taken over anyway never reports a second outcome;
+ *  - a click after the expiry time never counts: it closes the request as expired instead;
  *  - failures the API says are temporary are retried with backoff; others are reported on the card and to
  *    the requester.
  */
@@ -313,15 +316,35 @@ export class ApprovalEngine {
     const started = Date.now();
     const def = this.kinds.get(r.kind);
     const log = s.logger.child({ request: r.id, kind: r.kind, attempt: r.attempts });
+    const lost = (step: string) =>
+      log.warn(
+        { step },
+        'execution lease lost: another runner took the request over (or finished it), so this runner reports nothing',
+      );
+    // One Admin API call can outlast the lease (timeouts × retries): keep the claim alive while this runner works
+    // on it, so no other runner takes it over. A process that dies stops renewing, and its lease lapses.
+    const renewal = setInterval(
+      () => {
+        s.store.approvals
+          .renewExecutionLease(r.id, r.attempts, new Date(s.clock.now().getTime() + this.leaseMs))
+          .then((held) => {
+            if (!held) log.warn({}, 'could not renew the execution lease: the request is no longer this runner’s');
+          })
+          .catch((err) => log.warn({ err }, 'renewing the execution lease failed'));
+      },
+      Math.max(1, Math.floor(this.leaseMs / 3)),
+    );
+    renewal.unref();
     try {
       if (!def) throw new DomainError('INTERNAL', `Quartermaster does not know how to carry out ${r.kind}.`);
       const result = await def.execute(r, s);
-      const done = await s.store.approvals.finishExecution(r.id, {
+      const done = await s.store.approvals.finishExecution(r.id, r.attempts, {
         status: 'done',
         result: { message: result.message, ...result.data },
         error: null,
         at: s.clock.now(),
       });
+      if (!done) return lost('recording that it is done');
       await this.auditExecution(done, 'allowed', null, result.message, started);
       await this.refreshCards(done);
       await this.tellRequester(done, `Done: ${result.message}`);
@@ -335,24 +358,28 @@ export class ApprovalEngine {
       if (apiError && RETRYABLE.has(apiError.kind) && r.attempts < this.maxAttempts) {
         const after = new Date(s.clock.now().getTime() + this.backoffMs(r.attempts));
         log.warn({ err, retryAt: after }, 'execution failed; will retry');
-        await s.store.approvals.retryExecution(r.id, after, message);
+        if (!(await s.store.approvals.retryExecution(r.id, r.attempts, after, message)))
+          return lost('scheduling a retry');
         // The scheduled job would pick it up too; a timer keeps the wait at the backoff, not the job interval.
         setTimeout(() => this.kick(), this.backoffMs(r.attempts)).unref();
         return;
       }
       log.error({ err }, 'execution failed');
-      const failed = await s.store.approvals.finishExecution(r.id, {
+      const failed = await s.store.approvals.finishExecution(r.id, r.attempts, {
         status: 'failed',
         result: null,
         error: message,
         at: s.clock.now(),
       });
+      if (!failed) return lost('recording that it failed');
       await this.auditExecution(failed, 'failed', apiError ? 'UPSTREAM_FAILED' : 'INTERNAL', message, started);
       await this.refreshCards(failed);
       await this.tellRequester(
         failed,
         `Your request ${failed.id} was approved but could not be carried out: ${message}`,
       );
+    } finally {
+      clearInterval(renewal);
     }
   }
 

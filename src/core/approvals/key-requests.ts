@@ -389,12 +389,9 @@ async function updateResult(
   message: string,
   extra: Record<string, unknown>,
 ): Promise<void> {
-  const updated = await s.store.approvals.finishExecution(r.id, {
-    status: 'done',
-    result: { ...(r.result ?? {}), ...extra, message },
-    error: null,
-    at: r.executedAt ?? s.clock.now(),
-  });
+  // A compare-and-set on the result: the request is already done, and its execution claim is long released.
+  const updated = await s.store.approvals.updateResult(r.id, (cur) => ({ ...(cur ?? {}), ...extra, message }));
+  if (!updated) return;
   const card = await s.approvals.card(updated);
   for (const ref of await s.store.approvals.cards(r.id)) {
     await s.notifiers[ref.platform]

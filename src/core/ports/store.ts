@@ -295,13 +295,23 @@ export interface Store {
      * its runner died), moving it to executing with a lease. Exactly one caller gets each claim.
      */
     claimExecution(now: Date, leaseMs: number): Promise<ApprovalRequest | null>;
-    /** executing → done | failed (terminal). */
+    /**
+     * executing → done | failed (terminal), fenced on the claim: only while the request is still executing under
+     * the claim that returned `attempts`. Null when the fence did not hold (the lease lapsed and another runner
+     * took the request over, or it already finished): the caller must then report nothing.
+     */
     finishExecution(
       id: string,
+      attempts: number,
       outcome: { status: 'done' | 'failed'; result: Record<string, unknown> | null; error: string | null; at: Date },
-    ): Promise<ApprovalRequest>;
-    /** executing → approved, to be tried again after `executeAfter`. */
-    retryExecution(id: string, executeAfter: Date, error: string): Promise<void>;
+    ): Promise<ApprovalRequest | null>;
+    /** executing → approved, to be tried again after `executeAfter`; fenced like finishExecution (false: not held). */
+    retryExecution(id: string, attempts: number, executeAfter: Date, error: string): Promise<boolean>;
+    /**
+     * Extends the lease of a claim still being worked on to `until`, fenced like finishExecution; false when the
+     * claim is no longer this runner's.
+     */
+    renewExecutionLease(id: string, attempts: number, until: Date): Promise<boolean>;
     /**
      * Rewrites the stored result of a request (e.g. follow-up work done after it finished), as a compare-and-set:
      * `update` gets the current result and returns the new one, or null to leave it. Concurrent callers are
