@@ -178,18 +178,26 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
       async vote(v, quorum): Promise<VoteOutcome> {
         return prisma.$transaction(async (tx) => {
           const { count } = await tx.approvalRequest.updateMany({
-            where: { id: v.requestId, status: 'pending' },
+            where: { id: v.requestId, status: 'pending', expiresAt: { gt: v.at } },
             data: { version: { increment: 1 } },
           });
-          const row = await tx.approvalRequest.findUnique({ where: { id: v.requestId } });
-          if (!row) throw new DomainError('NOT_FOUND', `There is no request ${v.requestId}.`);
-          if (count === 0)
+          if (count === 0) {
+            // Past its expiry but not yet closed by the expiry job: this click closes it, exactly once.
+            const expired = await tx.approvalRequest.updateMany({
+              where: { id: v.requestId, status: 'pending', expiresAt: { lte: v.at } },
+              data: { status: 'expired', decidedAt: v.at, decidedBy: null, version: { increment: 1 } },
+            });
+            const row = await tx.approvalRequest.findUnique({ where: { id: v.requestId } });
+            if (!row) throw new DomainError('NOT_FOUND', `There is no request ${v.requestId}.`);
             return {
               vote: 'closed',
               request: requestFromRow(row),
               votes: await votesOf(tx, v.requestId),
-              transitioned: null,
+              transitioned: expired.count === 1 ? 'expired' : null,
             };
+          }
+          const row = await tx.approvalRequest.findUnique({ where: { id: v.requestId } });
+          if (!row) throw new DomainError('NOT_FOUND', `There is no request ${v.requestId}.`);
           const existing = await tx.approvalVote.findUnique({
             where: { requestId_voterOrgId: { requestId: v.requestId, voterOrgId: v.voterOrgId } },
           });

@@ -164,10 +164,7 @@ export class ApprovalEngine {
       return refused('denied', 'SELF_APPROVAL', 'You cannot decide your own request.');
     }
     if (request.status !== 'pending') {
-      return {
-        ...refused('failed', 'CONFLICT', `This request is already ${statusWord(request)}.`),
-        card: await this.card(request),
-      };
+      return { ...refused('failed', closedCode(request), closedText(request)), card: await this.card(request) };
     }
     // Re-check the clicker now, from the Admin API itself: a role changed since the request (or since the last
     // directory sync) counts.
@@ -218,10 +215,13 @@ export class ApprovalEngine {
       };
     }
     if (outcome.vote === 'closed') {
-      return {
-        ...refused('failed', 'CONFLICT', `This request is already ${statusWord(outcome.request)}.`),
-        card: await this.card(outcome.request, outcome.votes),
-      };
+      const card = await this.card(outcome.request, outcome.votes);
+      // The click came after the expiry time and closed the request itself (the expiry job had not run yet).
+      if (outcome.transitioned === 'expired') {
+        await this.refreshCards(outcome.request, card, ctx);
+        await this.tellExpired(outcome.request);
+      }
+      return { ...refused('failed', closedCode(outcome.request), closedText(outcome.request)), card };
     }
     const card = await this.card(outcome.request, outcome.votes);
     await this.refreshCards(outcome.request, card, ctx);
@@ -418,12 +418,16 @@ export class ApprovalEngine {
       if (!closed) continue;
       n++;
       await this.refreshCards(closed);
-      await this.tellRequester(
-        closed,
-        `Your request ${closed.id} expired without a decision: ${md.escape(closed.summary)}. Ask again if you still need it.`,
-      );
+      await this.tellExpired(closed);
     }
     return n;
+  }
+
+  private async tellExpired(r: ApprovalRequest): Promise<void> {
+    await this.tellRequester(
+      r,
+      `Your request ${r.id} expired without a decision: ${md.escape(r.summary)}. Ask again if you still need it.`,
+    );
   }
 
   /** Reminds approvers (by DM) once, `remindBefore` ahead of expiry. */
@@ -563,6 +567,17 @@ export const approvalVoteAction: ActionDefinition = {
 
 function refused(outcome: 'denied' | 'failed', code: string, text: string): ActionResult {
   return { outcome, errorCode: code, message: text, notice: notice(text) };
+}
+
+/** What a click on a request that is no longer pending is told. */
+function closedText(r: ApprovalRequest): string {
+  return r.status === 'expired'
+    ? `This request expired at ${when(r.expiresAt)}; it can no longer be decided.`
+    : `This request is already ${statusWord(r)}.`;
+}
+
+function closedCode(r: ApprovalRequest): string {
+  return r.status === 'expired' ? 'EXPIRED' : 'CONFLICT';
 }
 
 function notice(text: string): Reply {

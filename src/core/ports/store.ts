@@ -143,12 +143,15 @@ export interface ApprovalVote {
 }
 
 export interface VoteOutcome {
-  /** `recorded`; `duplicate` (this member already voted); `closed` (the request was no longer pending). */
+  /** `recorded`; `duplicate` (this member already voted); `closed` (no longer pending, or past its expiry). */
   vote: 'recorded' | 'duplicate' | 'closed';
   request: ApprovalRequest;
   votes: ApprovalVote[];
-  /** The transition this vote caused, if any (exactly one vote ever causes it). */
-  transitioned: 'approved' | 'denied' | null;
+  /**
+   * The transition this vote caused, if any (exactly one vote ever causes it). `expired` comes with `closed`: the
+   * click came after the request's expiry time, before the expiry job had closed it, so the vote closed it instead.
+   */
+  transitioned: 'approved' | 'denied' | 'expired' | null;
 }
 
 export interface ApprovalCardRef {
