@@ -51,6 +51,8 @@ export class FakeSlack {
   sockets: WebSocket[] = [];
   /** Messages the bot posted with chat.postMessage, kept current by chat.update. */
   messages = new Map<string, FakeSlackMessage>();
+  /** Channels where chat.postMessage answers not_in_channel. */
+  channelsWithoutBot = new Set<string>();
   socketFrames: any[] = [];
   /** OAuth: the app's client id and secret that oauth.v2.access accepts (as Slack checks them). */
   oauthClient = { id: '', secret: '' };
@@ -221,6 +223,8 @@ export class FakeSlack {
       }
       case 'chat.postMessage': {
         if (!a.channel) return { ok: false, error: 'channel_not_found' };
+        // A channel the bot was never invited to, as Slack answers it.
+        if (this.channelsWithoutBot.has(a.channel)) return { ok: false, error: 'not_in_channel' };
         const ts = this.ts();
         this.messages.set(ts, { channel: a.channel, ts, text: a.text ?? '', blocks: a.blocks ?? [], history: [] });
         return {

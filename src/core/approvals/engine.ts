@@ -132,17 +132,30 @@ export class ApprovalEngine {
     const target = policy.channels[caller.platform];
     const notifier = s.notifiers[caller.platform];
     if (target && target !== input.channelId && notifier) {
-      const ref = await notifier.post(caller.teamId, target, card);
-      await s.store.approvals.addCard({
-        requestId: request.id,
-        platform: caller.platform,
-        teamId: caller.teamId,
-        ...ref,
-      });
-      return reply({
-        title: `Request ${request.id} filed`,
-        text: `${md.escape(input.summary)}\nThe approval card is in the approvers' channel. ${quorumText(request.quorum)} needed; it expires in ${formatDuration(policy.expiresAfterMs)}.`,
-      });
+      try {
+        const ref = await notifier.post(caller.teamId, target, card);
+        await s.store.approvals.addCard({
+          requestId: request.id,
+          platform: caller.platform,
+          teamId: caller.teamId,
+          ...ref,
+        });
+        return reply({
+          title: `Request ${request.id} filed`,
+          text: `${md.escape(input.summary)}\nThe approval card is in the approvers' channel. ${quorumText(request.quorum)} needed; it expires in ${formatDuration(policy.expiresAfterMs)}.`,
+        });
+      } catch (err) {
+        // Most often the bot is not in that channel. The request exists: post its card here rather than leave it
+        // where nobody can vote, and say why so the operator can fix the channel.
+        s.logger.warn(
+          { err, channel: target, request: request.id },
+          'could not post the approval card to the policy channel',
+        );
+        card.blocks.unshift({
+          type: 'context',
+          text: `Could not post this card in the approvers' channel (${md.code(target)}): invite the bot there. Posting it here instead.`,
+        });
+      }
     }
     return {
       ...card,
