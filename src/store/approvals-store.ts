@@ -166,6 +166,7 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
           where: {
             ...(filter.statuses ? { status: { in: filter.statuses } } : {}),
             ...(filter.requesterOrgId ? { requesterOrgId: filter.requesterOrgId } : {}),
+            ...(filter.kinds ? { kind: { in: filter.kinds } } : {}),
           },
           orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
           take: filter.limit,

@@ -18,15 +18,15 @@ interface PendingWorkspace {
   role: string;
 }
 
-/** How many recent done requests are looked at per run. */
-const SCAN_LIMIT = 500;
+/** How many recent done invite requests are looked at per run (invites expire after 21 days). */
+const SCAN_LIMIT = 1000;
 const TEMPORARY = new Set(['rate_limited', 'unavailable', 'timeout', 'network', 'conflict']);
 
 /** Completes the invites whose invitee has accepted; returns how many requests it finished. */
 export async function watchInvites(s: Services): Promise<number> {
-  const waiting = (await s.store.approvals.list({ statuses: ['done'], limit: SCAN_LIMIT })).filter(
-    (r) => r.kind === 'member.invite' && r.result?.workspacesPending === true,
-  );
+  const waiting = (
+    await s.store.approvals.list({ statuses: ['done'], kinds: ['member.invite'], limit: SCAN_LIMIT })
+  ).filter((r) => r.kind === 'member.invite' && r.result?.workspacesPending === true);
   if (waiting.length === 0) return 0;
   let invites: Invite[] | null = null;
   let n = 0;

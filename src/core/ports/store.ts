@@ -279,7 +279,12 @@ export interface Store {
     ): Promise<ApprovalRequest>;
     get(id: string): Promise<ApprovalRequest | null>;
     /** Newest first. */
-    list(filter: { statuses?: ApprovalStatus[]; requesterOrgId?: string; limit: number }): Promise<ApprovalRequest[]>;
+    list(filter: {
+      statuses?: ApprovalStatus[];
+      requesterOrgId?: string;
+      kinds?: string[];
+      limit: number;
+    }): Promise<ApprovalRequest[]>;
     votes(requestId: string): Promise<ApprovalVote[]>;
     /**
      * Records a vote and decides, in one transaction that serializes concurrent voters on both databases:
