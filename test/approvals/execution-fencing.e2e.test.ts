@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeSlackMessage } from '../fakes/slack.js';
 import { visibleText, waitFor } from '../fakes/slack.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { fileCard, slackDms } from '../support/slack-cards.js';
 
 const POLICY = `
 version: 1
@@ -28,18 +29,11 @@ const executions = async (id: string) =>
   (await t.qm.store.audit.list({ limit: 200 })).entries.filter(
     (e) => e.action === 'execute member.role' && e.options.request === id,
   );
-const dmsTo = (user: string) =>
-  [...t.slack.messages.values()].filter((m) => m.channel === `D${user}`).map((m) => visibleText(m));
+const dmsTo = (user: string) => slackDms(t, user);
 
 /** Files `members role <email> developer` as bob, injects a 2.5 s delay on the role update, approves as alice. */
 async function fileAndApprove(email: string): Promise<{ card: FakeSlackMessage; id: string }> {
-  const before = new Set(t.slack.messages.keys());
-  const r = await t.slack.command(t.url, `members role ${email} developer reason:"slow api"`, 'UBOB');
-  expect(visibleText(r.reply)).toContain('Posted in this channel');
-  const card = await waitFor(() =>
-    [...t.slack.messages.values()].find((m) => !before.has(m.ts) && m.channel === 'C0GENERAL'),
-  );
-  const id = /Request ([0-9A-Z]{8})/.exec(visibleText(card))![1]!;
+  const { card, id } = await fileCard(t, `members role ${email} developer reason:"slow api"`);
   // Slower than the 1 s lease: the Admin API holds the role update 2.5 s, then applies it.
   t.sim.faults.inject({ status: 0, delayMs: 2500, method: 'POST', path: `/v1/organizations/users/${userId(email)}` });
   const click = await t.slack.click(t.url, { user: 'UALICE', actionId: t.slack.buttons(card).Approve!, message: card });

@@ -18,6 +18,7 @@ import { runJobOnce } from '../../src/scheduler/scheduler.js';
 import type { FakeSlackMessage } from '../fakes/slack.js';
 import { visibleText, waitFor } from '../fakes/slack.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { fileCard } from '../support/slack-cards.js';
 
 const POLICY = `
 version: 1
@@ -59,16 +60,7 @@ function consoleCreatesKey(email: string, ws: string, name: string, at = clock.n
   });
 }
 
-async function file(text: string, user: string): Promise<{ card: FakeSlackMessage; id: string }> {
-  const before = new Set(t.slack.messages.keys());
-  const r = await run(text, user);
-  expect(visibleText(r.reply)).toContain('Posted in this channel');
-  const card = await waitFor(() =>
-    [...t.slack.messages.values()].find((m) => !before.has(m.ts) && m.channel === 'C0GENERAL'),
-  );
-  const id = /Request ([0-9A-Z]{8})/.exec(visibleText(card))![1]!;
-  return { card, id };
-}
+const file = (text: string, user: string) => fileCard(t, text, user);
 
 async function approve(card: FakeSlackMessage, id: string) {
   const original = card.history[0] ? { ...card, blocks: card.history[0].blocks } : card;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeSlackMessage } from '../fakes/slack.js';
 import { visibleText, waitFor } from '../fakes/slack.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { clickCard, fileCard, slackDms } from '../support/slack-cards.js';
 
 const POLICY = `
 version: 1
@@ -26,32 +27,11 @@ const userId = (email: string) => sim().state.userByEmail(email)!.id;
 const roleUpdates = (email: string) =>
   sim().requests.filter((r) => r.method === 'POST' && r.path === `/v1/organizations/users/${userId(email)}`);
 
-async function file(text: string, user = 'UBOB'): Promise<{ card: FakeSlackMessage; id: string }> {
-  const before = new Set(t.slack.messages.keys());
-  const r = await run(text, user);
-  expect(visibleText(r.reply)).toContain('Posted in this channel');
-  const card = await waitFor(() =>
-    [...t.slack.messages.values()].find((m) => !before.has(m.ts) && m.channel === 'C0GENERAL'),
-  );
-  const id = /Request ([0-9A-Z]{8})/.exec(visibleText(card))![1]!;
-  return { card, id };
-}
-
-/** Click a button on the card; resolves with the private notice, or null once the card changed without one. */
-async function click(user: string, card: FakeSlackMessage, label: 'Approve' | 'Deny') {
-  const original = card.history[0] ? { ...card, blocks: card.history[0].blocks } : card;
-  const action = t.slack.buttons(original)[label]!;
-  const revisions = card.history.length;
-  const r = await t.slack.click(t.url, { user, actionId: action, message: card });
-  const notice = () => t.slack.responses.find((x) => x.id === r.responseId)?.body;
-  await waitFor(() => notice() ?? (card.history.length > revisions || undefined), 5000);
-  // A card edit can come just before the private notice of the same click: give the notice a moment.
-  return notice() ?? (await waitFor(notice, 300).catch(() => ({ text: '' })));
-}
-
 const status = async (id: string) => (await t.qm.store.approvals.get(id))!.status;
-const dmsTo = (user: string) =>
-  [...t.slack.messages.values()].filter((m) => m.channel === `D${user}`).map((m) => visibleText(m));
+
+const file = (text: string, user = 'UBOB') => fileCard(t, text, user);
+const click = (user: string, card: FakeSlackMessage, label: 'Approve' | 'Deny') => clickCard(t, user, card, label);
+const dmsTo = (user: string) => slackDms(t, user);
 
 beforeAll(async () => {
   t = await startTestApp({ policy: POLICY, clock });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeSlackMessage } from '../fakes/slack.js';
 import { visibleText, waitFor } from '../fakes/slack.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { clickCard, fileCard, slackDms } from '../support/slack-cards.js';
 
 const POLICY = `
 version: 1
@@ -23,29 +24,10 @@ const clock = new TestClock();
 const userId = (email: string) => t.sim.state.userByEmail(email)!.id;
 const roleUpdates = (email: string) =>
   t.sim.requests.filter((r) => r.method === 'POST' && r.path === `/v1/organizations/users/${userId(email)}`);
-const dmsTo = (user: string) =>
-  [...t.slack.messages.values()].filter((m) => m.channel === `D${user}`).map((m) => visibleText(m));
 
-async function file(text: string, user = 'UBOB'): Promise<{ card: FakeSlackMessage; id: string }> {
-  const before = new Set(t.slack.messages.keys());
-  const r = await t.slack.command(t.url, text, user);
-  expect(visibleText(r.reply)).toContain('Posted in this channel');
-  const card = await waitFor(() =>
-    [...t.slack.messages.values()].find((m) => !before.has(m.ts) && m.channel === 'C0GENERAL'),
-  );
-  const id = /Request ([0-9A-Z]{8})/.exec(visibleText(card))![1]!;
-  return { card, id };
-}
-
-/** Clicks a button of the card as first posted; resolves with the private notice (empty if the card changed without one). */
-async function click(user: string, card: FakeSlackMessage, label: 'Approve' | 'Deny') {
-  const original = card.history[0] ? { ...card, blocks: card.history[0].blocks } : card;
-  const revisions = card.history.length;
-  const r = await t.slack.click(t.url, { user, actionId: t.slack.buttons(original)[label]!, message: card });
-  const notice = () => t.slack.responses.find((x) => x.id === r.responseId)?.body;
-  await waitFor(() => notice() ?? (card.history.length > revisions || undefined), 5000);
-  return notice() ?? (await waitFor(notice, 300).catch(() => ({ text: '' })));
-}
+const file = (text: string, user = 'UBOB') => fileCard(t, text, user);
+const click = (user: string, card: FakeSlackMessage, label: 'Approve' | 'Deny') => clickCard(t, user, card, label);
+const dmsTo = (user: string) => slackDms(t, user);
 
 beforeAll(async () => {
   t = await startTestApp({ policy: POLICY, clock });
