@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchJitKeys } from '../../src/core/approvals/key-requests.js';
 import type { FakeDiscord } from '../fakes/discord.js';
 import { linkChatUser, startTestApp, type TestApp } from '../support/app.js';
-import { discordButtons, discordText } from '../support/discord-text.js';
+import { discordButtons, discordText, newDiscordCard } from '../support/discord-text.js';
 
 const POLICY = `
 version: 1
@@ -37,19 +37,7 @@ async function fileAndApprove(group: string, subcommand: string, args: Record<st
   const sent = d.sendCommand({ user: 'bob', group, subcommand, args });
   const reply = discordText(await d.replyTo(sent.id, 10_000));
   expect(reply, reply).toContain('Posted in this channel');
-  const card = await d.waitUntil(
-    () =>
-      [...d.messages.values()].find(
-        (m) =>
-          !before.has(m.id) &&
-          m.channel_id === d.channelId &&
-          (m.flags & 64) === 0 &&
-          /Request [0-9A-Z]{8}/.test(discordText(m)),
-      ),
-    10_000,
-    'the card',
-  );
-  const id = /Request ([0-9A-Z]{8})/.exec(discordText(card))![1]!;
+  const { card, id } = await newDiscordCard(d, before);
   d.sendButton({ user: 'alice', customId: discordButtons(card).Approve!, messageId: card.id });
   await d.waitUntil(
     () => /Done:|failed/.test(discordText(d.messages.get(card.id))) || undefined,

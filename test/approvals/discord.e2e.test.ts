@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDiscord } from '../fakes/discord.js';
 import { waitFor } from '../fakes/slack.js';
 import { linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
-import { discordButtons, discordText } from '../support/discord-text.js';
+import { discordButtons, discordText, newDiscordCard } from '../support/discord-text.js';
 
 const POLICY = `
 version: 1
@@ -58,19 +58,7 @@ describe('approvals on Discord (gateway and bot token)', () => {
     const sent = d.sendCommand({ user: who, group: 'members', subcommand: 'role', args });
     const reply = await d.replyTo(sent.id, 10_000);
     expect(discordText(reply)).toContain('Posted in this channel');
-    const card = await d.waitUntil(
-      () =>
-        [...d.messages.values()].find(
-          (m) =>
-            !before.has(m.id) &&
-            m.channel_id === d.channelId &&
-            (m.flags & 64) === 0 &&
-            /Request [0-9A-Z]{8}/.test(discordText(m)),
-        ),
-      10_000,
-      'the approval card',
-    );
-    const id = /Request ([0-9A-Z]{8})/.exec(discordText(card))![1]!;
+    const { card, id } = await newDiscordCard(d, before);
     // The bot records where its card is right after posting it; later edits (expiry, done) go there.
     await waitFor(async () => (await t.qm.store.approvals.cards(id)).length > 0 || undefined);
     return { sent, card, id };
@@ -220,18 +208,7 @@ describe('approvals on Discord over the HTTP interactions endpoint only (no DISC
       args: { member: 'dave@example.com', role: 'developer' },
     });
     await deliver(command);
-    const card = await d.waitUntil(
-      () =>
-        [...d.messages.values()].find(
-          (m) =>
-            !before.has(m.id) &&
-            m.channel_id === d.channelId &&
-            (m.flags & 64) === 0 &&
-            /Request [0-9A-Z]{8}/.test(discordText(m)),
-        ),
-      10_000,
-      'the approval card',
-    );
+    const { card } = await newDiscordCard(d, before);
     expect(card.webhook_id).toBe(d.appId);
     expect(card.flags & 64).toBe(0);
 

@@ -16,3 +16,24 @@ export function discordButtons(msg: any): Record<string, string> {
     for (const c of row.components ?? []) if (c.type === 2) out[c.label] = c.custom_id;
   return out;
 }
+
+/** The approval card the bot posted in the fake's channel since `before` (message ids seen before the command). */
+export function newDiscordCard(
+  d: import('../fakes/discord.js').FakeDiscord,
+  before: Set<string>,
+): Promise<{ card: any; id: string }> {
+  return d
+    .waitUntil(
+      () =>
+        [...d.messages.values()].find(
+          (m) =>
+            !before.has(m.id) &&
+            m.channel_id === d.channelId &&
+            (m.flags & 64) === 0 &&
+            /Request [0-9A-Z]{8}/.test(discordText(m)),
+        ),
+      10_000,
+      'the approval card',
+    )
+    .then((card) => ({ card, id: /Request ([0-9A-Z]{8})/.exec(discordText(card))![1]! }));
+}
