@@ -20,7 +20,11 @@ export default defineCommand({
         ],
       });
     }
-    const org = await services.organization();
+    // The organization's name is a nicety: whoami must still answer if that one call fails.
+    const org = await services.organization().catch((err: unknown) => {
+      services.logger.warn({ err }, 'could not read the organization name');
+      return null;
+    });
     const user = caller.orgUser;
     const workspaces = new Map((await services.store.directory.listWorkspaces()).map((w) => [w.id, w]));
     const roles = caller.memberships
@@ -42,7 +46,7 @@ export default defineCommand({
               label: 'Org role',
               value: `${md.code(user.role)}${ORG_ROLE_LABELS[user.role] ? '' : ' (unknown role: treated as user)'}`,
             },
-            { label: 'Organization', value: md.escape(org.name) },
+            { label: 'Organization', value: org ? md.escape(org.name) : 'unavailable right now' },
             { label: 'Linked by', value: linkMethod(caller.link.method) },
           ],
         },

@@ -362,3 +362,19 @@ describe('metrics', () => {
     expect(text).toMatch(/qm_uptime_seconds \d+/);
   });
 });
+
+describe('whoami without the organization endpoint', () => {
+  it('still answers when GET /v1/organizations/me fails', async () => {
+    // A fresh caller (not cached) so the organization is fetched again: fail that one call.
+    const fresh = await startTestApp();
+    try {
+      fresh.sim.faults.inject({ status: 404, times: 5, path: '/v1/organizations/me' });
+      const r = await fresh.slack.command(fresh.url, 'whoami', 'UALICE');
+      const text = visibleText(r.reply);
+      expect(text).toContain('alice@example.com');
+      expect(text).toContain('unavailable right now');
+    } finally {
+      await fresh.close();
+    }
+  });
+});
