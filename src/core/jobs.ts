@@ -4,7 +4,7 @@
  */
 import { revertExpiredElevations } from './approvals/grants.js';
 import { watchInvites } from './approvals/invites.js';
-import { expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
+import { enforceBoundKeyExpiry, expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
 import type { Services } from './services.js';
 
 export interface JobDefinition {
@@ -63,6 +63,12 @@ export const JOBS: readonly JobDefinition[] = [
     description: 'set the old key of a rotation inactive once its replacement has been bound for the grace period',
     everyMs: 60_000,
     run: async (s) => `${await retireRotatedKeys(s)} retired`,
+  },
+  {
+    name: 'keys.enforce-expiry',
+    description: 'set a key created through a request inactive once the expiry it was approved with has passed',
+    everyMs: 5 * 60_000,
+    run: async (s) => `${await enforceBoundKeyExpiry(s)} expired`,
   },
   {
     name: 'directory.sync',

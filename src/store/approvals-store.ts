@@ -111,6 +111,7 @@ const bindingFromRow = (r: Row<'keyBinding'>): KeyBinding => ({
   expiresAt: r.expiresAt,
   replacesKeyId: r.replacesKeyId,
   replacedAt: r.replacedAt,
+  expiryEnforcedAt: r.expiryEnforcedAt,
 });
 
 const isUniqueViolation = (e: unknown): boolean =>
@@ -369,6 +370,13 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
       },
       async list() {
         return (await prisma.keyBinding.findMany({ orderBy: { boundAt: 'asc' } })).map(bindingFromRow);
+      },
+      async claimExpiry(keyId, at) {
+        const { count } = await prisma.keyBinding.updateMany({
+          where: at ? { keyId, expiryEnforcedAt: null } : { keyId },
+          data: { expiryEnforcedAt: at },
+        });
+        return count === 1;
       },
       async markReplaced(keyId, at) {
         await prisma.keyBinding.updateMany({ where: { keyId }, data: { replacedAt: at } });

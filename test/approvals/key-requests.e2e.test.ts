@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  enforceBoundKeyExpiry,
   expireJitGrants,
   keyRequest,
   ROTATION_GRACE_MS,
@@ -136,6 +137,24 @@ describe('keys request', () => {
     // Later runs find nothing more to do.
     expect(await job('grants.watch-keys')).toBe('0 bound');
     expect(await job('grants.expire-jit')).toBe('0 expired');
+  });
+
+  it('a bound key is set inactive when the expiry it was approved with passes, once', async () => {
+    const binding = (await t.qm.store.keyBindings.list()).find((b) => b.ownerOrgId === userId('dave@example.com'))!;
+    expect(await enforceBoundKeyExpiry(t.qm.services)).toBe(0);
+    clock.advance(binding.expiresAt!.getTime() - clock.now().getTime() + 60_000);
+    const results = await Promise.all([enforceBoundKeyExpiry(t.qm.services), enforceBoundKeyExpiry(t.qm.services)]);
+    expect(results[0]! + results[1]!).toBe(1);
+    expect(sim().state.apiKeys.find((k) => k.id === binding.keyId)!.status).toBe('inactive');
+    expect(
+      sim().requests.filter((r) => r.method === 'POST' && r.path === `/v1/organizations/api_keys/${binding.keyId}`),
+    ).toHaveLength(1);
+    await waitFor(
+      () =>
+        dmsTo('UDAVE').some((m) => m.includes('reached the expiry it was approved with and is now inactive')) ||
+        undefined,
+    );
+    expect(await job('keys.enforce-expiry')).toBe('0 expired');
   });
 
   it('an unused grant expires after the window: the role is taken back and the requester told', async () => {

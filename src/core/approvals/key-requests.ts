@@ -400,6 +400,56 @@ async function updateResult(
   }
 }
 
+/**
+ * Enforces the expiry a key request was approved with: once a bound key's expiry passes, the key is set inactive
+ * (an approver can re-enable it through `/qm keys enable`). The Console lets people pick a longer lifetime than
+ * was approved; this is what makes the approved one hold. Once per key, whatever the number of replicas.
+ */
+export async function enforceBoundKeyExpiry(s: Services): Promise<number> {
+  const now = s.clock.now();
+  let n = 0;
+  for (const b of await s.store.keyBindings.list()) {
+    if (!b.expiresAt || b.expiresAt > now || b.expiryEnforcedAt) continue;
+    if (!(await s.store.keyBindings.claimExpiry(b.keyId, now))) continue;
+    let text: string;
+    try {
+      const key = await s.admin.getApiKey(b.keyId).catch((err) => {
+        if (err instanceof AdminApiError && err.kind === 'not_found') return null;
+        throw err;
+      });
+      if (!key) text = `The key ${md.code(b.keyId)} bound to this request no longer exists.`;
+      else if (key.status === 'active') {
+        const updated = await s.admin.updateApiKey(key.id, { status: 'inactive' });
+        await s.store.directory.upsertApiKeys([updated]);
+        text = `The key ${md.bold(key.name)}${key.partialKeyHint ? ` ${md.code(key.partialKeyHint)}` : ''} reached the expiry it was approved with and is now inactive. Ask for a new key with ${md.code('/qm keys request')} if you still need one.`;
+      } else text = `The key ${md.bold(key.name)} reached its approved expiry; it was already ${md.code(key.status)}.`;
+    } catch (err) {
+      // Release the claim so the next run tries again; the failure is in the log.
+      await s.store.keyBindings.claimExpiry(b.keyId, null);
+      s.logger.warn({ err, key: b.keyId }, 'could not enforce the expiry of a bound key; will retry');
+      continue;
+    }
+    n++;
+    const r = await s.store.approvals.get(b.requestId);
+    if (r) await tell(s, r, text);
+    await s.store.audit.append({
+      platform: 'system',
+      teamId: null,
+      actorId: 'grants',
+      orgUserId: b.ownerOrgId,
+      actorEmail: null,
+      action: 'expire key.request',
+      options: { request: b.requestId, keyId: b.keyId },
+      outcome: 'allowed',
+      stage: 'run',
+      errorCode: null,
+      message: text,
+      durationMs: 0,
+    });
+  }
+  return n;
+}
+
 async function tell(s: Services, r: ApprovalRequest, text: string): Promise<void> {
   await s.notifiers[r.requester.platform]
     ?.dm(r.requester.teamId, r.requester.userId, reply({ text }))

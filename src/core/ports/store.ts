@@ -188,6 +188,8 @@ export interface KeyBinding {
   expiresAt: Date | null;
   replacesKeyId: string | null;
   replacedAt: Date | null;
+  /** Set once Quartermaster has acted on `expiresAt` (the key set inactive). */
+  expiryEnforcedAt?: Date | null;
 }
 
 /**
@@ -352,6 +354,8 @@ export interface Store {
     get(keyId: string): Promise<KeyBinding | null>;
     list(): Promise<KeyBinding[]>;
     markReplaced(keyId: string, at: Date): Promise<void>;
+    /** Claims the expiry of a binding exactly once (null → at); false when someone else already did. `null` releases it. */
+    claimExpiry(keyId: string, at: Date | null): Promise<boolean>;
   };
 
   leases: {

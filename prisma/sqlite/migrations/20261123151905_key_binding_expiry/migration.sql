@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "KeyBinding" ADD COLUMN "expiryEnforcedAt" DATETIME;
