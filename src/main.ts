@@ -189,7 +189,12 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       });
       // With the OAuth install, each workspace's messages go out with its own stored bot token.
       const installations = config.SLACK_CLIENT_SECRET
-        ? new EncryptedInstallationStore(store.slackInstallations, config.SLACK_CLIENT_SECRET, logger)
+        ? new EncryptedInstallationStore(
+            store.slackInstallations,
+            config.SLACK_CLIENT_SECRET,
+            logger,
+            config.SLACK_ALLOWED_TEAMS ?? null,
+          )
         : null;
       services.notifiers.slack = slackNotifier(client, installations && ((team) => installations.botTokenFor(team)));
     }
@@ -273,6 +278,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
                 clientSecret: config.SLACK_CLIENT_SECRET,
                 stateSecret: config.SLACK_STATE_SECRET,
                 installations: store.slackInstallations,
+                allowedTeams: config.SLACK_ALLOWED_TEAMS ?? null,
               }
             : undefined,
         signingSecret: config.SLACK_SIGNING_SECRET,

@@ -163,3 +163,18 @@ describe('the Admin API without a key', () => {
     );
   });
 });
+
+describe('SLACK_ALLOWED_TEAMS', () => {
+  it('parses a comma- or space-separated list of team and enterprise ids', () => {
+    expect(loadConfig({ SLACK_ALLOWED_TEAMS: 'T0QM, E0ACME T0TWO' }).SLACK_ALLOWED_TEAMS).toEqual([
+      'T0QM',
+      'E0ACME',
+      'T0TWO',
+    ]);
+  });
+  it('names the variable for anything else', () => {
+    expect(() => loadConfig({ SLACK_ALLOWED_TEAMS: 'acme' })).toThrow(
+      /SLACK_ALLOWED_TEAMS must be a comma-separated list/,
+    );
+  });
+});

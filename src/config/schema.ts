@@ -43,6 +43,15 @@ export const configSchema = z
     SLACK_CLIENT_ID: optionalSecret,
     SLACK_CLIENT_SECRET: optionalSecret,
     SLACK_STATE_SECRET: optionalSecret,
+    SLACK_ALLOWED_TEAMS: z
+      .string()
+      .trim()
+      .transform((v) => (v === '' ? undefined : v.split(/[\s,]+/).filter(Boolean)))
+      .refine(
+        (v) => v === undefined || v.every((id) => /^[TE][A-Z0-9]{2,}$/.test(id)),
+        'SLACK_ALLOWED_TEAMS must be a comma-separated list of Slack team (T…) or Enterprise Grid (E…) ids',
+      )
+      .optional(),
     SLACK_API_URL: url('SLACK_API_URL')
       .default('https://slack.com/api/')
       // WebClient appends the method name directly, so the base must end with a slash.

@@ -25,6 +25,8 @@ export interface SlackOAuthOptions {
   stateSecret: string;
   /** Where installations are kept (encrypted by the adapter before they reach the store). */
   installations: SlackInstallations;
+  /** SLACK_ALLOWED_TEAMS, when set. */
+  allowedTeams?: readonly string[] | null;
 }
 
 export interface SlackAdapterOptions {
@@ -60,7 +62,7 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
   if (socket && o.oauth) throw new Error('the Slack OAuth install needs HTTP mode (unset SLACK_APP_TOKEN)');
   const clientOptions = { slackApiUrl: o.apiUrl };
   const installationStore = o.oauth
-    ? new EncryptedInstallationStore(o.oauth.installations, o.oauth.clientSecret, logger)
+    ? new EncryptedInstallationStore(o.oauth.installations, o.oauth.clientSecret, logger, o.oauth.allowedTeams ?? null)
     : undefined;
   const receiver = socket
     ? undefined
@@ -239,7 +241,10 @@ function installFailure(logger: Logger) {
     const slackError = error.data?.error;
     let status = 400;
     let message: string;
-    if (error.code === 'slack_oauth_invalid_state' || error.code === 'slack_oauth_missing_state') {
+    if (error.code === 'qm_team_not_allowed') {
+      status = 403;
+      message = 'This Quartermaster only serves the Slack workspaces its operator allowed (SLACK_ALLOWED_TEAMS).';
+    } else if (error.code === 'slack_oauth_invalid_state' || error.code === 'slack_oauth_missing_state') {
       message =
         'This install link is not valid in this browser: it expired (after 10 minutes) or was started in another browser.';
     } else if (error.code === 'slack_oauth_missing_code') {

@@ -67,11 +67,30 @@ export class EncryptedInstallationStore implements InstallationStore {
     private readonly rows: SlackInstallations,
     clientSecret: string,
     private readonly logger: Logger,
+    /** SLACK_ALLOWED_TEAMS: when set, only these teams (or Enterprise Grid orgs) may install or be served. */
+    private readonly allowedTeams: readonly string[] | null = null,
   ) {
     this.key = deriveInstallationKey(clientSecret);
   }
 
+  /** Whether a workspace may use this Quartermaster (every workspace, without SLACK_ALLOWED_TEAMS). */
+  allows(teamId: string | undefined, enterpriseId: string | undefined): boolean {
+    if (!this.allowedTeams) return true;
+    return Boolean(
+      (teamId && this.allowedTeams.includes(teamId)) || (enterpriseId && this.allowedTeams.includes(enterpriseId)),
+    );
+  }
+
   async storeInstallation<V extends 'v1' | 'v2'>(installation: Installation<V, boolean>): Promise<void> {
+    if (!this.allows(installation.team?.id, installation.enterprise?.id)) {
+      this.logger.warn(
+        { team: installation.team?.id, enterprise: installation.enterprise?.id },
+        'slack install refused: team not in SLACK_ALLOWED_TEAMS',
+      );
+      throw Object.assign(new Error('this Slack workspace is not allowed to install Quartermaster'), {
+        code: 'qm_team_not_allowed',
+      });
+    }
     const key = installationKey({
       isEnterpriseInstall: installation.isEnterpriseInstall,
       enterpriseId: installation.enterprise?.id,
@@ -92,6 +111,7 @@ export class EncryptedInstallationStore implements InstallationStore {
   /** Throws when there is no usable installation: Bolt answers the request as an authorization failure. */
   async fetchInstallation(query: InstallationQuery<boolean>): Promise<Installation> {
     const key = installationKey(query);
+    if (!this.allows(query.teamId, query.enterpriseId)) throw new Error(`Slack ${key} is not in SLACK_ALLOWED_TEAMS`);
     const row = await this.rows.find(key);
     if (!row) throw new Error(`Quartermaster is not installed in Slack ${key}; install it at /slack/install`);
     try {
