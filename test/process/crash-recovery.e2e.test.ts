@@ -5,10 +5,6 @@
  * the execution lease (QM_APPROVAL_LEASE_SECONDS=2) lapses, the new runner claims the request, the idempotent
  * executor reads the member's current role first, and the card and the requester are told it is done.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
 import type { Store } from '../../src/core/ports/store.js';
@@ -16,8 +12,7 @@ import { openStore } from '../../src/store/index.js';
 import { BOT_TOKEN, FakeSlack, type FakeSlackMessage, SIGNING_SECRET, visibleText, waitFor } from '../fakes/slack.js';
 import { ADMIN_KEY, writePolicy } from '../support/app.js';
 import { createTestDatabaseUrl } from '../support/db.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { type BotProcess, startBotProcess, stopBotProcess } from '../support/process.js';
 
 const POLICY = `
 version: 1
@@ -33,28 +28,12 @@ let db: { url: string; drop(): Promise<void> };
 let store: Store;
 let policyFile: string;
 
-interface Bot {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-let bot: Bot | null = null;
+let bot: BotProcess | null = null;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function startBot(): Promise<Bot> {
-  const port = await freePort();
-  const child = spawn('node', ['bin/quartermaster.mjs', 'start'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+const startBot = () =>
+  startBotProcess(
+    ['node', 'bin/quartermaster.mjs', 'start'],
+    {
       DATABASE_URL: db.url,
       ANTHROPIC_ADMIN_KEY: ADMIN_KEY,
       ANTHROPIC_BASE_URL: sim.url,
@@ -63,27 +42,12 @@ async function startBot(): Promise<Bot> {
       SLACK_API_URL: slack.apiUrl,
       QM_POLICY: policyFile,
       QM_APPROVAL_LEASE_SECONDS: '2',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'production',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d.toString()));
-  child.stderr!.on('data', (d) => (output += d.toString()));
-  await waitFor(() => output.includes('Quartermaster is running') || child.exitCode !== null || undefined, 30_000);
-  if (!output.includes('Quartermaster is running')) throw new Error(`the bot did not come up:\n${output}`);
-  return { child, url: `http://127.0.0.1:${port}`, output: () => output };
-}
+    30_000,
+  );
 
 /** SIGKILL: no shutdown hook runs, nothing is flushed, the execution lease stays in the database. */
-async function kill(b: Bot): Promise<void> {
-  const exited = new Promise((r) => b.child.once('exit', r));
-  process.kill(-b.child.pid!, 'SIGKILL');
-  await exited;
-}
+const kill = (b: BotProcess) => stopBotProcess(b, 'SIGKILL');
 
 const userId = (email: string) => sim.state.userByEmail(email)!.id;
 const calls = (method: string, email: string) =>
@@ -161,14 +125,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (bot?.child.exitCode === null) {
-    try {
-      process.kill(-bot.child.pid!, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    await new Promise((r) => bot!.child.once('exit', r));
-  }
+  await stopBotProcess(bot);
   await store?.close();
   await slack?.stop();
   await sim?.close();

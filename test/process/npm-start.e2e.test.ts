@@ -3,35 +3,23 @@
  * contract's environment variables, on a database it migrates itself, talking to a Slack and an Admin
  * API it knows only by URL. This is how the product is checked from outside.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
 import { FakeDiscord } from '../fakes/discord.js';
-import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, visibleText, waitFor } from '../fakes/slack.js';
+import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, visibleText } from '../fakes/slack.js';
 import { ADMIN_KEY } from '../support/app.js';
 import { createBareDatabaseUrl } from '../support/db.js';
 import { discordText } from '../support/discord-text.js';
+import { type BotProcess, root, startBotProcess, stopBotProcess } from '../support/process.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-let child: ChildProcess;
-let output = '';
+let bot: BotProcess;
+const output = () => bot.output();
 let sim: Simulator;
 let slack: FakeSlack;
 let discord: FakeDiscord;
 let db: { url: string; drop(): Promise<void> };
 let url: string;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   sim = await startSimulator({ adminKeys: [ADMIN_KEY] });
@@ -39,45 +27,22 @@ beforeAll(async () => {
   slack.addUser({ id: 'UALICE', name: 'alice', email: 'alice@example.com' });
   discord = await new FakeDiscord().start();
   db = await createBareDatabaseUrl();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  child = spawn('npm', ['start'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: db.url,
-      ANTHROPIC_ADMIN_KEY: ADMIN_KEY,
-      ANTHROPIC_BASE_URL: sim.url,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      DISCORD_TOKEN: discord.token,
-      DISCORD_APPLICATION_ID: discord.appId,
-      DISCORD_API_URL: discord.restApi,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'production',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+  bot = await startBotProcess(['npm', 'start'], {
+    DATABASE_URL: db.url,
+    ANTHROPIC_ADMIN_KEY: ADMIN_KEY,
+    ANTHROPIC_BASE_URL: sim.url,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.appId,
+    DISCORD_API_URL: discord.restApi,
   });
-  child.stdout!.on('data', (d) => (output += d.toString()));
-  child.stderr!.on('data', (d) => (output += d.toString()));
-  await waitFor(() => output.includes('Quartermaster is running'), 60_000).catch(() => {
-    throw new Error(`npm start did not come up:\n${output}`);
-  });
+  url = bot.url;
 }, 90_000);
 
 afterAll(async () => {
-  if (child?.pid) {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  await stopBotProcess(bot);
   await slack?.stop();
   await discord?.stop();
   await sim?.close();
@@ -136,9 +101,11 @@ describe('npm start with the operator contract variables', () => {
   });
 
   it('prints JSON logs without any secret', () => {
-    const lines = output.split('\n').filter((l) => l.startsWith('{'));
+    const lines = output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
-    for (const secret of [ADMIN_KEY, SIGNING_SECRET, BOT_TOKEN, discord.token]) expect(output).not.toContain(secret);
+    for (const secret of [ADMIN_KEY, SIGNING_SECRET, BOT_TOKEN, discord.token]) expect(output()).not.toContain(secret);
   });
 });
