@@ -95,7 +95,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function start(): Promise<number> {
-  const qm = await startQuartermaster();
+  const qm = await startQuartermaster().catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      const config = loadConfig();
+      throw new Error(
+        `Quartermaster cannot listen on ${config.HOST}:${config.PORT} (${err.code === 'EADDRINUSE' ? 'the port is already in use' : 'permission denied'}). Set PORT (and HOST) to a free address.`,
+      );
+    }
+    throw err;
+  });
   const stop = async (signal: string) => {
     qm.logger.info({ signal }, 'shutting down');
     await qm.close();
