@@ -424,7 +424,7 @@ function guidance(
     );
     if (!discord) {
       lines.push(
-        'Discord: without DISCORD_TOKEN, cards change only when someone clicks them; later outcomes (done, expired) and DMs to requesters need the bot token.',
+        'Discord: without DISCORD_TOKEN, cards are edited only through interactions (a click, and what follows it within 15 minutes); expiry updates and DMs to requesters need the bot token.',
       );
     }
   }

@@ -225,5 +225,12 @@ describe('approvals on Discord over the HTTP interactions endpoint only (no DISC
     expect(edit.auth).toBeUndefined();
     expect(edit.status).toBe(200);
     expect(d.calls.some((c) => c.auth !== undefined && c.path.startsWith('/channels/'))).toBe(false);
+
+    // The second approval completes the quorum; the outcome that follows is shown through that click's webhook.
+    const second = d.buildComponent({ user: 'carol', customId: discordButtons(card).Approve!, messageId: card.id });
+    await deliver(second);
+    await d.waitUntil(() => /Done:/.test(discordText(d.messages.get(card.id))) || undefined, 10_000, 'the Done card');
+    expect(discordButtons(d.messages.get(card.id))).toEqual({});
+    expect(d.calls.some((c) => c.auth !== undefined && c.path.startsWith('/channels/'))).toBe(false);
   });
 });

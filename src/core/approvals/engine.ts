@@ -58,6 +58,11 @@ export interface EngineOptions {
 export class ApprovalEngine {
   private readonly kinds: Map<string, KindDefinition>;
   private running: Promise<number> | null = null;
+  /** Per request: the last click's own card editor, for platforms without a bot-token notifier. */
+  private readonly clickEditors = new Map<
+    string,
+    { platform: string; edit: (reply: Reply) => Promise<void>; until: number }
+  >();
   private again = false;
   readonly leaseMs: number;
   private readonly maxAttempts: number;
@@ -235,6 +240,14 @@ export class ApprovalEngine {
         await this.tellExpired(outcome.request);
       }
       return { ...refused('failed', closedCode(outcome.request), closedText(outcome.request)), card };
+    }
+    if (!s.notifiers[ctx.platform] && ctx.editCard) {
+      // Interaction tokens last 15 minutes: keep a margin.
+      this.clickEditors.set(request.id, {
+        platform: ctx.platform,
+        edit: ctx.editCard,
+        until: Date.now() + 14 * 60_000,
+      });
     }
     const card = await this.card(outcome.request, outcome.votes);
     await this.refreshCards(outcome.request, card, ctx);
@@ -557,11 +570,23 @@ export class ApprovalEngine {
   private async refreshCards(r: ApprovalRequest, card?: Reply, clicked?: ActionContext): Promise<void> {
     const s = this.services;
     const body = card ?? (await this.card(r));
+    const viaClick = this.clickEditors.get(r.id);
     for (const ref of await s.store.approvals.cards(r.id)) {
       if (clicked && clicked.platform === ref.platform && clicked.messageId === ref.messageId) continue;
-      await s.notifiers[ref.platform]
-        ?.update(ref.teamId, { channelId: ref.channelId, messageId: ref.messageId }, body)
-        .catch((err) => s.logger.warn({ err, request: r.id }, 'card update failed'));
+      const notifier = s.notifiers[ref.platform];
+      const update = notifier
+        ? notifier.update(ref.teamId, { channelId: ref.channelId, messageId: ref.messageId }, body)
+        : viaClick && viaClick.platform === ref.platform && viaClick.until >= Date.now()
+          ? viaClick.edit(body)
+          : Promise.resolve();
+      await update.catch((err) => s.logger.warn({ err, request: r.id }, 'card update failed'));
+    }
+    // Final states need no more edits; expired editors are useless.
+    if (
+      viaClick &&
+      (viaClick.until < Date.now() || ['done', 'failed', 'denied', 'expired', 'cancelled'].includes(r.status))
+    ) {
+      this.clickEditors.delete(r.id);
     }
   }
 

@@ -16,6 +16,11 @@ export interface ActionContext {
   teamId: string;
   /** The message the button is on (its card), when the platform says. */
   messageId: string | null;
+  /**
+   * Edits the card through this click's own interaction (valid for a while after the click): the way to show a
+   * later outcome where the platform gives no bot token (Discord's HTTP interactions without DISCORD_TOKEN).
+   */
+  editCard?: (reply: Reply) => Promise<void>;
 }
 
 export interface ActionResult {

@@ -278,6 +278,7 @@ export class Dispatcher {
           platform: req.platform,
           teamId: req.teamId,
           messageId: req.messageId,
+          editCard: req.updateCard,
         });
         outcome = result.outcome;
         errorCode = result.errorCode ?? null;
