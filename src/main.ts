@@ -29,6 +29,7 @@ import { discordInteractionsEndpoint } from './discord/http.js';
 import { discordNotifier } from './discord/notifier.js';
 import { Metrics } from './http/metrics.js';
 import { createHttpServer, type Handler, listen } from './http/server.js';
+import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
@@ -220,10 +221,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
   const print = opts.print ?? ((line: string) => console.log(line));
   const metrics = new Metrics();
   const core = await buildCore(config, {
-    onAdminRequest: (info) => {
-      metrics.adminApi.inc({ method: info.method, status: String(info.status ?? 'none') });
-      metrics.adminApiSeconds.inc({}, info.durationMs / 1000);
-    },
+    onAdminRequest: (info) => metrics.adminRequest(info),
     env,
     logDestination: opts.logDestination,
     clock: opts.clock,
@@ -234,7 +232,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
   const { logger, store, admin, services, simulator } = core;
   const clock = services.clock;
   const directory = services.directory;
-  const cleanups: (() => Promise<void>)[] = [() => core.close()];
+  const cleanups: (() => Promise<void>)[] = [() => core.close(), installLastResort(logger)];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err }, 'shutdown step failed'));
     cleanups.length = 0;
@@ -244,12 +242,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     const registry = new CommandRegistry(commands);
     const identity = new IdentityResolver(store, directory, admin, clock);
     const dispatcher = new Dispatcher({
-      observe: (e) =>
-        (e.kind === 'command' ? metrics.commands : metrics.clicks).inc({
-          platform: e.platform,
-          name: e.name,
-          outcome: e.outcome,
-        }),
+      observe: (e) => metrics.observe(e),
       registry,
       actions: new ActionRegistry(actions),
       services,
@@ -339,7 +332,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     services.approvals.kick();
     cleanups.push(() => services.approvals.idle());
 
-    const server: Server = createHttpServer({ store, logger, routes, metrics });
+    const server: Server = createHttpServer({ store, logger, routes, metrics, metricsToken: config.METRICS_TOKEN });
     const address = await listen(server, config.PORT, config.HOST);
     cleanups.push(
       () =>

@@ -83,6 +83,7 @@ export const configSchema = z
     QM_POLICY: z.string().trim().optional(),
     GITHUB_WEBHOOK_SECRET: optionalSecret,
     LEAK_WEBHOOK_TOKEN: optionalSecret,
+    METRICS_TOKEN: optionalSecret,
     NODE_ENV: z.string().optional(),
   })
   // zod skips object refinements after a field's type error (e.g. PORT=abc); `when` runs them anyway so every
@@ -166,6 +167,7 @@ export const SECRET_VARIABLES = [
   'DISCORD_TOKEN',
   'GITHUB_WEBHOOK_SECRET',
   'LEAK_WEBHOOK_TOKEN',
+  'METRICS_TOKEN',
 ] as const;
 
 function hostOf(url: string): string {

@@ -174,6 +174,10 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
         });
         return rows.map(requestFromRow);
       },
+      async countByStatus() {
+        const groups = await prisma.approvalRequest.groupBy({ by: ['status'], _count: { _all: true } });
+        return Object.fromEntries(groups.map((g) => [g.status, g._count._all]));
+      },
       votes(requestId) {
         return votesOf(prisma, requestId);
       },

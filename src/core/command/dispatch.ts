@@ -70,7 +70,13 @@ export class Dispatcher {
       clock: Clock;
       logger: Logger;
       /** Told of every finished command and click (metrics). */
-      observe?: (e: { kind: 'command' | 'button'; platform: Platform; name: string; outcome: AuditOutcome }) => void;
+      observe?: (e: {
+        kind: 'command' | 'button';
+        platform: Platform;
+        name: string;
+        outcome: AuditOutcome;
+        durationMs: number;
+      }) => void;
     },
   ) {}
 
@@ -140,6 +146,7 @@ export class Dispatcher {
         platform: req.platform,
         name: command?.name ?? 'unknown',
         outcome: finalOutcome,
+        durationMs: Date.now() - started,
       });
       return { reply, outcome: finalOutcome, stage, errorCode: finalCode, command: name || '' };
     };
@@ -315,7 +322,13 @@ export class Dispatcher {
       })
       .catch((err) => log.error({ err }, 'audit append failed'));
     log.info({ action, outcome, errorCode, ms: Date.now() - started }, 'button');
-    this.deps.observe?.({ kind: 'button', platform: req.platform, name: action, outcome });
+    this.deps.observe?.({
+      kind: 'button',
+      platform: req.platform,
+      name: action,
+      outcome,
+      durationMs: Date.now() - started,
+    });
     return { outcome, errorCode };
   }
 

@@ -287,6 +287,8 @@ export interface Store {
       kinds?: string[];
       limit: number;
     }): Promise<ApprovalRequest[]>;
+    /** How many requests there are in each status, counted by the database (one grouped query). */
+    countByStatus(): Promise<Partial<Record<ApprovalStatus, number>>>;
     votes(requestId: string): Promise<ApprovalVote[]>;
     /**
      * Records a vote and decides, in one transaction that serializes concurrent voters on both databases:
