@@ -11,7 +11,7 @@ import { type AdminApiRequestInfo, createAdminApiClient } from './anthropic/clie
 import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic/simulator/index.js';
 import { loadConfig } from './config/load.js';
 import { loadPolicyFile } from './config/policy-file.js';
-import { type Config, SECRET_VARIABLES } from './config/schema.js';
+import { type Config, secretValues } from './config/schema.js';
 import { ApprovalEngine } from './core/approvals/engine.js';
 import { BUILT_IN_KINDS } from './core/approvals/kinds.js';
 import { ActionRegistry } from './core/command/actions.js';
@@ -115,7 +115,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
   const logger = createLogger({
     level: opts.logLevel ?? config.LOG_LEVEL,
     destination: opts.logDestination,
-    secrets: SECRET_VARIABLES.map((k) => config[k]),
+    secrets: secretValues(config),
   });
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {

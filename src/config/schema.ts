@@ -170,6 +170,36 @@ export const SECRET_VARIABLES = [
   'METRICS_TOKEN',
 ] as const;
 
+/**
+ * Every configured value that must never reach a log line: the secret variables, and the password inside
+ * DATABASE_URL (as written, percent-encoded, and decoded).
+ */
+export function secretValues(config: Config): string[] {
+  const values: string[] = [];
+  for (const k of SECRET_VARIABLES) {
+    const v = config[k];
+    if (v) values.push(v);
+  }
+  values.push(...urlPasswords(config.DATABASE_URL));
+  return values;
+}
+
+function urlPasswords(url: string): string[] {
+  const written = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*?:([^/?#]*)@[^@]*$/i.exec(url)?.[1];
+  const parsed = URL.canParse(url) ? new URL(url).password : '';
+  const out = new Set<string>();
+  for (const p of [written, parsed]) {
+    if (!p) continue;
+    out.add(p);
+    try {
+      out.add(decodeURIComponent(p));
+    } catch {
+      // Not valid percent-encoding: the written form is all there is.
+    }
+  }
+  return [...out];
+}
+
 function hostOf(url: string): string {
   try {
     return new URL(url).hostname;

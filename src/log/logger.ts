@@ -32,6 +32,12 @@ const REDACT_PATHS = [
   '*.headers["x-api-key"]',
 ];
 
+/**
+ * The password of a URL with credentials (`postgresql://user:password@host/db`), wherever a URL is written out:
+ * a driver's error message, a connection string in a field. The user name stays for diagnosis.
+ */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/"'`]*:)[^\s"'`]*@(?=[^\s@"'`]*(?:[\s"'`/]|$))/gi;
+
 export interface LoggerOptions {
   level: string;
   /** Pretty output for a human at a terminal. Defaults to: stdout is a TTY and NODE_ENV is not production. */
@@ -48,7 +54,7 @@ export function createLogger(o: LoggerOptions): PinoLogger {
     // Lines are scrubbed as JSON, where a secret with `"`, `\` or control characters appears escaped.
     .flatMap((s) => [...new Set([JSON.stringify(s).slice(1, -1), s])]);
   const scrub = (s: string) => {
-    let out = redactSecrets(s);
+    let out = redactSecrets(s).replace(URL_CREDENTIALS, `$1${'[REDACTED]'}@`);
     for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
     return out;
   };
