@@ -7,10 +7,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyKey } from 'discord-interactions';
 import type { Logger } from '../core/ports/runtime.js';
+import { MAX_BODY_BYTES } from '../http/server.js';
 import { type DiscordInteractionDeps, handleInteraction } from './interactions.js';
 
 const MAX_AGE_S = 300;
-const MAX_BODY = 1_000_000;
+const MAX_BODY = MAX_BODY_BYTES;
 
 export function discordInteractionsEndpoint(
   deps: DiscordInteractionDeps & { publicKey: string; now?: () => number },

@@ -9,6 +9,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Dispatcher } from '../core/command/dispatch.js';
 import { postedNotice, type Reply } from '../core/command/reply.js';
 import type { ChatDirectory, ChatProfile, Logger } from '../core/ports/runtime.js';
+import { MAX_BODY_BYTES } from '../http/server.js';
 import { EncryptedInstallationStore, type SlackInstallations } from './installation-store.js';
 import { SLACK_BOT_SCOPES, SLASH_COMMAND } from './manifest.js';
 import { renderSlack } from './render.js';
@@ -71,6 +72,8 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
         endpoints: '/slack/events',
         logger: boltLogger(logger),
         unhandledRequestTimeoutMillis: o.ackTimeoutMs ?? 3001,
+        // Refuse (413) bodies over the listener's limit while reading them, as /discord/interactions does.
+        bodyLimit: MAX_BODY_BYTES,
         ...(o.oauth && {
           clientId: o.oauth.clientId,
           clientSecret: o.oauth.clientSecret,
