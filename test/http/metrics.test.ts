@@ -10,6 +10,7 @@ import { Metrics } from '../../src/http/metrics.js';
 import { createHttpServer, listen } from '../../src/http/server.js';
 import { createLogger } from '../../src/log/logger.js';
 import { openStore } from '../../src/store/index.js';
+import { waitFor } from '../fakes/slack.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { createBareDatabaseUrl } from '../support/db.js';
 
@@ -61,10 +62,15 @@ describe('GET /metrics with METRICS_TOKEN', () => {
   it('serves prom-client text with the default process metrics and latency histograms to the right token', async () => {
     await t.slack.command(t.url, 'whoami', 'UALICE');
     await t.slack.command(t.url, 'keys list', 'UALICE');
-    const res = await scrape(`Bearer ${METRICS_TOKEN}`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
-    const text = await res.text();
+    // A command is counted once its audit entry is written, a moment after its answer reaches Slack.
+    const res = await waitFor(async () => {
+      const r = await scrape(`Bearer ${METRICS_TOKEN}`);
+      const body = await r.text();
+      return body.includes('name="keys list",outcome="allowed"') ? { r, body } : undefined;
+    });
+    expect(res.r.status).toBe(200);
+    expect(res.r.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const text = res.body;
     // Default Node.js process metrics, registered on Quartermaster's own registry.
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
