@@ -130,7 +130,13 @@ it(`accepts at most ${MAX_PENDING_LINK_REQUESTS} pending link requests per works
   const staleBefore = new Date(clock.now().getTime() - 86_400_000);
   for (let i = 0; ; i++) {
     const r = await t.qm.store.linkRequests.create(
-      { platform: 'slack', teamId: t.slack.team.id, userId: `UFILL${i}`, email: `fill${i}@example.com`, orgUserId: null },
+      {
+        platform: 'slack',
+        teamId: t.slack.team.id,
+        userId: `UFILL${i}`,
+        email: `fill${i}@example.com`,
+        orgUserId: null,
+      },
       { staleBefore, maxPendingPerTeam: MAX_PENDING_LINK_REQUESTS },
     );
     if ('refused' in r) break;

@@ -249,9 +249,7 @@ export interface Store {
       input: Pick<LinkRequest, 'platform' | 'teamId' | 'userId' | 'email' | 'orgUserId'>,
       limits: { staleBefore: Date; maxPendingPerTeam: number },
     ): Promise<
-      | { filed: LinkRequest }
-      | { refused: 'requester_pending'; pending: LinkRequest | null }
-      | { refused: 'team_full' }
+      { filed: LinkRequest } | { refused: 'requester_pending'; pending: LinkRequest | null } | { refused: 'team_full' }
     >;
     get(id: string): Promise<LinkRequest | null>;
     /**
