@@ -15,6 +15,7 @@ beforeAll(async () => {
   for (const id of ['UPROBE1', 'UPROBE2', 'UPROBE3', 'UPROBE4', 'URATE', 'UTWICE', 'UFULL']) {
     t.slack.addUser({ id, name: id.toLowerCase() });
   }
+  t.slack.addUser({ id: 'UOUTSIDER', name: 'outsider', email: 'outsider@example.com' });
 });
 afterAll(async () => {
   await t?.close();
@@ -148,4 +149,13 @@ it(`accepts at most ${MAX_PENDING_LINK_REQUESTS} pending link requests per works
   );
   await new Promise((r) => setTimeout(r, 200));
   expect(t.slack.messages.size).toBe(before);
+});
+
+it('looks a Slack email that is not in the synced directory up in the Admin API once, not on every command', async () => {
+  for (let i = 0; i < 3; i++) {
+    expect(visibleText((await run('whoami', 'UOUTSIDER')).reply)).toContain(
+      'No member of the Anthropic organization has the email outsider@example.com',
+    );
+  }
+  expect(lookups('outsider@example.com')).toHaveLength(1);
 });
