@@ -4,7 +4,7 @@ import { userOption } from '../src/core/command/options.js';
 import { md, reply } from '../src/core/command/reply.js';
 import { DomainError } from '../src/core/errors.js';
 import { isLinked } from '../src/core/identity/caller.js';
-import { findMemberByEmail, linkDirectly, linkRequestCard, mention } from '../src/core/identity/link-requests.js';
+import { findMemberByEmail, linkDirectly, mention, requestLink } from '../src/core/identity/link-requests.js';
 
 export default defineCommand({
   path: ['link'],
@@ -48,18 +48,15 @@ export default defineCommand({
     if (isLinked(caller) && caller.orgUser.email.toLowerCase() === options.email.toLowerCase()) {
       return reply({ text: `You are already linked to ${md.bold(caller.orgUser.email)}.` });
     }
-    const member = await findMemberByEmail(services, options.email);
-    const request = await services.store.linkRequests.create({
-      platform: invocation.platform,
-      teamId: invocation.teamId,
-      userId: caller.userId,
-      email: member.email,
-      orgUserId: member.id,
-    });
-    const card = await linkRequestCard(services, request);
-    return {
-      ...card,
-      track: (ref) => services.store.linkRequests.setMessage(request.id, ref.channelId, ref.messageId),
-    };
+    return requestLink(
+      services,
+      {
+        platform: invocation.platform,
+        teamId: invocation.teamId,
+        userId: caller.userId,
+        channelId: invocation.channelId,
+      },
+      options.email,
+    );
   },
 });

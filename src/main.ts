@@ -295,6 +295,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
         apiUrl: config.DISCORD_API_URL,
         dispatcher,
         logger,
+        allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
       });
       cleanups.push(() => discord!.stop());
       // Slack and the HTTP endpoints must not wait on Discord: give the gateway a few seconds to become ready,
@@ -319,6 +320,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
           logger,
           rest,
           hasBotToken: Boolean(discord),
+          allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
           publicKey: config.DISCORD_PUBLIC_KEY,
         }),
       );

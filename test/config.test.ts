@@ -121,7 +121,12 @@ describe('loadConfig problems', () => {
     const OAUTH = { SLACK_CLIENT_ID: '123.456', SLACK_CLIENT_SECRET: 'client-secret', SLACK_STATE_SECRET: 'state' };
 
     it('accepts the signing secret with the three OAuth variables and no bot token', () => {
-      const c = loadConfig({ ...OAUTH, SLACK_SIGNING_SECRET: 'shh-signing', SLACK_BOT_TOKEN: '' });
+      const c = loadConfig({
+        ...OAUTH,
+        SLACK_SIGNING_SECRET: 'shh-signing',
+        SLACK_BOT_TOKEN: '',
+        SLACK_ALLOWED_TEAMS: 'T0QM',
+      });
       expect(c).toMatchObject({ ...OAUTH, SLACK_SIGNING_SECRET: 'shh-signing' });
       expect(c.SLACK_BOT_TOKEN).toBeUndefined();
     });
@@ -136,6 +141,20 @@ describe('loadConfig problems', () => {
       [{ SLACK_CLIENT_ID: '1.2', SLACK_CLIENT_SECRET: 'x', SLACK_SIGNING_SECRET: 's' }, 'must be set together'],
     ])('%o → %s', (env, message) => {
       expect(problems(env)).toEqual(expect.arrayContaining([expect.stringContaining(message)]));
+    });
+
+    it('requires SLACK_ALLOWED_TEAMS, in one sentence naming it', () => {
+      expect(problems({ ...OAUTH, SLACK_SIGNING_SECRET: 'shh-signing' })).toEqual([
+        'SLACK_ALLOWED_TEAMS is required with SLACK_CLIENT_ID: list the Slack team ids that may install Quartermaster (T…, comma-separated), or set it to * to let any workspace install it',
+      ]);
+      expect(problems({ ...OAUTH, SLACK_SIGNING_SECRET: 'shh-signing', SLACK_ALLOWED_TEAMS: ' ' })).toEqual([
+        expect.stringContaining('SLACK_ALLOWED_TEAMS is required with SLACK_CLIENT_ID'),
+      ]);
+    });
+
+    it('accepts an explicit * for any workspace', () => {
+      const c = loadConfig({ ...OAUTH, SLACK_SIGNING_SECRET: 'shh-signing', SLACK_ALLOWED_TEAMS: '*' });
+      expect(c.SLACK_ALLOWED_TEAMS).toBe('*');
     });
   });
 
@@ -172,9 +191,25 @@ describe('SLACK_ALLOWED_TEAMS', () => {
       'T0TWO',
     ]);
   });
-  it('names the variable for anything else', () => {
+  it('names the variable for anything else, including * mixed with ids', () => {
     expect(() => loadConfig({ SLACK_ALLOWED_TEAMS: 'acme' })).toThrow(
       /SLACK_ALLOWED_TEAMS must be a comma-separated list/,
     );
+    expect(() => loadConfig({ SLACK_ALLOWED_TEAMS: 'T0QM,*' })).toThrow(/or \* for any workspace/);
+  });
+});
+
+describe('DISCORD_ALLOWED_GUILDS', () => {
+  it('parses a comma- or space-separated list of server ids', () => {
+    expect(
+      loadConfig({ DISCORD_ALLOWED_GUILDS: '140000000000000001, 140000000000000002 1400000000000000003' })
+        .DISCORD_ALLOWED_GUILDS,
+    ).toEqual(['140000000000000001', '140000000000000002', '1400000000000000003']);
+    expect(loadConfig({ DISCORD_ALLOWED_GUILDS: '' }).DISCORD_ALLOWED_GUILDS).toBeUndefined();
+  });
+  it.each(['my-server', '12345', '140000000000000001,T0QM', '*'])('refuses %s, naming the variable', (value) => {
+    expect(problems({ DISCORD_ALLOWED_GUILDS: value })).toEqual([
+      'DISCORD_ALLOWED_GUILDS must be a comma-separated list of Discord server ids (15–21 digit numbers)',
+    ]);
   });
 });

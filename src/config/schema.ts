@@ -43,13 +43,16 @@ export const configSchema = z
     SLACK_CLIENT_ID: optionalSecret,
     SLACK_CLIENT_SECRET: optionalSecret,
     SLACK_STATE_SECRET: optionalSecret,
+    // `*` says, explicitly, that any workspace may install (the OAuth install requires the variable).
     SLACK_ALLOWED_TEAMS: z
       .string()
       .trim()
-      .transform((v) => (v === '' ? undefined : v.split(/[\s,]+/).filter(Boolean)))
+      .transform((v): string[] | '*' | undefined =>
+        v === '' ? undefined : v === '*' ? '*' : v.split(/[\s,]+/).filter(Boolean),
+      )
       .refine(
-        (v) => v === undefined || v.every((id) => /^[TE][A-Z0-9]{2,}$/.test(id)),
-        'SLACK_ALLOWED_TEAMS must be a comma-separated list of Slack team (T…) or Enterprise Grid (E…) ids',
+        (v) => v === undefined || v === '*' || v.every((id) => /^[TE][A-Z0-9]{2,}$/.test(id)),
+        'SLACK_ALLOWED_TEAMS must be a comma-separated list of Slack team (T…) or Enterprise Grid (E…) ids, or * for any workspace',
       )
       .optional(),
     SLACK_API_URL: url('SLACK_API_URL')
@@ -66,6 +69,15 @@ export const configSchema = z
       .string()
       .trim()
       .regex(/^[0-9a-fA-F]{64}$/, 'DISCORD_PUBLIC_KEY must be the 64-character hex public key')
+      .optional(),
+    DISCORD_ALLOWED_GUILDS: z
+      .string()
+      .trim()
+      .transform((v) => (v === '' ? undefined : v.split(/[\s,]+/).filter(Boolean)))
+      .refine(
+        (v) => v === undefined || v.every((id) => /^\d{15,21}$/.test(id)),
+        'DISCORD_ALLOWED_GUILDS must be a comma-separated list of Discord server ids (15–21 digit numbers)',
+      )
       .optional(),
     DISCORD_API_URL: url('DISCORD_API_URL').default('https://discord.com/api'),
     PORT: z.coerce
@@ -144,6 +156,14 @@ export const configSchema = z
           issue(
             'SLACK_APP_TOKEN',
             'SLACK_APP_TOKEN cannot be combined with SLACK_CLIENT_ID: the OAuth install runs in HTTP mode (unset SLACK_APP_TOKEN)',
+          );
+        }
+        // With the OAuth install anyone who finds /slack/install could add the app to their workspace: the operator
+        // names the workspaces, or says `*` on purpose.
+        if (c.SLACK_ALLOWED_TEAMS === undefined) {
+          issue(
+            'SLACK_ALLOWED_TEAMS',
+            'SLACK_ALLOWED_TEAMS is required with SLACK_CLIENT_ID: list the Slack team ids that may install Quartermaster (T…, comma-separated), or set it to * to let any workspace install it',
           );
         }
       }

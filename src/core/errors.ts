@@ -13,6 +13,8 @@ export type DomainErrorCode =
   | 'NOT_FOUND'
   /** The change conflicts with the current state (already done, concurrent change). */
   | 'CONFLICT'
+  /** The caller tried too often; the message says when to try again. */
+  | 'RATE_LIMITED'
   /** The Anthropic Admin API failed or refused, after retrying where that was safe. */
   | 'UPSTREAM_FAILED'
   /** Something unexpected broke inside Quartermaster. */

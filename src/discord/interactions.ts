@@ -22,6 +22,8 @@ export interface DiscordInteractionDeps {
   rest: REST;
   /** True when `rest` carries the bot token (DISCORD_TOKEN): cards are then posted and edited as the bot. */
   hasBotToken: boolean;
+  /** DISCORD_ALLOWED_GUILDS: when set, interactions from any other server (or from a DM) are refused. */
+  allowedGuilds?: readonly string[] | null;
   logger: Logger;
 }
 
@@ -60,6 +62,27 @@ export async function handleInteraction(deps: DiscordInteractionDeps, raw: any, 
     });
 
   if (raw.type === 1) return ack({ type: 1 });
+
+  if (deps.allowedGuilds && !(typeof raw.guild_id === 'string' && deps.allowedGuilds.includes(raw.guild_id))) {
+    log.warn(
+      { guild: raw.guild_id ?? null, type: raw.type, user: userId },
+      'discord interaction refused: not from a server in DISCORD_ALLOWED_GUILDS',
+    );
+    // Autocomplete can only be answered with choices: none.
+    if (raw.type === 4) return ack({ type: 8, data: { choices: [] } });
+    return ack({
+      type: 4,
+      data: {
+        ...renderDiscord(
+          errorReply(
+            'Not available here',
+            `This Quartermaster serves only the Discord servers its operator allowed (DISCORD_ALLOWED_GUILDS), and this ${raw.guild_id ? 'server' : 'direct message'} is not one of them. Nothing was run.`,
+          ),
+        ),
+        flags: EPHEMERAL,
+      },
+    });
+  }
 
   if (raw.type === 2) {
     if (raw.data?.name !== ROOT_COMMAND || !userId) {

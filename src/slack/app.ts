@@ -26,8 +26,8 @@ export interface SlackOAuthOptions {
   stateSecret: string;
   /** Where installations are kept (encrypted by the adapter before they reach the store). */
   installations: SlackInstallations;
-  /** SLACK_ALLOWED_TEAMS, when set. */
-  allowedTeams?: readonly string[] | null;
+  /** SLACK_ALLOWED_TEAMS: a list of team/enterprise ids, or `*` for any workspace. */
+  allowedTeams?: readonly string[] | '*' | null;
 }
 
 export interface SlackAdapterOptions {

@@ -67,15 +67,15 @@ export class EncryptedInstallationStore implements InstallationStore {
     private readonly rows: SlackInstallations,
     clientSecret: string,
     private readonly logger: Logger,
-    /** SLACK_ALLOWED_TEAMS: when set, only these teams (or Enterprise Grid orgs) may install or be served. */
-    private readonly allowedTeams: readonly string[] | null = null,
+    /** SLACK_ALLOWED_TEAMS: when a list, only these teams (or Enterprise Grid orgs) may install or be served. */
+    private readonly allowedTeams: readonly string[] | '*' | null = null,
   ) {
     this.key = deriveInstallationKey(clientSecret);
   }
 
   /** Whether a workspace may use this Quartermaster (every workspace, without SLACK_ALLOWED_TEAMS). */
   allows(teamId: string | undefined, enterpriseId: string | undefined): boolean {
-    if (!this.allowedTeams) return true;
+    if (!this.allowedTeams || this.allowedTeams === '*') return true;
     return Boolean(
       (teamId && this.allowedTeams.includes(teamId)) || (enterpriseId && this.allowedTeams.includes(enterpriseId)),
     );

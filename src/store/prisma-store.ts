@@ -384,20 +384,37 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     },
 
     linkRequests: {
-      async create(input) {
+      async create(input, limits) {
         const now = new Date();
-        const r = await mapErrors('Filing the link request', () =>
-          prisma.$transaction(async (tx) => {
+        const pendingKey = `${input.platform}:${input.teamId}:${input.userId}`;
+        const pendingOfTeam = { platform: input.platform, teamId: input.teamId, status: 'pending' };
+        try {
+          return await prisma.$transaction(async (tx) => {
             await tx.linkRequest.updateMany({
-              where: { platform: input.platform, teamId: input.teamId, userId: input.userId, status: 'pending' },
-              data: { status: 'cancelled', decidedAt: now },
+              where: { ...pendingOfTeam, createdAt: { lt: limits.staleBefore } },
+              data: { status: 'cancelled', decidedAt: now, pendingKey: null },
             });
-            return tx.linkRequest.create({
-              data: { id: `lr_${randomBytes(12).toString('hex')}`, ...input, status: 'pending', createdAt: now },
+            const mine = await tx.linkRequest.findUnique({ where: { pendingKey } });
+            if (mine) return { refused: 'requester_pending' as const, pending: linkRequestFromRow(mine) };
+            if ((await tx.linkRequest.count({ where: pendingOfTeam })) >= limits.maxPendingPerTeam) {
+              return { refused: 'team_full' as const };
+            }
+            const r = await tx.linkRequest.create({
+              data: {
+                id: `lr_${randomBytes(12).toString('hex')}`,
+                ...input,
+                status: 'pending',
+                pendingKey,
+                createdAt: now,
+              },
             });
-          }, TX_OPTIONS),
-        );
-        return linkRequestFromRow(r);
+            return { filed: linkRequestFromRow(r) };
+          }, TX_OPTIONS);
+        } catch (e) {
+          // Another replica filed for the same account between the check and the insert.
+          if (isUniqueViolation(e)) return { refused: 'requester_pending', pending: null };
+          throw e;
+        }
       },
       async get(id) {
         const r = await prisma.linkRequest.findUnique({ where: { id } });
@@ -408,7 +425,12 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
         // matches `status = 'pending'`; the rest update nothing and are told it was already decided.
         const { count } = await prisma.linkRequest.updateMany({
           where: { id, status: 'pending' },
-          data: { status: decision.status, decidedBy: decision.decidedBy, decidedAt: decision.decidedAt },
+          data: {
+            status: decision.status,
+            decidedBy: decision.decidedBy,
+            decidedAt: decision.decidedAt,
+            pendingKey: null,
+          },
         });
         if (count === 0) return null;
         const r = await prisma.linkRequest.findUnique({ where: { id } });
@@ -416,6 +438,25 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
       },
       async setMessage(id, channelId, messageId) {
         await prisma.linkRequest.updateMany({ where: { id }, data: { channelId, messageId } });
+      },
+    },
+
+    rateLimits: {
+      async hit(key, limit, windowMs, now) {
+        const since = new Date(now.getTime() - windowMs);
+        await prisma.rateLimitHit.deleteMany({ where: { key, at: { lte: since } } });
+        // Count first, then record: concurrent attempts from the same chat user may overshoot by one at most.
+        const counted = await prisma.rateLimitHit.findMany({
+          where: { key, at: { gt: since } },
+          orderBy: [{ at: 'asc' }, { id: 'asc' }],
+          take: limit,
+          select: { at: true },
+        });
+        if (counted.length >= limit) {
+          return { allowed: false, retryAt: new Date(counted[0]!.at.getTime() + windowMs) };
+        }
+        await prisma.rateLimitHit.create({ data: { id: `rl_${randomBytes(12).toString('hex')}`, key, at: now } });
+        return { allowed: true };
       },
     },
 

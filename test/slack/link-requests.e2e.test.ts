@@ -71,9 +71,12 @@ it('a forged button id is refused without touching anything', async () => {
   expect(visibleText(notice)).toContain('no longer works');
 });
 
-it('an unknown email is refused with a specific message', async () => {
+it('an unknown email gets the same card as a member email (the requester learns nothing about membership)', async () => {
+  const before = t.slack.messages.size;
   const r = await run('link email:nobody@example.com', 'UZED');
-  expect(visibleText(r.reply)).toContain('No member of the Anthropic organization has the email `nobody@example.com`');
+  expect(visibleText(r.reply)).toContain('Posted in this channel: Link request: nobody@example.com');
+  const card = await waitFor(() => [...t.slack.messages.values()][before]);
+  expect(visibleText(card)).toContain('<@UZED> asks to act as the Anthropic org member *nobody@example.com*');
 });
 
 it('admins link directly and unlink; others may not', async () => {

@@ -24,6 +24,7 @@ beforeAll(async () => {
       SLACK_CLIENT_SECRET: CLIENT_SECRET,
       SLACK_STATE_SECRET: STATE_SECRET,
       SLACK_BOT_TOKEN: '',
+      SLACK_ALLOWED_TEAMS: '*',
     },
   });
   t.slack.oauthClient = { id: CLIENT_ID, secret: CLIENT_SECRET };

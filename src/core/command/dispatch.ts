@@ -340,7 +340,7 @@ export class Dispatcher {
   ): [Reply, AuditOutcome, string, string] {
     const what = command ? `${md.code(`/qm ${command.name}`)}` : 'your command';
     if (err instanceof DomainError) {
-      const outcome: AuditOutcome = err.code === 'FORBIDDEN' || err.code === 'UNLINKED' ? 'denied' : 'failed';
+      const outcome: AuditOutcome = ['FORBIDDEN', 'UNLINKED', 'RATE_LIMITED'].includes(err.code) ? 'denied' : 'failed';
       return [errorReply(`Couldn't run ${what}`, err.userMessage), outcome, err.code, err.userMessage];
     }
     if (err instanceof AdminApiError) {

@@ -3,6 +3,12 @@
  * the user asks with `/qm link email:…`, an org admin approves or denies on the card. The decision is
  * re-checked at the click (the clicker must be a linked org admin now, and not the requester) and
  * happens exactly once, however many clicks arrive.
+ *
+ * Asking must not tell an unlinked user who is a member of the organization: the requester gets the same
+ * answer whether or not the email matches, the match is looked up in the synced directory only (no Admin API
+ * call per try), and only the admins' card (in the policy's approvers' channel) says whether it matched. Each
+ * chat user may ask a few times an hour and have one request pending; each server or workspace has a cap on
+ * pending requests, so nobody can flood the admins with cards.
  */
 import type { ActionDefinition, ActionResult } from '../command/actions.js';
 import { md, type Reply, reply } from '../command/reply.js';
@@ -16,19 +22,103 @@ import { permissionsForRole } from './permissions.js';
 
 export const LINK_DECIDE = 'link.decide';
 
-/** The org member with that email: the synced directory first, then the live API (a new joiner). */
+/** `/qm link email:…` for oneself: at most this many tries per chat user in the window (stored, so per cluster). */
+export const LINK_ATTEMPTS_LIMIT = 5;
+export const LINK_ATTEMPTS_WINDOW_MS = 60 * 60_000;
+/** At most this many link requests pending at once per Slack workspace or Discord server. */
+export const MAX_PENDING_LINK_REQUESTS = 20;
+
+/** The org member with that email: the synced directory first, then the live API (a new joiner). For admins. */
 export async function findMemberByEmail(services: Services, email: string): Promise<OrgUser> {
-  const stored = await services.store.directory.findUserByEmail(email);
-  if (stored) return stored;
-  const live = (await services.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
-  if (!live) {
+  const member = await lookUpMember(services, email);
+  if (!member) {
     throw new DomainError(
       'NOT_FOUND',
       `No member of the Anthropic organization has the email ${md.code(email)}. Check the address, or ask an org admin to invite it first.`,
     );
   }
+  return member;
+}
+
+async function lookUpMember(services: Services, email: string): Promise<OrgUser | null> {
+  const stored = await services.store.directory.findUserByEmail(email);
+  if (stored) return stored;
+  const live = (await services.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
+  if (!live) return null;
   await services.store.directory.upsertUsers([live]);
   return live;
+}
+
+/**
+ * A chat user asks to act as the org member with `email`. The answer is the same whether or not the email
+ * belongs to a member; refusals (too many tries, a request already pending, too many pending here) do not
+ * depend on the email either.
+ */
+export async function requestLink(
+  services: Services,
+  requester: { platform: Platform; teamId: string; userId: string; channelId: string | null },
+  email: string,
+): Promise<Reply> {
+  const { platform, teamId, userId } = requester;
+  const now = services.clock.now();
+  const attempt = await services.store.rateLimits.hit(
+    `link:${platform}:${teamId}:${userId}`,
+    LINK_ATTEMPTS_LIMIT,
+    LINK_ATTEMPTS_WINDOW_MS,
+    now,
+  );
+  if (!attempt.allowed) {
+    const minutes = Math.max(1, Math.ceil((attempt.retryAt.getTime() - now.getTime()) / 60_000));
+    throw new DomainError(
+      'RATE_LIMITED',
+      `You can ask to be linked ${LINK_ATTEMPTS_LIMIT} times an hour, and you have. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    );
+  }
+  // The synced directory only: an unlinked user must not cause an Admin API call per try. Someone who joined
+  // since the last sync is looked up when an admin approves.
+  const member = await services.store.directory.findUserByEmail(email);
+  const policy = services.policy.resolve('link');
+  const filed = await services.store.linkRequests.create(
+    { platform, teamId, userId, email, orgUserId: member?.id ?? null },
+    {
+      staleBefore: new Date(now.getTime() - policy.expiresAfterMs),
+      maxPendingPerTeam: MAX_PENDING_LINK_REQUESTS,
+    },
+  );
+  if ('refused' in filed) {
+    if (filed.refused === 'team_full') {
+      throw new DomainError(
+        'RATE_LIMITED',
+        `${MAX_PENDING_LINK_REQUESTS} link requests here are already waiting for the org admins. Try again later, or ask an org admin to link you.`,
+      );
+    }
+    throw new DomainError(
+      'CONFLICT',
+      `You already have a link request waiting for the org admins${filed.pending ? ` (to act as ${md.bold(filed.pending.email)})` : ''}. You will get a direct message when it is decided; until then you cannot file another.`,
+    );
+  }
+  const request = filed.filed;
+  const target = policy.channels[platform];
+  const notifier = services.notifiers[platform];
+  if (target && target !== requester.channelId && notifier) {
+    try {
+      const ref = await notifier.post(teamId, target, await linkRequestCard(services, request, { forAdmins: true }));
+      await services.store.linkRequests.setMessage(request.id, ref.channelId, ref.messageId);
+      return reply({
+        title: 'Link request sent',
+        text: `Your request to act as ${md.bold(email)} was sent to the org admins; you will get a direct message when it is decided.`,
+      });
+    } catch (err) {
+      services.logger.warn(
+        { err, channel: target, request: request.id },
+        'could not post the link request card to the policy channel',
+      );
+    }
+  }
+  // No approvers' channel (or the bot cannot post there): the card goes where the request was made, so it must
+  // not say whether the email matched.
+  const card = await linkRequestCard(services, request, { forAdmins: false });
+  return { ...card, track: (ref) => services.store.linkRequests.setMessage(request.id, ref.channelId, ref.messageId) };
 }
 
 export async function linkDirectly(
@@ -52,21 +142,41 @@ export function mention(_platform: Platform, userId: string): string {
   return md.mention(userId);
 }
 
-export async function linkRequestCard(services: Services, req: LinkRequest): Promise<Reply> {
+/**
+ * The card admins decide on. `forAdmins`: it is posted only where admins read (the approvers' channel), so it
+ * may say whether the email matched an org member; otherwise it reads the same for any email.
+ */
+export async function linkRequestCard(
+  services: Services,
+  req: LinkRequest,
+  opts: { forAdmins: boolean } = { forAdmins: false },
+): Promise<Reply> {
   const who = mention(req.platform, req.userId);
   if (req.status === 'pending') {
     const [approve, deny] = await Promise.all([
       services.store.actionTokens.create({ kind: LINK_DECIDE, subjectId: req.id, choice: 'approve' }),
       services.store.actionTokens.create({ kind: LINK_DECIDE, subjectId: req.id, choice: 'deny' }),
     ]);
+    const member = opts.forAdmins && req.orgUserId ? await services.store.directory.getUser(req.orgUserId) : null;
+    const match = !opts.forAdmins
+      ? []
+      : [
+          {
+            type: 'context' as const,
+            text: member
+              ? `Matches the org member ${md.bold(member.email)} (org role ${md.code(member.role)}).`
+              : 'No org member has this email in the synced directory. Approving looks it up once more (for someone who just joined); otherwise nothing is linked.',
+          },
+        ];
     return reply({
       visibility: 'in_channel',
       title: 'Link request',
       text: `${who} asks to act as the Anthropic org member ${md.bold(req.email)}.`,
       blocks: [
+        ...match,
         {
           type: 'context',
-          text: 'An org admin must approve. Approving lets this chat account act with that member’s org and workspace roles.',
+          text: 'An org admin must approve. Approving lets this chat account act with that member’s org and workspace roles. The requester gets a direct message when it is decided.',
         },
         {
           type: 'actions',
@@ -138,39 +248,69 @@ export const linkDecideAction: ActionDefinition = {
         notice: notice(`This request was already ${req.status}.`),
       };
     }
-    const status = choice === 'approve' ? 'approved' : 'denied';
+    const now = services.clock.now();
+    if (now.getTime() - req.createdAt.getTime() > services.policy.resolve('link').expiresAfterMs) {
+      return {
+        outcome: 'failed',
+        errorCode: 'EXPIRED',
+        message: 'link request expired',
+        notice: notice('This link request expired unanswered; the requester can ask again with `/qm link`.'),
+      };
+    }
+    // Who the email belongs to now: the member matched when filed, or (for someone who joined since the last
+    // directory sync) one live lookup, made by the admin's click rather than by the requester's tries.
+    const member =
+      choice === 'approve'
+        ? ((req.orgUserId ? await services.store.directory.getUser(req.orgUserId) : null) ??
+          (await lookUpMember(services, req.email)))
+        : null;
+    const status = member ? 'approved' : 'denied';
     const decided = await services.store.linkRequests.decide(req.id, {
       status,
       decidedBy: caller.orgUser.id,
-      decidedAt: services.clock.now(),
+      decidedAt: now,
     });
     if (!decided) {
-      const now = (await services.store.linkRequests.get(req.id))!;
+      const current = (await services.store.linkRequests.get(req.id))!;
       return {
         outcome: 'failed',
         errorCode: 'CONFLICT',
-        message: `already ${now.status}`,
-        card: await linkRequestCard(services, now),
-        notice: notice(`This request was already ${now.status}.`),
+        message: `already ${current.status}`,
+        card: await linkRequestCard(services, current),
+        notice: notice(`This request was already ${current.status}.`),
       };
     }
-    if (status === 'approved') {
-      const member = await services.store.directory.getUser(decided.orgUserId);
-      if (!member) {
-        return {
-          outcome: 'failed',
-          errorCode: 'NOT_FOUND',
-          message: 'member left the org',
-          card: await linkRequestCard(services, decided),
-          notice: notice(`${decided.email} is no longer a member of the organization; nothing was linked.`),
-        };
-      }
+    if (member) {
       await linkDirectly(
         services,
         { platform: decided.platform, teamId: decided.teamId, userId: decided.userId },
         member,
         'admin',
       );
+    }
+    // The requester hears the decision, and (when nothing matched) only that it was not approved.
+    await services.notifiers[decided.platform]
+      ?.dm(
+        decided.teamId,
+        decided.userId,
+        reply({
+          tone: member ? 'success' : 'warning',
+          text: member
+            ? `Your request to act as ${md.bold(decided.email)} was approved: you now act as that Anthropic org member here.`
+            : `Your request to act as ${md.bold(decided.email)} was not approved.`,
+        }),
+      )
+      .catch((err: unknown) => services.logger.warn({ err, request: decided.id }, 'link decision DM failed'));
+    if (choice === 'approve' && !member) {
+      return {
+        outcome: 'failed',
+        errorCode: 'NOT_FOUND',
+        message: 'no org member has that email; denied',
+        card: await linkRequestCard(services, decided),
+        notice: notice(
+          `No member of the Anthropic organization has the email ${md.code(decided.email)}, so nothing was linked and the request was denied.`,
+        ),
+      };
     }
     return {
       outcome: 'allowed',

@@ -13,6 +13,8 @@ import { permissionsForRole } from './permissions.js';
 
 /** How long a link is trusted before the chat profile is looked up again. */
 export const LINK_REFRESH_MS = 60 * 60_000;
+/** How often an email missing from the synced directory may be looked up in the Admin API. */
+export const LIVE_LOOKUP_INTERVAL_MS = 5 * 60_000;
 
 export class IdentityResolver {
   constructor(
@@ -110,10 +112,20 @@ export class IdentityResolver {
     return { ...base, link, orgUser, permissions: permissionsForRole(orgUser.role), memberships };
   }
 
-  /** The stored directory first; then the live API, for someone who joined since the last sync. */
+  /**
+   * The stored directory first; then the live API, for someone who joined since the last sync: at most once per
+   * email every few minutes, so a chat user who is not a member does not cost an Admin API call per command.
+   */
   private async findOrgUser(email: string): Promise<OrgUser | null> {
     const stored = await this.store.directory.findUserByEmail(email);
     if (stored) return stored;
+    const lookup = await this.store.rateLimits.hit(
+      `member-lookup:${email.toLowerCase()}`,
+      1,
+      LIVE_LOOKUP_INTERVAL_MS,
+      this.clock.now(),
+    );
+    if (!lookup.allowed) return null;
     const live = (await this.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
     if (!live) return null;
     await this.store.directory.upsertUsers([live]);

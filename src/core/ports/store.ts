@@ -72,7 +72,8 @@ export interface LinkRequest {
   teamId: string;
   userId: string;
   email: string;
-  orgUserId: string;
+  /** The org member the email matched in the synced directory when filed; null when none did. */
+  orgUserId: string | null;
   status: 'pending' | 'approved' | 'denied' | 'cancelled';
   createdAt: Date;
   decidedAt: Date | null;
@@ -239,8 +240,17 @@ export interface Store {
   };
 
   linkRequests: {
-    /** Creates a pending request; an older pending request of the same chat account is cancelled. */
-    create(input: Pick<LinkRequest, 'platform' | 'teamId' | 'userId' | 'email' | 'orgUserId'>): Promise<LinkRequest>;
+    /**
+     * Files a pending request, unless the chat account already has one pending or its platform and team already
+     * have `maxPendingPerTeam` pending. Pending requests created before `staleBefore` are cancelled first (they
+     * expired unanswered). One pending request per chat account holds under concurrent calls on both databases.
+     */
+    create(
+      input: Pick<LinkRequest, 'platform' | 'teamId' | 'userId' | 'email' | 'orgUserId'>,
+      limits: { staleBefore: Date; maxPendingPerTeam: number },
+    ): Promise<
+      { filed: LinkRequest } | { refused: 'requester_pending'; pending: LinkRequest | null } | { refused: 'team_full' }
+    >;
     get(id: string): Promise<LinkRequest | null>;
     /**
      * pending → approved | denied, exactly once: returns the updated request, or null when it was no longer
@@ -251,6 +261,19 @@ export interface Store {
       decision: { status: 'approved' | 'denied'; decidedBy: string; decidedAt: Date },
     ): Promise<LinkRequest | null>;
     setMessage(id: string, channelId: string, messageId: string): Promise<void>;
+  };
+
+  rateLimits: {
+    /**
+     * Counts one attempt under `key` unless `limit` attempts are already counted in the `windowMs` before `now`;
+     * a refused attempt is not counted, and `retryAt` says when the oldest counted one leaves the window.
+     */
+    hit(
+      key: string,
+      limit: number,
+      windowMs: number,
+      now: Date,
+    ): Promise<{ allowed: true } | { allowed: false; retryAt: Date }>;
   };
 
   actionTokens: {
