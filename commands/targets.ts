@@ -97,11 +97,12 @@ export async function findWorkspace(s: Services, name: string, defaultRefusal: s
 
 /** A key the caller may see, by id or exact name; an unknown one gets the nearest names they may see. */
 export async function findKey(s: Services, ref: string, caller: Caller): Promise<ApiKey> {
+  const keys = await visibleKeys(s, caller);
   try {
-    return await resolveKey(s, ref, caller);
+    return await resolveKey(s, ref, caller, keys);
   } catch (e) {
     if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND') throw e;
-    const names = [...new Set((await visibleKeys(s, caller)).map((k) => k.name))];
+    const names = [...new Set(keys.map((k) => k.name))];
     throw new DomainError(
       'NOT_FOUND',
       `${noSuchKey(caller, ref)}${didYouMean(suggestions(ref, names))}${seeKeysList(caller)}`,

@@ -84,8 +84,14 @@ export function noSuchKey(caller: Caller, ref: string): string {
 }
 
 /** A key the caller may see, by id (`apikey_…`) or by exact name (must be unambiguous among those). */
-export async function resolveKey(s: Services, ref: string, caller: Caller): Promise<ApiKey> {
-  const keys = await visibleKeys(s, caller);
+export async function resolveKey(
+  s: Services,
+  ref: string,
+  caller: Caller,
+  /** The caller's visible keys when already at hand. */
+  keys?: ApiKey[],
+): Promise<ApiKey> {
+  keys ??= await visibleKeys(s, caller);
   const byId = keys.find((k) => k.id === ref.trim());
   if (byId) return byId;
   const byName = keys.filter((k) => k.name.toLowerCase() === ref.trim().toLowerCase());
