@@ -49,8 +49,8 @@ const MATRIX: Record<string, { text: string; expect: string; oneAtATime?: true }
   // A key has one rotation under way at a time: each role's is closed before the next role asks.
   'keys rotate': { text: 'keys rotate prod-backend matrix', expect: 'AAARRRD', oneAtATime: true },
   'keys disable': { text: 'keys disable prod-backend reason:matrix', expect: 'AAARRRD' },
-  // A typo: those who may see the key are pointed at it, the others are not.
-  'keys enable': { text: 'keys enable prod-backen reason:matrix', expect: 'RRRRRRD' },
+  // A typo of a research key (typed nowhere else): admin and billing are pointed at it, the others are not.
+  'keys enable': { text: 'keys enable research-notebok reason:matrix', expect: 'RRRRRRD' },
   'keys archive': { text: 'keys archive staging-worker reason:matrix', expect: 'AAARRRD' },
   'keys rename': { text: 'keys rename staging-chat staging-chat-2', expect: 'AAARRRD' },
   audit: { text: 'audit', expect: 'ADDDDDD' },
