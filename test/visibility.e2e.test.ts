@@ -9,8 +9,9 @@
  * carol billing, dave user (workspace_user in research).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { visibleText } from './fakes/slack.js';
+import { visibleText, waitFor } from './fakes/slack.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { clickCard, slackDms } from './support/slack-cards.js';
 
 // Developers may approve new workspaces, so bob sees (only) those requests besides his own.
 const POLICY = `
@@ -119,9 +120,16 @@ describe('members', () => {
   });
 
   it('a user inviting an existing member learns nothing: the request is filed as for anyone else', async () => {
+    const before = new Set(t.slack.messages.keys());
     const a = await say('members invite bob@example.com user', 'UDAVE');
     expect(a).toContain('(pending): Invite bob@example.com as user');
     expect(a).not.toContain('already');
+    // Approved by mistake, it sends no invite; the requester is told that much, not bob's role.
+    const card = [...t.slack.messages.values()].find((m) => !before.has(m.ts) && m.channel === 'C0GENERAL')!;
+    await clickCard(t, 'UALICE', card, 'Approve');
+    const done = await waitFor(() => slackDms(t, 'UDAVE').find((m) => m.includes('no invite sent')));
+    expect(done).toContain('bob@example.com is already a member of the organization; no invite sent.');
+    expect(done).not.toContain('developer');
     const b = await say('members invite contractor@example.org developer', 'UDAVE');
     expect(b).toContain('(pending): Invite contractor@example.org as developer');
     expect(b).not.toMatch(/already|invite is|\(`?user`?\)/);
