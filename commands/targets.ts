@@ -3,14 +3,23 @@
  * disable/enable/archive/rename) need to name their targets: the core's resolvers, plus "did you mean"
  * suggestions on a miss and the refusals the Admin API would give, said up front and in plain words.
  */
-import { closest } from '../src/core/approvals/policy.js';
-import { resolveKey, resolveMember, resolveWorkspace } from '../src/core/approvals/targets.js';
+import {
+  noSuchKey,
+  resolveKey,
+  resolveMember,
+  resolveWorkspace,
+  seeKeysList,
+  visibleKeys,
+} from '../src/core/approvals/targets.js';
 import type { InvocationInfo } from '../src/core/command/define.js';
 import { md } from '../src/core/command/reply.js';
 import { DomainError } from '../src/core/errors.js';
+import type { Caller } from '../src/core/identity/caller.js';
 import { WORKSPACE_ROLES } from '../src/core/identity/permissions.js';
+import { seesAllMembers } from '../src/core/identity/visibility.js';
 import type { ApiKey, OrgUser, Workspace } from '../src/core/ports/admin-api.js';
 import type { Services } from '../src/core/services.js';
+import { closest, MAX_SUGGEST_INPUT, type SuggestStats } from '../src/core/suggest.js';
 
 /** The workspace roles, as option choices (one list: src/core/identity/permissions.ts). */
 export const WORKSPACE_ROLE_CHOICES = WORKSPACE_ROLES;
@@ -18,11 +27,15 @@ export type WorkspaceRoleChoice = (typeof WORKSPACE_ROLE_CHOICES)[number];
 
 export const ORG_ADMIN_ROLES = new Set(['admin', 'owner', 'primary_owner']);
 
-/** Up to three candidates near `word`: a plausible typo first, then names that contain it (or it them). */
-export function suggestions(word: string, candidates: readonly string[], max = 3): string[] {
+/**
+ * Up to three candidates near `word`: a plausible typo first, then names that contain it (or it them).
+ * Input too long to be a typo of anything gets none (the work stays bounded whatever was typed).
+ */
+export function suggestions(word: string, candidates: readonly string[], max = 3, stats?: SuggestStats): string[] {
   const w = word.trim().toLowerCase();
+  if (w.length > MAX_SUGGEST_INPUT) return [];
   const out: string[] = [];
-  const near = closest(w, candidates);
+  const near = closest(w, candidates, { stats });
   if (near) out.push(near);
   for (const c of candidates) {
     if (out.length >= max) break;
@@ -35,18 +48,24 @@ export function suggestions(word: string, candidates: readonly string[], max = 3
 const didYouMean = (names: string[]) =>
   names.length ? ` Did you mean ${names.map((n) => md.code(n)).join(' or ')}?` : '';
 
-/** An org member by email or chat mention; an unknown email gets the nearest members' emails as suggestions. */
-export async function findMember(s: Services, who: string, where: InvocationInfo): Promise<OrgUser> {
+/**
+ * An org member by email or chat mention; an unknown email gets the nearest members' emails as suggestions,
+ * for callers who may list members (the others may name only themselves).
+ */
+export async function findMember(s: Services, who: string, caller: Caller, where: InvocationInfo): Promise<OrgUser> {
   try {
-    return await resolveMember(s, who, where);
+    return await resolveMember(s, who, caller, where);
   } catch (e) {
-    if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND' || !who.includes('@')) throw e;
+    if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND' || !who.includes('@') || !seesAllMembers(caller)) throw e;
     const emails = (await s.store.directory.listUsers()).map((u) => u.email);
     const local = who.trim().toLowerCase().split('@')[0]!;
-    const byLocal = emails.filter((x) => {
-      const l = x.toLowerCase().split('@')[0]!;
-      return local.length >= 3 && (l.includes(local) || local.includes(l));
-    });
+    const byLocal =
+      local.length < 3 || who.length > MAX_SUGGEST_INPUT
+        ? []
+        : emails.filter((x) => {
+            const l = x.toLowerCase().split('@')[0]!;
+            return l.includes(local) || local.includes(l);
+          });
     const names = [...new Set([...suggestions(who, emails), ...byLocal])].slice(0, 3);
     throw new DomainError(
       'NOT_FOUND',
@@ -76,16 +95,17 @@ export async function findWorkspace(s: Services, name: string, defaultRefusal: s
   }
 }
 
-/** A key by id or exact name; an unknown one gets the nearest key names as suggestions. */
-export async function findKey(s: Services, ref: string): Promise<ApiKey> {
+/** A key the caller may see, by id or exact name; an unknown one gets the nearest names they may see. */
+export async function findKey(s: Services, ref: string, caller: Caller): Promise<ApiKey> {
+  const keys = await visibleKeys(s, caller);
   try {
-    return await resolveKey(s, ref);
+    return await resolveKey(s, ref, caller, keys);
   } catch (e) {
     if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND') throw e;
-    const names = [...new Set((await s.store.directory.listApiKeys()).map((k) => k.name))];
+    const names = [...new Set(keys.map((k) => k.name))];
     throw new DomainError(
       'NOT_FOUND',
-      `No API key has the id or name ${md.code(ref)}.${didYouMean(suggestions(ref, names))} See ${md.code('/qm keys list')}.`,
+      `${noSuchKey(caller, ref)}${didYouMean(suggestions(ref, names))}${seeKeysList(caller)}`,
     );
   }
 }

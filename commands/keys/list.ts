@@ -2,12 +2,11 @@ import { z } from 'zod';
 import { defineCommand } from '../../src/core/command/define.js';
 import { md, pageFooter, paginate, reply } from '../../src/core/command/reply.js';
 import { DomainError } from '../../src/core/errors.js';
+import { canSeeKey } from '../../src/core/identity/visibility.js';
 import type { ApiKey, Workspace } from '../../src/core/ports/admin-api.js';
 import { day } from '../format.js';
 
 const PAGE_SIZE = 15;
-/** Workspace roles that can see a workspace's keys in the Console. */
-const KEY_VIEWING_ROLES = new Set(['workspace_developer', 'workspace_restricted_developer', 'workspace_admin']);
 
 export default defineCommand({
   path: ['keys', 'list'],
@@ -53,15 +52,8 @@ export default defineCommand({
     });
     await services.store.directory.upsertApiKeys(keys);
 
-    const canSeeAll = caller.permissions.has('keys:read:all');
-    const visibleWorkspaces = new Set(
-      caller.memberships.filter((m) => KEY_VIEWING_ROLES.has(m.workspaceRole)).map((m) => m.workspaceId),
-    );
-    const visible = keys.filter((k) => {
-      if (workspace === 'default' && k.workspaceId !== null) return false;
-      if (canSeeAll || k.createdBy?.id === me.id) return true;
-      return k.workspaceId !== null && visibleWorkspaces.has(k.workspaceId);
-    });
+    // The same rule decides which keys every other command may name (src/core/identity/visibility.ts).
+    const visible = keys.filter((k) => !(workspace === 'default' && k.workspaceId !== null) && canSeeKey(caller, k));
     const hidden = keys.length - visible.length;
     visible.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
 

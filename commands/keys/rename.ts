@@ -18,7 +18,7 @@ export default defineCommand({
   async handler({ options, caller, services, invocation }) {
     const newName = options.name.trim();
     if (!newName) throw new DomainError('INVALID_INPUT', 'The new name cannot be blank.');
-    const key = await findKey(services, options.key);
+    const key = await findKey(services, options.key, caller);
     if (key.status === 'expired') {
       throw new DomainError('CONFLICT', `Key ${md.code(key.name)} has expired; an expired key cannot be changed.`);
     }

@@ -26,7 +26,7 @@ export default defineCommand({
   positional: ['key', 'reason'],
   examples: ['keys rotate prod-backend "leaked in a screenshot"'],
   async handler({ options, caller, services, invocation }) {
-    const key = await resolveKey(services, options.key);
+    const key = await resolveKey(services, options.key, caller);
     if (key.status !== 'active' && key.status !== 'inactive') {
       throw new DomainError(
         'CONFLICT',

@@ -38,7 +38,7 @@ function statusCommand(c: StatusChange): CommandDefinition<typeof options> {
     positional: ['key', 'reason'],
     examples: [c.example],
     async handler({ options, caller, services, invocation }) {
-      const key = await findKey(services, options.key);
+      const key = await findKey(services, options.key, caller);
       if (key.status === 'expired') throw expiredRefusal(key);
       c.check(key);
       const ws = await workspaceOfKey(services, key);

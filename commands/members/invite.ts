@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { defineCommand } from '../../src/core/command/define.js';
 import { md } from '../../src/core/command/reply.js';
 import { DomainError } from '../../src/core/errors.js';
-import type { Workspace } from '../../src/core/ports/admin-api.js';
+import { seesAllMembers } from '../../src/core/identity/visibility.js';
+import type { Invite, Workspace } from '../../src/core/ports/admin-api.js';
 import type { Services } from '../../src/core/services.js';
 import { checkWorkspaceRole, findWorkspace, suggestions, WORKSPACE_ROLE_CHOICES } from '../targets.js';
 
@@ -40,25 +41,10 @@ export default defineCommand({
     }
     const workspaces = options.workspaces ? await parseWorkspaces(services, options.workspaces, options.role) : [];
 
-    await services.directory.ensureFresh();
-    const member =
-      (await services.store.directory.findUserByEmail(email)) ??
-      (await services.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
-    if (member) {
-      throw new DomainError(
-        'CONFLICT',
-        `${md.escape(member.email)} is already a member of the organization (${md.code(member.role)}). To change their role use ${md.code('/qm members role')}; for workspaces, ${md.code('/qm workspaces add-member')}.`,
-      );
-    }
-    const pending = (await services.admin.listInvites()).find(
-      (i) => i.email.toLowerCase() === email.toLowerCase() && i.status === 'pending',
-    );
-    if (pending && pending.role !== options.role) {
-      throw new DomainError(
-        'CONFLICT',
-        `An invite for ${md.escape(email)} is already pending as ${md.code(pending.role)}; the API cannot change an invite's role. An admin can delete it in the Console first.`,
-      );
-    }
+    // Whether the address is already a member, or already invited, is for those who may list members; for
+    // anyone else the request is filed either way (the approvers see the organization, and the executor sends
+    // no second invite), so the answer says nothing about who is in the organization.
+    const pending = seesAllMembers(caller) ? await alreadyThere(services, email, options.role) : undefined;
 
     const into = workspaces.length
       ? `, then add them to ${workspaces.map((w) => `${w.name} as ${w.role}`).join(', ')}`
@@ -75,6 +61,30 @@ export default defineCommand({
     });
   },
 });
+
+/** Refuses an address that is already a member, or invited with another role; returns a pending invite. */
+async function alreadyThere(services: Services, email: string, role: string): Promise<Invite | undefined> {
+  await services.directory.ensureFresh();
+  const member =
+    (await services.store.directory.findUserByEmail(email)) ??
+    (await services.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
+  if (member) {
+    throw new DomainError(
+      'CONFLICT',
+      `${md.escape(member.email)} is already a member of the organization (${md.code(member.role)}). To change their role use ${md.code('/qm members role')}; for workspaces, ${md.code('/qm workspaces add-member')}.`,
+    );
+  }
+  const pending = (await services.admin.listInvites()).find(
+    (i) => i.email.toLowerCase() === email.toLowerCase() && i.status === 'pending',
+  );
+  if (pending && pending.role !== role) {
+    throw new DomainError(
+      'CONFLICT',
+      `An invite for ${md.escape(email)} is already pending as ${md.code(pending.role)}; the API cannot change an invite's role. An admin can delete it in the Console first.`,
+    );
+  }
+  return pending;
+}
 
 /** `prod:workspace_developer,staging:workspace_user` → resolved workspaces with a checked role each. */
 async function parseWorkspaces(

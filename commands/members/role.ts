@@ -26,7 +26,7 @@ export default defineCommand({
         'The Anthropic Admin API cannot make anyone an admin (or change an admin’s role). An admin has to do that in the Console: Settings → Members.',
       );
     }
-    const member = await resolveMember(services, options.member, invocation);
+    const member = await resolveMember(services, options.member, caller, invocation);
     if (['admin', 'owner', 'primary_owner'].includes(member.role)) {
       throw new DomainError(
         'INVALID_INPUT',

@@ -1,30 +1,33 @@
 import { z } from 'zod';
 import { defineCommand } from '../../src/core/command/define.js';
 import { md, pageFooter, paginate, reply } from '../../src/core/command/reply.js';
+import { canSeeRequest } from '../../src/core/identity/visibility.js';
 import type { ApprovalStatus } from '../../src/core/ports/store.js';
 
 const PAGE_SIZE = 15;
 
 export default defineCommand({
   path: ['requests', 'list'],
-  description: 'List requests: yours, or the pending ones',
+  description: 'List requests: yours, or the ones you can see (yours and those you may approve; admins see all)',
   access: 'member',
   options: z.object({
     which: z
       .enum(['mine', 'pending', 'all'])
       .optional()
-      .describe('mine (default), pending (all pending requests), or all'),
+      .describe('mine (default); pending or all of the requests you can see: yours and those you may approve'),
     page: z.number().int().min(1).max(1000).optional().describe('Page of the list to show'),
   }),
   positional: ['which'],
   async handler({ options, caller, services, invocation }) {
     const which = options.which ?? 'mine';
     const statuses: ApprovalStatus[] | undefined = which === 'pending' ? ['pending'] : undefined;
-    const requests = await services.store.approvals.list({
-      statuses,
-      requesterOrgId: which === 'mine' ? caller.orgUser!.id : undefined,
-      limit: 500,
-    });
+    const requests = (
+      await services.store.approvals.list({
+        statuses,
+        requesterOrgId: which === 'mine' ? caller.orgUser!.id : undefined,
+        limit: 500,
+      })
+    ).filter((r) => canSeeRequest(caller, r, services.policy));
     const p = paginate(requests, options.page ?? 1, PAGE_SIZE);
     const lines = p.items.map(
       (r) =>

@@ -22,7 +22,7 @@ export default defineCommand({
   async handler({ options, caller, services, invocation }) {
     checkWorkspaceRole(null, options.role, options.workspace);
     const ws = await findWorkspace(services, options.workspace, DEFAULT_MEMBERS_REFUSAL);
-    const member = await findMember(services, options.member, invocation);
+    const member = await findMember(services, options.member, caller, invocation);
     checkWorkspaceRole(member, options.role, ws.name);
     const current = (await services.admin.listWorkspaceMembers(ws.id)).find((m) => m.userId === member.id);
     if (current?.workspaceRole === options.role) {

@@ -18,7 +18,7 @@ export default defineCommand({
   examples: ['workspaces remove-member staging heidi@example.com reason:"moved teams"'],
   async handler({ options, caller, services, invocation }) {
     const ws = await findWorkspace(services, options.workspace, DEFAULT_MEMBERS_REFUSAL);
-    const member = await findMember(services, options.member, invocation);
+    const member = await findMember(services, options.member, caller, invocation);
     if (ORG_ADMIN_ROLES.has(member.role) || member.role === 'billing') {
       const inherited = member.role === 'billing' ? 'workspace_billing' : 'workspace_admin';
       throw new DomainError(

@@ -292,7 +292,8 @@ describe('key status and name', () => {
   });
 
   it('a Default-workspace key is filed without a workspace', async () => {
-    const { card, id, text } = await file('keys disable laptop reason:"lost laptop"');
+    // judy made it: carol (billing) sees every key; bob (developer in prod and staging) does not see it.
+    const { card, id, text } = await file('keys disable laptop reason:"lost laptop"', 'UCAROL');
     expect(text).toContain('Disable key laptop in the Default workspace');
     await approve(card, id);
     expect(key('laptop').status).toBe('inactive');
@@ -315,7 +316,7 @@ describe('key status and name', () => {
     await refused('keys rename staging-load-test new-name', 'Key `staging-load-test` has expired');
     await refused(
       'keys disable prod-wroker reason:x',
-      'No API key has the id or name `prod-wroker`. Did you mean `prod-worker`?',
+      'No API key you can see has the id or name `prod-wroker` (you see the keys you created and the keys of workspaces where you are a developer or admin). Did you mean `prod-worker`?',
     );
     await refused('keys rename prod-worker prod-worker', 'Key `prod-worker` already has that name');
     await refused('keys enable prod-worker reason:x', 'Key `prod-worker` is already active');

@@ -241,7 +241,8 @@ describe('keys request', () => {
   });
 
   it('refuses the Default workspace, unknown and archived workspaces, and lifetimes over the policy', async () => {
-    const reply = async (text: string) => plain(visibleText((await run(text, 'UBOB')).reply));
+    // carol (billing) sees every key, also those of the Default workspace (bob, a developer, does not).
+    const reply = async (text: string) => plain(visibleText((await run(text, 'UCAROL')).reply));
     expect(await reply('keys request default k "r"')).toContain('Keys in the Default workspace cannot be requested');
     expect(await reply('keys request nowhere k "r"')).toContain('There is no workspace called nowhere');
     expect(await reply('keys request old-experiments k "r"')).toContain('old-experiments is archived');
@@ -298,7 +299,8 @@ describe('keys rotate', () => {
   });
 
   it('refuses archived keys and keys outside a named workspace', async () => {
-    const reply = async (text: string) => plain(visibleText((await run(text, 'UBOB')).reply));
+    // carol (billing) sees every key, also those of the Default workspace (bob, a developer, does not).
+    const reply = async (text: string) => plain(visibleText((await run(text, 'UCAROL')).reply));
     expect(await reply('keys rotate prod-legacy "r"')).toContain('prod-legacy is archived; only active or inactive');
     expect(await reply('keys rotate default-playground "r"')).toContain('is in the Default workspace');
     expect(await reply('keys rotate no-such-key "r"')).toContain('No API key has the id or name no-such-key');

@@ -20,6 +20,7 @@ import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import { DomainError } from '../errors.js';
 import type { Caller } from '../identity/caller.js';
 import { isLinked } from '../identity/caller.js';
+import { canSeeRequest } from '../identity/visibility.js';
 import { AdminApiError, type Workspace } from '../ports/admin-api.js';
 import type { ApprovalRequest, ApprovalVote, Platform } from '../ports/store.js';
 import { redactDeep, redactSecrets } from '../secrets.js';
@@ -275,7 +276,8 @@ export class ApprovalEngine {
     const s = this.services;
     if (!isLinked(caller)) throw new DomainError('UNLINKED', caller.unlinkedReason ?? 'Link your chat account first.');
     const request = await s.store.approvals.get(id);
-    if (!request)
+    // A request the caller may not see is answered as one that does not exist.
+    if (!request || !canSeeRequest(caller, request, s.policy))
       throw new DomainError(
         'NOT_FOUND',
         `There is no request ${md.code(id)}. See ${md.code('/qm requests list mine')}.`,

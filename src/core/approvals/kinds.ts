@@ -73,9 +73,10 @@ export const memberInvite: KindDefinition = {
     const existingMember = (await s.admin.listUsers({ email })).find(
       (u) => u.email.toLowerCase() === email.toLowerCase(),
     );
+    // Said to the requester, who may not be allowed to list members: that they are one, not their role.
     if (existingMember)
       return {
-        message: `${md.escape(email)} is already a member (${md.code(existingMember.role)}); no invite sent.`,
+        message: `${md.escape(email)} is already a member of the organization; no invite sent.`,
         data: { userId: existingMember.id },
       };
     const pending = (await s.admin.listInvites()).find(

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import { KNOWN_ORG_ROLES, WORKSPACE_ROLES } from '../identity/permissions.js';
+import { closest } from '../suggest.js';
 
 export const REQUEST_KINDS = [
   'key.request',
@@ -823,34 +824,4 @@ function unique(xs: string[]): string[] {
 function unknownName(what: string, value: string, known: readonly string[]): string {
   const guess = closest(value, known);
   return `unknown ${what} "${value}"${guess ? ` (did you mean ${guess}?)` : ''}; known ${what}s: ${known.join(', ')}`;
-}
-
-/** The candidate nearest to `s` by edit distance, when it is near enough to be a plausible typo. */
-export function closest(s: string, candidates: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestD = Number.POSITIVE_INFINITY;
-  const a = s.toLowerCase();
-  for (const c of candidates) {
-    const d = editDistance(a, c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  if (best === null) return null;
-  return bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }

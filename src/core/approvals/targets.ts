@@ -1,18 +1,36 @@
-/** Resolving what a request names (a member, a workspace, a key) into API objects, with specific errors. */
+/**
+ * Resolving what a request names (a member, a workspace, a key) into API objects, with specific errors.
+ * Only what the caller may see is matched (src/core/identity/visibility.ts): anything else gets the answer
+ * something that does not exist gets, so these errors never tell a caller what they may not list.
+ */
 import { md } from '../command/reply.js';
 import { DomainError } from '../errors.js';
+import type { Caller } from '../identity/caller.js';
+import { roleNeededFor } from '../identity/permissions.js';
+import { canSeeKey, seesAllKeys, seesAllMembers } from '../identity/visibility.js';
 import type { ApiKey, OrgUser, Workspace } from '../ports/admin-api.js';
 import type { Services } from '../services.js';
 
-/** An org member by email, or by a chat mention of a linked account (`<@U…>` / a Discord user id). */
+/**
+ * An org member by email, or by a chat mention of a linked account (`<@U…>` / a Discord user id). A caller
+ * who may not list members may name only themselves: anyone else gets one answer, member or not, and is
+ * not even looked up.
+ */
 export async function resolveMember(
   s: Services,
   who: string,
+  caller: Caller,
   where: { platform: 'slack' | 'discord'; teamId: string },
 ): Promise<OrgUser> {
   const mention =
     /^<@!?([A-Z0-9]+)(?:\|[^>]*)?>$/i.exec(who.trim())?.[1] ??
     (/^([UW][A-Z0-9]{2,}|\d{15,21})$/.test(who.trim()) ? who.trim() : null);
+  if (!seesAllMembers(caller)) {
+    const me = caller.orgUser;
+    const self = mention ? mention === caller.userId : me?.email.toLowerCase() === who.trim().toLowerCase();
+    if (!me || !self) throw new DomainError('NOT_FOUND', onlyYourself(caller));
+    return (await s.store.directory.getUser(me.id)) ?? me;
+  }
   if (mention) {
     const link = await s.store.links.find(where.platform, where.teamId, mention);
     if (!link)
@@ -47,10 +65,33 @@ export async function resolveWorkspace(s: Services, name: string): Promise<Works
   return ws;
 }
 
-/** A key by id (`apikey_…`) or by exact name (must be unambiguous). */
-export async function resolveKey(s: Services, ref: string): Promise<ApiKey> {
+/** The answer to a caller who may not list members and names someone else (or no one). */
+export function onlyYourself(caller: Caller): string {
+  return `You can name only yourself here: org members are visible from the ${md.bold(roleNeededFor('members:read'))} org role up, and you are ${md.bold(caller.orgUser?.role ?? 'not linked')}.`;
+}
+
+/** The keys the caller may see, fresh from the Admin API (the directory is updated with all of them). */
+export async function visibleKeys(s: Services, caller: Caller): Promise<ApiKey[]> {
   const keys = await s.admin.listApiKeys();
   await s.store.directory.upsertApiKeys(keys);
+  return keys.filter((k) => canSeeKey(caller, k));
+}
+
+/** "No API key has …", said so that it is the same for a key that exists but is not the caller's to see. */
+export function noSuchKey(caller: Caller, ref: string): string {
+  if (seesAllKeys(caller)) return `No API key has the id or name ${md.code(ref)}.`;
+  return `No API key you can see has the id or name ${md.code(ref)} (you see the keys you created and the keys of workspaces where you are a developer or admin).`;
+}
+
+/** A key the caller may see, by id (`apikey_…`) or by exact name (must be unambiguous among those). */
+export async function resolveKey(
+  s: Services,
+  ref: string,
+  caller: Caller,
+  /** The caller's visible keys when already at hand. */
+  keys?: ApiKey[],
+): Promise<ApiKey> {
+  keys ??= await visibleKeys(s, caller);
   const byId = keys.find((k) => k.id === ref.trim());
   if (byId) return byId;
   const byName = keys.filter((k) => k.name.toLowerCase() === ref.trim().toLowerCase());
@@ -61,5 +102,9 @@ export async function resolveKey(s: Services, ref: string): Promise<ApiKey> {
       `${byName.length} keys are called ${md.code(ref)}; use the key id: ${byName.map((k) => md.code(k.id)).join(', ')}.`,
     );
   }
-  throw new DomainError('NOT_FOUND', `No API key has the id or name ${md.code(ref)}. See ${md.code('/qm keys list')}.`);
+  throw new DomainError('NOT_FOUND', `${noSuchKey(caller, ref)}${seeKeysList(caller)}`);
+}
+
+export function seeKeysList(caller: Caller): string {
+  return caller.permissions.has('keys:read') ? ` See ${md.code('/qm keys list')}.` : '';
 }

@@ -5,8 +5,13 @@
  *   members invite email:"a@b.com"        (quotes for values with spaces)
  * Parsing is driven entirely by the registry; errors say exactly what was wrong and what would be right.
  */
+
+import { closest } from '../suggest.js';
 import type { CommandRegistry, RegisteredCommand } from './define.js';
 import { md } from './reply.js';
+
+/** A command word is a typo of another when a third of its letters (at least one) would fix it. */
+const TYPO = { maxEdits: (word: string) => Math.max(1, Math.floor(word.length / 3)) };
 
 export type ParsedText =
   | { ok: true; command: RegisteredCommand; raw: Record<string, string | boolean> }
@@ -113,48 +118,16 @@ function unknownCommand(words: string[], registry: CommandRegistry, prefix: stri
     if (!sub || sub.includes(':')) {
       return fail(`${prefix} ${first}`, `${md.code(`${prefix} ${first}`)} needs a subcommand: ${list}.`);
     }
-    const guess = closest(sub, groupChildren);
+    const guess = closest(sub, groupChildren, TYPO);
     return fail(
       `${prefix} ${first} ${sub}`,
       `There is no ${md.code(`${prefix} ${first} ${sub}`)}.${guess ? ` Did you mean ${md.code(`${prefix} ${first} ${guess}`)}?` : ''} Subcommands of ${md.code(first)}: ${list}.`,
     );
   }
   const tops = registry.childrenOf([]);
-  const guess = closest(first, tops);
+  const guess = closest(first, tops, TYPO);
   return fail(
     `${prefix} ${first}`,
     `There is no ${md.code(`${prefix} ${first}`)}.${guess ? ` Did you mean ${md.code(`${prefix} ${guess}`)}?` : ''} Try ${md.code(`${prefix} help`)} to see what you can do.`,
   );
-}
-
-function closest(word: string, candidates: string[]): string | null {
-  let best: string | null = null;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = distance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== null && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
-}
-
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      dp[i]![j] = Math.min(
-        dp[i - 1]![j]! + 1,
-        dp[i]![j - 1]! + 1,
-        dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      // Two swapped letters (`kyes` for `keys`) are one typo, not two.
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        dp[i]![j] = Math.min(dp[i]![j]!, dp[i - 2]![j - 2]! + 1);
-      }
-    }
-  }
-  return dp[a.length]![b.length]!;
 }

@@ -11,12 +11,14 @@ export type Permission =
   | 'keys:read:all'
   | 'audit:read'
   /** Link and unlink other people's chat accounts; decide link requests. */
-  | 'links:manage';
+  | 'links:manage'
+  /** See every approval request (others see their own and those they may approve). */
+  | 'requests:read:all';
 
 const USER: Permission[] = ['workspaces:read'];
 const DEVELOPER: Permission[] = [...USER, 'members:read', 'keys:read'];
 const BILLING: Permission[] = [...DEVELOPER, 'keys:read:all'];
-const ADMIN: Permission[] = [...BILLING, 'audit:read', 'links:manage'];
+const ADMIN: Permission[] = [...BILLING, 'audit:read', 'links:manage', 'requests:read:all'];
 
 const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   user: USER,
