@@ -66,7 +66,12 @@ export function parseCommandLine(
 
 /** parseArgs' messages are long and suggest `--`; say what is wrong in one sentence instead. */
 function describeParseError(err: Error & { code?: string }, args: string[]): string {
-  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  // The flag is quoted first in the message, as `'--port'` or `'-p, --port <value>'`: name its long form.
+  const quoted = /'([^']+)'/.exec(err.message)?.[1] ?? '';
+  const flag = quoted
+    .split(/[\s,]+/)
+    .filter((t) => t.startsWith('-'))
+    .at(-1);
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `Unknown option ${flag ?? args.find((a) => a.startsWith('-')) ?? ''}.`;
