@@ -25,7 +25,7 @@ let locker: ChildProcess | null = null;
 const LOCKER = `
 const Database = require('libsql');
 const db = new Database(process.argv[1]);
-db.exec('PRAGMA busy_timeout = 10000');
+db.prepare('PRAGMA busy_timeout = 10000').get();
 const nap = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 process.stdout.write('locking\\n');
 for (;;) { db.exec('BEGIN IMMEDIATE'); nap(300); db.exec('COMMIT'); nap(50); }
@@ -52,7 +52,10 @@ beforeAll(async () => {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await new Promise((r) => locker!.stdout!.once('data', r));
+    await new Promise((resolve, reject) => {
+      locker!.stdout!.once('data', resolve);
+      locker!.once('exit', (code) => reject(new Error(`the lock holder exited (${code})`)));
+    });
   }
 }, 120_000);
 
