@@ -8,7 +8,6 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { formatDuration } from '../core/approvals/policy.js';
 import { JOBS, type JobDefinition } from '../core/jobs.js';
-import { buildCore } from '../main.js';
 import { runJobOnce } from '../scheduler/scheduler.js';
 import { parseCommandLine, UsageError } from './args.js';
 
@@ -67,6 +66,7 @@ export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promis
     }
     const env = o.env ?? process.env;
     const config = loadConfig(env);
+    const { buildCore } = await import('../main.js');
     const core = await buildCore(config, {
       env,
       // Log lines go to stderr, so stdout carries only the summary; quiet unless LOG_LEVEL asks for more.

@@ -5,19 +5,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commands } from '../../commands/index.js';
 import { createAdminApiClient } from '../anthropic/client.js';
 import { runSimulatorCli, SIMULATOR_OPTIONS, SIMULATOR_USAGE } from '../anthropic/simulator/cli.js';
-import { startSimulator } from '../anthropic/simulator/index.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { describeAdminApiError } from '../core/admin-errors.js';
 import { PolicyError } from '../core/approvals/policy.js';
-import { CommandRegistry } from '../core/command/define.js';
 import { AdminApiError } from '../core/ports/admin-api.js';
 import type { Platform } from '../core/ports/store.js';
 import { DISCORD_REGISTER_USAGE, runDiscordRegister, runManifestDiscord } from '../discord/cli.js';
-import { startQuartermaster } from '../main.js';
-import { slackManifest } from '../slack/manifest.js';
 import { migrateIfPending, openStore } from '../store/index.js';
 import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
 import { JOBS_USAGE, runJobsCli } from './jobs.js';
@@ -151,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
         return await new Promise<number>(() => {});
       }
       case 'manifest':
-        return manifest(rest);
+        return await manifest(rest);
       case 'discord': {
         const [sub, ...more] = rest;
         if (sub === 'register') return await runDiscordRegister(more);
@@ -209,6 +204,8 @@ const DIGEST_OPTIONS: OptionSpecs = {
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function start(): Promise<number> {
+  // Loaded here, not at the top: the other verbs (and --help) need none of the chat adapters.
+  const { startQuartermaster } = await import('../main.js');
   const qm = await startQuartermaster().catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
       const config = loadConfig();
@@ -258,7 +255,7 @@ async function migrate(): Promise<number> {
   }
 }
 
-function manifest(args: string[]): number {
+async function manifest(args: string[]): Promise<number> {
   const cl = parseCommandLine(
     args,
     MANIFEST_USAGE,
@@ -267,8 +264,13 @@ function manifest(args: string[]): number {
   );
   if (cl.help) return help(MANIFEST_USAGE);
   const [kind] = cl.positionals;
-  if (kind === 'discord') return runManifestDiscord(cl.values.write === true);
+  if (kind === 'discord') return await runManifestDiscord(cl.values.write === true);
   if (kind !== 'slack') throw new UsageError(`There is no manifest "${kind}": use slack or discord.`, MANIFEST_USAGE);
+  const [{ commands }, { CommandRegistry }, { slackManifest }] = await Promise.all([
+    import('../../commands/index.js'),
+    import('../core/command/define.js'),
+    import('../slack/manifest.js'),
+  ]);
   const json = `${JSON.stringify(slackManifest(new CommandRegistry(commands)), null, 2)}\n`;
   if (cl.values.write) {
     const file = path.join(root, 'manifest', 'slack.json');
@@ -298,7 +300,7 @@ async function link(args: string[]): Promise<number> {
   const sim =
     config.ANTHROPIC_ADMIN_KEY || config.ANTHROPIC_BASE_URL
       ? null
-      : await startSimulator({ port: 0, host: '127.0.0.1' });
+      : await (await import('../anthropic/simulator/index.js')).startSimulator({ port: 0, host: '127.0.0.1' });
   try {
     const admin = createAdminApiClient({
       adminKey: config.ANTHROPIC_ADMIN_KEY ?? sim?.adminKey ?? '',

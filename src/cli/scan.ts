@@ -4,7 +4,6 @@
  * key's hint; when an Admin API is configured, each is matched by that hint to the key it belongs to.
  */
 import { readFile } from 'node:fs/promises';
-import { createAdminApiClient } from '../anthropic/client.js';
 import { loadConfig } from '../config/load.js';
 import { findSecrets, type SecretFinding } from '../core/leaks/detect.js';
 import type { ApiKey } from '../core/ports/admin-api.js';
@@ -121,6 +120,7 @@ async function knownKeys(env: Record<string, string | undefined>): Promise<ApiKe
   const config = loadConfig(env);
   if (!config.ANTHROPIC_ADMIN_KEY) return null;
   try {
+    const { createAdminApiClient } = await import('../anthropic/client.js');
     return await createAdminApiClient({
       adminKey: config.ANTHROPIC_ADMIN_KEY,
       baseURL: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',

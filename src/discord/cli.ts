@@ -6,11 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commands } from '../../commands/index.js';
 import { parseCommandLine, UsageError } from '../cli/args.js';
 import { CommandRegistry } from '../core/command/define.js';
-import { discordManifestText } from './commands-json.js';
-import { DEFAULT_DISCORD_API_URL, registerDiscordCommands } from './register.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DISCORD_MANIFEST_FILE = path.join(root, 'manifest', 'discord-commands.json');
@@ -18,7 +15,11 @@ export const DISCORD_MANIFEST_FILE = path.join(root, 'manifest', 'discord-comman
 export const DISCORD_REGISTER_USAGE = 'Usage: npx quartermaster discord register [--guild GUILD_ID]';
 
 /** `manifest discord [--write]`: prints the JSON, or writes manifest/discord-commands.json. Exit code. */
-export function runManifestDiscord(write: boolean): number {
+export async function runManifestDiscord(write: boolean): Promise<number> {
+  const [{ commands }, { discordManifestText }] = await Promise.all([
+    import('../../commands/index.js'),
+    import('./commands-json.js'),
+  ]);
   const text = discordManifestText(new CommandRegistry(commands));
   if (write) {
     writeFileSync(DISCORD_MANIFEST_FILE, text);
@@ -69,6 +70,11 @@ export async function runDiscordRegister(
     console.error(`To register the /qm command, set ${missing.join(' and ')}.`);
     return 78;
   }
+  // discord.js and the command definitions load only when something is registered.
+  const [{ commands }, { DEFAULT_DISCORD_API_URL, registerDiscordCommands }] = await Promise.all([
+    import('../../commands/index.js'),
+    import('./register.js'),
+  ]);
   const apiUrl = env.DISCORD_API_URL?.trim() || DEFAULT_DISCORD_API_URL;
   try {
     await registerDiscordCommands({
