@@ -35,7 +35,7 @@ import { startScheduler } from './scheduler/scheduler.js';
 import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
 import { EncryptedInstallationStore } from './slack/installation-store.js';
 import { slackNotifier } from './slack/notifier.js';
-import { migrateDatabase, openStore } from './store/index.js';
+import { migrateIfPending, openStore } from './store/index.js';
 
 export interface StartOptions {
   env?: Record<string, string | undefined>;
@@ -124,11 +124,11 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
   };
 
   try {
-    if (!opts.skipMigrate) {
-      await migrateDatabase(config.DATABASE_URL, (line) => logger.debug({ prisma: line }, 'migrate'));
-    }
     const store = await openStore(config.DATABASE_URL);
     cleanups.push(() => store.close());
+    if (!opts.skipMigrate) {
+      await migrateIfPending(store, config.DATABASE_URL, (line) => logger.debug({ prisma: line }, 'migrate'));
+    }
 
     let simulator: Simulator | null = null;
     let baseURL = config.ANTHROPIC_BASE_URL;

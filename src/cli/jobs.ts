@@ -8,11 +8,15 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { formatDuration } from '../core/approvals/policy.js';
 import { JOBS, type JobDefinition } from '../core/jobs.js';
-import { buildCore } from '../main.js';
 import { runJobOnce } from '../scheduler/scheduler.js';
+import { parseCommandLine, UsageError } from './args.js';
 
 export const JOBS_USAGE = `Usage: npx quartermaster jobs list
        npx quartermaster jobs run NAME`;
+
+function usageError(message: string): never {
+  throw new UsageError(message, JOBS_USAGE);
+}
 
 export interface JobsCliOptions {
   env?: Record<string, string | undefined>;
@@ -25,9 +29,26 @@ export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promis
   const out = o.out ?? ((l: string) => console.log(l));
   const err = o.err ?? ((l: string) => console.error(l));
   const jobs = o.jobs ?? JOBS;
-  const [sub, name, ...extra] = args;
+  const cl = parseCommandLine(
+    args,
+    JOBS_USAGE,
+    {},
+    {
+      min: 1,
+      max: 2,
+      missing: 'Say what to do: jobs list, or jobs run NAME.',
+    },
+  );
+  if (cl.help) {
+    out(JOBS_USAGE);
+    return 0;
+  }
+  const [sub, name] = cl.positionals;
+  if (sub !== 'list' && sub !== 'run') usageError(`Unknown jobs command "${sub}": use list or run.`);
+  if (sub === 'list' && name !== undefined) usageError(`Unexpected extra argument "${name}".`);
+  if (sub === 'run' && name === undefined) usageError('jobs run needs the NAME of a job (see jobs list).');
 
-  if (sub === 'list' && name === undefined) {
+  if (sub === 'list') {
     const width = Math.max(...jobs.map((j) => j.name.length));
     const every = jobs.map((j) => `every ${formatDuration(j.everyMs)}`);
     const everyWidth = Math.max(...every.map((e) => e.length));
@@ -37,7 +58,7 @@ export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promis
     return 0;
   }
 
-  if (sub === 'run' && name !== undefined && extra.length === 0) {
+  {
     const job = jobs.find((j) => j.name === name);
     if (!job) {
       err(`There is no job "${name}". Jobs: ${jobs.map((j) => j.name).join(', ')}.`);
@@ -45,6 +66,7 @@ export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promis
     }
     const env = o.env ?? process.env;
     const config = loadConfig(env);
+    const { buildCore } = await import('../main.js');
     const core = await buildCore(config, {
       env,
       // Log lines go to stderr, so stdout carries only the summary; quiet unless LOG_LEVEL asks for more.
@@ -67,7 +89,4 @@ export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promis
       await core.close();
     }
   }
-
-  err(JOBS_USAGE);
-  return 2;
 }

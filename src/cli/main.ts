@@ -2,85 +2,183 @@
  * `npx quartermaster <verb>`: the operator's command line (DESIGN.md operator contract).
  * Returns the process exit code; prints plain sentences, never a secret.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commands } from '../../commands/index.js';
 import { createAdminApiClient } from '../anthropic/client.js';
-import { runSimulatorCli } from '../anthropic/simulator/cli.js';
-import { startSimulator } from '../anthropic/simulator/index.js';
+import { runSimulatorCli, SIMULATOR_OPTIONS, SIMULATOR_USAGE } from '../anthropic/simulator/cli.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { describeAdminApiError } from '../core/admin-errors.js';
 import { PolicyError } from '../core/approvals/policy.js';
-import { CommandRegistry } from '../core/command/define.js';
 import { AdminApiError } from '../core/ports/admin-api.js';
 import type { Platform } from '../core/ports/store.js';
 import { DISCORD_REGISTER_USAGE, runDiscordRegister, runManifestDiscord } from '../discord/cli.js';
-import { startQuartermaster } from '../main.js';
-import { slackManifest } from '../slack/manifest.js';
-import { migrateDatabase, openStore } from '../store/index.js';
-import { runJobsCli } from './jobs.js';
-import { runScan } from './scan.js';
+import { migrateIfPending, openStore } from '../store/index.js';
+import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
+import { JOBS_USAGE, runJobsCli } from './jobs.js';
+import { checkLinkArguments } from './link-args.js';
+import { runScan, SCAN_USAGE } from './scan.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const USAGE = `Usage: npx quartermaster <command>
+const USAGE = `Usage: npx quartermaster <command> [options]
 
-  start                               migrate the database and run the bot (same as npm start)
-  migrate                             apply database migrations and exit
+  start                               migrate the database when needed and run the bot (same as npm start)
+  migrate                             apply pending database migrations and exit
   simulator [--port N] [--host H]     run the simulated Anthropic Admin API
   manifest slack|discord [--write]    print (or write to manifest/) the Slack app manifest or Discord command JSON
   discord register [--guild ID]       register /qm with Discord (writes only when it changed)
   link PLATFORM TEAM_ID USER_ID EMAIL link a chat user to an org member (slack or discord)
-  scan [files…]                       find Anthropic keys in files (or stdin): JSON findings, exit 1 when found
+  scan [--format F] [files…]          find Anthropic keys in files (or stdin); exit 1 when found
+  digest --dry-run | send             usage digests (not available in this version yet)
   doctor                              check configuration, database and Admin API access
   jobs list                           list the scheduled jobs (name, interval, what each does)
   jobs run NAME                       run one scheduled job once, under its lease, and print its summary
-`;
+
+  --help, -h                          print this (or, after a command, that command's) usage
+  --version                           print the version
+
+Configuration comes from the environment, and from ./.env when present (README, Configuration).`;
+
+const START_USAGE = `Usage: npx quartermaster start
+
+Runs the bot: applies pending database migrations, then serves HTTP on PORT (default 3000) and HOST
+(default 0.0.0.0) until SIGTERM or SIGINT, when it stops taking requests, finishes what runs and exits 0.
+Set PORT, HOST and the other settings in the environment or in ./.env (README, Configuration).`;
+
+const MIGRATE_USAGE = `Usage: npx quartermaster migrate
+
+Applies the pending database migrations to DATABASE_URL and exits.`;
+
+const MANIFEST_USAGE = `Usage: npx quartermaster manifest slack|discord [--write]
+
+Prints the Slack app manifest or the Discord /qm command JSON; --write saves it under manifest/.`;
+
+const LINK_USAGE = `Usage: npx quartermaster link PLATFORM TEAM_ID USER_ID EMAIL
+
+Links a chat user to the Anthropic organization member with EMAIL (the operator's bootstrap of a first admin).
+  slack:   TEAM_ID like T0123ABCD, USER_ID like U0123ABCD (or W…)
+  discord: TEAM_ID is the server id, USER_ID the user id (17-20 digits each)
+Example: npx quartermaster link slack T0123ABCD U0123ABCD alice@example.com`;
+
+const DIGEST_USAGE = `Usage: npx quartermaster digest --dry-run [--date YYYY-MM-DD] [--format text|json] [--out FILE.png]
+       npx quartermaster digest send --channel ID`;
+
+const DOCTOR_USAGE = `Usage: npx quartermaster doctor
+
+Checks the configuration, the database and access to the Admin API and the chat platforms; exit 0 when all pass.`;
+
+/** The usage of each verb, for `--help` after it and `help VERB`. */
+const VERB_USAGE: Record<string, string> = {
+  start: START_USAGE,
+  migrate: MIGRATE_USAGE,
+  simulator: SIMULATOR_USAGE,
+  manifest: MANIFEST_USAGE,
+  discord: DISCORD_REGISTER_USAGE,
+  link: LINK_USAGE,
+  scan: SCAN_USAGE,
+  digest: DIGEST_USAGE,
+  doctor: DOCTOR_USAGE,
+  jobs: JOBS_USAGE,
+};
+
+function version(): string {
+  return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Prints a verb's usage for --help: nothing else happens. */
+function help(usage: string): number {
+  console.log(usage);
+  return 0;
+}
+
+/**
+ * Reads ./.env into process.env with Node's own loader when the file exists. Variables already set in the
+ * environment win over the file.
+ */
+function loadDotEnv(): void {
+  const file = path.resolve('.env');
+  if (!existsSync(file)) return;
+  try {
+    process.loadEnvFile(file);
+  } catch (err) {
+    throw new ConfigError([
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix it or remove it`,
+    ]);
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   try {
+    if (verb === undefined) {
+      console.error(USAGE);
+      return 2;
+    }
+    if (verb === '--version' || verb === 'version') {
+      parseCommandLine(rest, USAGE);
+      console.log(version());
+      return 0;
+    }
+    if (verb === '--help' || verb === '-h' || verb === 'help') {
+      const [topic] = parseCommandLine(rest, USAGE, {}, { max: 1 }).positionals;
+      if (topic === undefined) return help(USAGE);
+      const usage = VERB_USAGE[topic];
+      if (!usage) throw new UsageError(`Unknown command "${topic}".`, USAGE);
+      return help(usage);
+    }
+    if (!Object.hasOwn(VERB_USAGE, verb)) {
+      throw new UsageError(verb.startsWith('-') ? `Unknown option ${verb}.` : `Unknown command "${verb}".`, USAGE);
+    }
+    loadDotEnv();
     switch (verb) {
-      case 'start':
+      case 'start': {
+        if (parseCommandLine(rest, START_USAGE).help) return help(START_USAGE);
         return await start();
-      case 'migrate': {
-        const config = loadConfig();
-        await migrateDatabase(config.DATABASE_URL, (l) => console.log(l));
-        console.log('Database is up to date.');
-        return 0;
       }
-      case 'simulator':
+      case 'migrate': {
+        if (parseCommandLine(rest, MIGRATE_USAGE).help) return help(MIGRATE_USAGE);
+        return await migrate();
+      }
+      case 'simulator': {
+        if (parseCommandLine(rest, SIMULATOR_USAGE, SIMULATOR_OPTIONS).help) return help(SIMULATOR_USAGE);
         await runSimulatorCli(rest);
         return await new Promise<number>(() => {});
+      }
       case 'manifest':
-        return rest[0] === 'discord' ? runManifestDiscord(rest.slice(1)) : manifest(rest);
-      case 'discord':
-        if (rest[0] === 'register') return await runDiscordRegister(rest.slice(1));
-        console.error(DISCORD_REGISTER_USAGE);
-        return 2;
+        return await manifest(rest);
+      case 'discord': {
+        const [sub, ...more] = rest;
+        if (sub === 'register') return await runDiscordRegister(more);
+        if (parseCommandLine(rest, DISCORD_REGISTER_USAGE, {}, { max: 1 }).help) return help(DISCORD_REGISTER_USAGE);
+        throw new UsageError(
+          sub === undefined
+            ? 'Missing command: use discord register.'
+            : `Unknown discord command "${sub}": use register.`,
+          DISCORD_REGISTER_USAGE,
+        );
+      }
       case 'link':
         return await link(rest);
-      case 'digest':
+      case 'digest': {
+        if (parseCommandLine(rest, DIGEST_USAGE, DIGEST_OPTIONS, { max: 1 }).help) return help(DIGEST_USAGE);
         console.error('Usage digests are not available in this version of Quartermaster yet.');
         return 2;
+      }
       case 'scan':
         return await runScan(rest);
-      case 'doctor':
+      case 'doctor': {
+        if (parseCommandLine(rest, DOCTOR_USAGE).help) return help(DOCTOR_USAGE);
         return await doctor();
-      case 'jobs':
-        return await runJobsCli(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return verb ? 0 : 2;
+      }
       default:
-        console.error(`Unknown command "${verb}".\n\n${USAGE}`);
-        return 2;
+        return await runJobsCli(rest);
     }
   } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.text);
+      return 2;
+    }
     if (err instanceof ConfigError || err instanceof PolicyError) {
       console.error(err.message);
       return 78;
@@ -94,7 +192,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const DIGEST_OPTIONS: OptionSpecs = {
+  'dry-run': { type: 'boolean' },
+  date: { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  channel: { type: 'string' },
+};
+
+/** How long `start` may take to shut down after SIGTERM/SIGINT before it exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 async function start(): Promise<number> {
+  // Loaded here, not at the top: the other verbs (and --help) need none of the chat adapters.
+  const { startQuartermaster } = await import('../main.js');
   const qm = await startQuartermaster().catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
       const config = loadConfig();
@@ -104,28 +215,64 @@ async function start(): Promise<number> {
     }
     throw err;
   });
-  const stop = async (signal: string) => {
+  // This process is what a supervisor (systemd, Docker, Kubernetes) signals: `npm start` does not reliably
+  // pass signals on. Stop taking requests, let adapters, scheduler and store finish, exit 0; never hang.
+  const stop = (signal: NodeJS.Signals) => {
     qm.logger.info({ signal }, 'shutting down');
-    await qm.close();
-    process.exit(0);
+    setTimeout(() => {
+      qm.logger.error({ signal }, `shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000} s; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    qm.close().then(
+      () => {
+        qm.logger.info({}, 'stopped');
+        process.exit(0);
+      },
+      (err) => {
+        qm.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   return await new Promise<number>(() => {});
 }
 
-function manifest(args: string[]): number {
-  const [kind, flag] = args;
-  if (kind !== 'slack') {
-    console.error(
-      kind === 'discord'
-        ? 'The Discord command manifest is not available yet.'
-        : 'Usage: npx quartermaster manifest slack [--write]',
+async function migrate(): Promise<number> {
+  const config = loadConfig();
+  const store = await openStore(config.DATABASE_URL);
+  try {
+    const pending = await migrateIfPending(store, config.DATABASE_URL, (l) => console.log(l));
+    console.log(
+      pending.length
+        ? `Applied ${pending.length} migration${pending.length === 1 ? '' : 's'}; the database is up to date.`
+        : 'Database is up to date.',
     );
-    return 2;
+    return 0;
+  } finally {
+    await store.close();
   }
+}
+
+async function manifest(args: string[]): Promise<number> {
+  const cl = parseCommandLine(
+    args,
+    MANIFEST_USAGE,
+    { write: { type: 'boolean' } },
+    { min: 1, max: 1, missing: 'Say which manifest: slack or discord.' },
+  );
+  if (cl.help) return help(MANIFEST_USAGE);
+  const [kind] = cl.positionals;
+  if (kind === 'discord') return await runManifestDiscord(cl.values.write === true);
+  if (kind !== 'slack') throw new UsageError(`There is no manifest "${kind}": use slack or discord.`, MANIFEST_USAGE);
+  const [{ commands }, { CommandRegistry }, { slackManifest }] = await Promise.all([
+    import('../../commands/index.js'),
+    import('../core/command/define.js'),
+    import('../slack/manifest.js'),
+  ]);
   const json = `${JSON.stringify(slackManifest(new CommandRegistry(commands)), null, 2)}\n`;
-  if (flag === '--write') {
+  if (cl.values.write) {
     const file = path.join(root, 'manifest', 'slack.json');
     writeFileSync(file, json);
     console.log(`Wrote ${path.relative(process.cwd(), file)}`);
@@ -134,22 +281,26 @@ function manifest(args: string[]): number {
 }
 
 async function link(args: string[]): Promise<number> {
-  const [platform, teamId, userId, email] = args;
-  if (!platform || !teamId || !userId || !email || (platform !== 'slack' && platform !== 'discord')) {
-    console.error('Usage: npx quartermaster link slack|discord TEAM_ID USER_ID EMAIL');
-    return 2;
-  }
-  if (!/^[^@\s]+@[^@\s]+$/.test(email)) {
-    console.error(`"${email}" is not an email address.`);
-    return 2;
-  }
+  const cl = parseCommandLine(
+    args,
+    LINK_USAGE,
+    {},
+    { min: 4, max: 4, missing: 'link needs four arguments: PLATFORM TEAM_ID USER_ID EMAIL.' },
+  );
+  if (cl.help) return help(LINK_USAGE);
+  const [platform, teamId, userId, email] = cl.positionals as [string, string, string, string];
+  const wrong = checkLinkArguments(platform, teamId, userId, email);
+  if (wrong) throw new UsageError(wrong, LINK_USAGE);
   const config = loadConfig();
-  await migrateDatabase(config.DATABASE_URL);
   const store = await openStore(config.DATABASE_URL);
+  await migrateIfPending(store, config.DATABASE_URL).catch(async (err) => {
+    await store.close();
+    throw err;
+  });
   const sim =
     config.ANTHROPIC_ADMIN_KEY || config.ANTHROPIC_BASE_URL
       ? null
-      : await startSimulator({ port: 0, host: '127.0.0.1' });
+      : await (await import('../anthropic/simulator/index.js')).startSimulator({ port: 0, host: '127.0.0.1' });
   try {
     const admin = createAdminApiClient({
       adminKey: config.ANTHROPIC_ADMIN_KEY ?? sim?.adminKey ?? '',

@@ -1,20 +1,42 @@
 /**
- * `npx quartermaster scan [files…]` (stdin when no file is named): prints JSON findings and exits 1 when a
- * secret is found, 0 when none, 2 when a file cannot be read. Findings show only the key's hint; when an
- * Admin API is configured, each is matched by that hint to the key it belongs to (name, workspace, status).
+ * `npx quartermaster scan [--format json|jsonl|sarif] [files…]` (stdin when no file is named): prints the
+ * findings and exits 1 when a secret is found, 0 when none, 2 when a file cannot be read. Findings show only the
+ * key's hint; when an Admin API is configured, each is matched by that hint to the key it belongs to.
  */
 import { readFile } from 'node:fs/promises';
-import { createAdminApiClient } from '../anthropic/client.js';
 import { loadConfig } from '../config/load.js';
 import { findSecrets, type SecretFinding } from '../core/leaks/detect.js';
 import type { ApiKey } from '../core/ports/admin-api.js';
+import { parseCommandLine, UsageError } from './args.js';
 
 interface Finding extends SecretFinding {
   file: string;
   key: { id: string; name: string; status: string; workspaceId: string | null } | null;
 }
 
-export async function runScan(files: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+export const SCAN_USAGE = `Usage: npx quartermaster scan [--format json|jsonl|sarif] [files…]
+
+Finds Anthropic keys in the files (or stdin when none is named) and prints the findings, hints only:
+  json   one document with every finding (the default)
+  jsonl  one finding per line
+  sarif  SARIF 2.1.0, for code-scanning tools
+Exit 1 when a secret is found, 0 when none, 2 on an error. Use -- before a file name that starts with -.`;
+
+const FORMATS = ['json', 'jsonl', 'sarif'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** `args` are those after `scan`. Returns the exit code. */
+export async function runScan(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const cl = parseCommandLine(args, SCAN_USAGE, { format: { type: 'string' } }, { max: Number.POSITIVE_INFINITY });
+  if (cl.help) {
+    console.log(SCAN_USAGE);
+    return 0;
+  }
+  const format = (cl.values.format ?? 'json') as Format;
+  if (!FORMATS.includes(format)) {
+    throw new UsageError(`--format must be json, jsonl or sarif, not "${cl.values.format}".`, SCAN_USAGE);
+  }
+  const files = cl.positionals;
   const sources: { file: string; text: string }[] = [];
   let unreadable = false;
   if (files.length === 0) {
@@ -46,10 +68,51 @@ export async function runScan(files: string[], env: Record<string, string | unde
     }
   }
   process.stdout.write(
-    `${JSON.stringify({ scanned: sources.map((s) => s.file), matchedAgainst, findings: found }, null, 2)}\n`,
+    render(
+      format,
+      sources.map((s) => s.file),
+      matchedAgainst,
+      found,
+    ),
   );
   if (unreadable) return 2;
   return found.length ? 1 : 0;
+}
+
+function render(format: Format, scanned: string[], matchedAgainst: string | null, findings: Finding[]): string {
+  if (format === 'jsonl') return findings.map((f) => `${JSON.stringify(f)}\n`).join('');
+  if (format === 'json') return `${JSON.stringify({ scanned, matchedAgainst, findings }, null, 2)}\n`;
+  const rules = [...new Set(findings.map((f) => f.kind))];
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'quartermaster scan',
+            rules: rules.map((id) => ({ id, shortDescription: { text: `Leaked secret: ${id.replaceAll('_', ' ')}` } })),
+          },
+        },
+        results: findings.map((f) => ({
+          ruleId: f.kind,
+          level: 'error',
+          message: {
+            text: `A secret (${f.hint}) is in this file${f.key ? `: key "${f.key.name}" (${f.key.id}, ${f.key.status})` : ''}. Deactivate it and remove it.`,
+          },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: f.file === '-' ? 'stdin' : f.file },
+                region: { startLine: f.line, startColumn: f.column },
+              },
+            },
+          ],
+        })),
+      },
+    ],
+  };
+  return `${JSON.stringify(sarif, null, 2)}\n`;
 }
 
 /** The organization's keys, when an Admin API is configured; null otherwise (scanning works offline too). */
@@ -57,6 +120,7 @@ async function knownKeys(env: Record<string, string | undefined>): Promise<ApiKe
   const config = loadConfig(env);
   if (!config.ANTHROPIC_ADMIN_KEY) return null;
   try {
+    const { createAdminApiClient } = await import('../anthropic/client.js');
     return await createAdminApiClient({
       adminKey: config.ANTHROPIC_ADMIN_KEY,
       baseURL: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',

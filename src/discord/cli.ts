@@ -6,26 +6,22 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commands } from '../../commands/index.js';
+import { parseCommandLine, UsageError } from '../cli/args.js';
 import { CommandRegistry } from '../core/command/define.js';
-import { discordManifestText } from './commands-json.js';
-import { DEFAULT_DISCORD_API_URL, registerDiscordCommands } from './register.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DISCORD_MANIFEST_FILE = path.join(root, 'manifest', 'discord-commands.json');
 
-export const MANIFEST_DISCORD_USAGE = 'Usage: npx quartermaster manifest discord [--write]';
 export const DISCORD_REGISTER_USAGE = 'Usage: npx quartermaster discord register [--guild GUILD_ID]';
 
 /** `manifest discord [--write]`: prints the JSON, or writes manifest/discord-commands.json. Exit code. */
-export function runManifestDiscord(args: string[]): number {
-  const unknown = args.filter((a) => a !== '--write');
-  if (unknown.length) {
-    console.error(`Unknown argument "${unknown[0]}".\n${MANIFEST_DISCORD_USAGE}`);
-    return 2;
-  }
+export async function runManifestDiscord(write: boolean): Promise<number> {
+  const [{ commands }, { discordManifestText }] = await Promise.all([
+    import('../../commands/index.js'),
+    import('./commands-json.js'),
+  ]);
   const text = discordManifestText(new CommandRegistry(commands));
-  if (args.includes('--write')) {
+  if (write) {
     writeFileSync(DISCORD_MANIFEST_FILE, text);
     console.log(`Wrote ${path.relative(process.cwd(), DISCORD_MANIFEST_FILE)}`);
   } else process.stdout.write(text);
@@ -35,26 +31,30 @@ export function runManifestDiscord(args: string[]): number {
 /**
  * `discord register [--guild ID]`: reads DISCORD_TOKEN, DISCORD_APPLICATION_ID and DISCORD_API_URL from `env`,
  * registers /qm globally (or in one guild), PUTting only when it differs. Exit code: 0 done, 2 usage, 78 config, 1 Discord refused.
+ * `args` are those after `register`.
  */
 export async function runDiscordRegister(
   args: string[],
   env: Record<string, string | undefined> = process.env,
 ): Promise<number> {
   let guildId: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--guild') guildId = args[++i];
-    else if (a.startsWith('--guild=')) guildId = a.slice('--guild='.length);
-    else {
-      console.error(`Unknown argument "${a}".\n${DISCORD_REGISTER_USAGE}`);
-      return 2;
+  try {
+    const cl = parseCommandLine(args, DISCORD_REGISTER_USAGE, { guild: { type: 'string' } });
+    if (cl.help) {
+      console.log(DISCORD_REGISTER_USAGE);
+      return 0;
     }
-    if (guildId !== undefined && !/^\d{15,21}$/.test(guildId)) {
-      console.error(
-        `--guild needs the numeric server id (Discord → User Settings → Advanced → Developer Mode, then right-click the server → Copy Server ID).\n${DISCORD_REGISTER_USAGE}`,
-      );
-      return 2;
-    }
+    guildId = cl.values.guild as string | undefined;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(err.text);
+    return 2;
+  }
+  if (guildId !== undefined && !/^\d{15,21}$/.test(guildId)) {
+    console.error(
+      `--guild needs the numeric server id (Discord → User Settings → Advanced → Developer Mode, then right-click the server → Copy Server ID).\n${DISCORD_REGISTER_USAGE}`,
+    );
+    return 2;
   }
   const token = env.DISCORD_TOKEN?.trim();
   const applicationId = env.DISCORD_APPLICATION_ID?.trim();
@@ -70,6 +70,11 @@ export async function runDiscordRegister(
     console.error(`To register the /qm command, set ${missing.join(' and ')}.`);
     return 78;
   }
+  // discord.js and the command definitions load only when something is registered.
+  const [{ commands }, { DEFAULT_DISCORD_API_URL, registerDiscordCommands }] = await Promise.all([
+    import('../../commands/index.js'),
+    import('./register.js'),
+  ]);
   const apiUrl = env.DISCORD_API_URL?.trim() || DEFAULT_DISCORD_API_URL;
   try {
     await registerDiscordCommands({

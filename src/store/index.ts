@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PrismaLibSQL as PrismaLibSQLType } from '@prisma/adapter-libsql';
 import type { Store } from '../core/ports/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { createPrismaStore, type Provider } from './prisma-store.js';
@@ -47,11 +48,80 @@ export async function openStore(databaseUrl: string): Promise<Store> {
       import('@prisma/adapter-libsql'),
     ]);
     const file = databaseUrl.slice('file:'.length).split('?')[0] ?? '';
+    const onDisk = Boolean(file) && file !== ':memory:';
     // libsql creates the file but not its directory (the default is ./data/quartermaster.db).
-    if (file && file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    prisma = new SqliteClient({ adapter: new PrismaLibSQL({ url: databaseUrl }) });
+    if (onDisk) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    prisma = new SqliteClient({ adapter: concurrentLibSQL(PrismaLibSQL, databaseUrl) });
+    // The bot and the operator's CLI verbs share the file: with write-ahead logging, readers never wait for a
+    // writer and a writer never waits for readers. The mode is stored in the file, so setting it once is enough.
+    if (onDisk) await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   }
   return createPrismaStore(prisma, { provider, migrationsDir: migrationsDirOf(provider) });
+}
+
+/** How long a SQLite write waits for another process's write to finish before it fails ("database is locked"). */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * The libsql adapter with a busy timeout on every connection. SQLite's default is 0 (a write fails at once while
+ * another process writes), and libsql opens a fresh connection after every transaction, so the pragma is
+ * set again on the first statement of each new connection.
+ */
+function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string): PrismaLibSQLType {
+  class ConcurrentLibSQL extends Base {
+    override createClient(config: Parameters<PrismaLibSQLType['createClient']>[0]) {
+      const client = super.createClient(config);
+      const { execute, batch, executeMultiple, transaction } = client;
+      let fresh = true;
+      const prepare = async () => {
+        if (!fresh) return;
+        fresh = false;
+        await execute.call(client, `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+      };
+      client.execute = (async (...args: Parameters<typeof execute>) => {
+        await prepare();
+        return execute.apply(client, args);
+      }) as typeof execute;
+      client.batch = async (...args) => {
+        await prepare();
+        return batch.apply(client, args);
+      };
+      client.executeMultiple = async (...args) => {
+        await prepare();
+        return executeMultiple.apply(client, args);
+      };
+      type Mode = 'write' | 'read' | 'deferred';
+      client.transaction = async (mode?: Mode) => {
+        await prepare();
+        const tx = await (transaction as (this: typeof client, mode?: Mode) => ReturnType<typeof transaction>).call(
+          client,
+          mode,
+        );
+        // The transaction keeps this connection; the client opens a new one for the next statement.
+        fresh = true;
+        return tx;
+      };
+      return client;
+    }
+  }
+  return new ConcurrentLibSQL({ url });
+}
+
+/**
+ * Applies the shipped migrations only when some are pending. The check runs in-process against
+ * `_prisma_migrations`; `prisma migrate deploy` (a child process that takes Prisma's migration lock) is spawned
+ * only when something is pending, or when the check itself fails (its error then explains the problem). So
+ * operator verbs start quickly and never contend with a running bot for the lock. Returns what was pending.
+ */
+export async function migrateIfPending(
+  store: Store,
+  databaseUrl: string,
+  log: (line: string) => void = () => {},
+): Promise<string[]> {
+  const pending = await store.health.pendingMigrations().catch(() => null);
+  if (pending?.length === 0) return [];
+  await migrateDatabase(databaseUrl, log);
+  return pending ?? [];
 }
 
 /**

@@ -63,7 +63,8 @@ function cli(args: string[], env = operatorEnv()): Promise<{ code: number | null
   });
 }
 
-describe('jobs list', () => {
+// Each test starts the real CLI as a process: allow for a slow, busy machine.
+describe('jobs list', { timeout: 60_000 }, () => {
   it('prints every scheduled job with its interval and what it does', async () => {
     const r = await cli(['jobs', 'list']);
     expect(r.code, r.stderr).toBe(0);
@@ -84,7 +85,7 @@ describe('jobs list', () => {
   });
 });
 
-describe('jobs run', () => {
+describe('jobs run', { timeout: 60_000 }, () => {
   it('an unknown name lists the jobs and exits 2', async () => {
     const r = await cli(['jobs', 'run', 'approvals.nope']);
     expect(r.code).toBe(2);

@@ -68,3 +68,20 @@ it('exits 2 for a file it cannot read', async () => {
   expect(r.code).toBe(2);
   expect(r.err).toContain('Cannot read');
 }, 30_000);
+
+it('--format jsonl prints one finding per line; --format sarif a SARIF 2.1.0 log with the location', async () => {
+  const leak = path.join(dir, 'leak.env');
+  const [jsonl, sarif] = await Promise.all([scan(['--format', 'jsonl', leak]), scan(['--format=sarif', leak])]);
+  expect(jsonl.code).toBe(1);
+  const lines = jsonl.out.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ file: leak, line: 2, hint: keyHint(SECRET) });
+  expect(sarif.code).toBe(1);
+  const log = JSON.parse(sarif.out);
+  expect(log.version).toBe('2.1.0');
+  expect(log.runs[0].results[0]).toMatchObject({
+    ruleId: 'anthropic_api_key',
+    locations: [{ physicalLocation: { artifactLocation: { uri: leak }, region: { startLine: 2, startColumn: 19 } } }],
+  });
+  expect(jsonl.out + sarif.out).not.toContain(SECRET);
+}, 60_000);

@@ -1,3 +1,4 @@
+import { type OptionSpecs, parseCommandLine, UsageError } from '../../cli/args.js';
 import { type Simulator, startSimulator } from './index.js';
 
 export interface SimulatorCliIo {
@@ -8,35 +9,31 @@ export interface SimulatorCliIo {
  * `quartermaster simulator [--port N] [--host H] [--seed demo|empty]`: runs the Admin API simulator in the
  * foreground until SIGINT/SIGTERM. Resolves with the running simulator so callers (and tests) can close it.
  */
+export const SIMULATOR_USAGE = `Usage: npx quartermaster simulator [--port 4010] [--host 127.0.0.1] [--seed demo|empty]
+
+Runs the simulated Anthropic Admin API in the foreground until SIGINT or SIGTERM.`;
+
+export const SIMULATOR_OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  seed: { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/**
+ * `quartermaster simulator [--port N] [--host H] [--seed demo|empty]`: runs the Admin API simulator in the
+ * foreground until SIGINT/SIGTERM. Resolves with the running simulator so callers (and tests) can close it.
+ * A bad command line rejects with a UsageError (the CLI handles --help before calling this).
+ */
 export async function runSimulatorCli(argv: string[], io: SimulatorCliIo = { log: console.log }): Promise<Simulator> {
-  let port = 4010;
-  let host = '127.0.0.1';
-  let seed: 'demo' | 'empty' = 'demo';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--port' || flag === '-p') {
-      const v = value();
-      port = Number(v);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${v}`);
-    } else if (flag === '--host') {
-      host = value();
-    } else if (flag === '--seed') {
-      const v = value();
-      if (v !== 'demo' && v !== 'empty') throw new Error(`--seed must be demo or empty, got ${v}`);
-      seed = v;
-    } else if (flag === '--help' || flag === '-h') {
-      io.log('Usage: quartermaster simulator [--port 4010] [--host 127.0.0.1] [--seed demo|empty]');
-    } else {
-      throw new Error(`Unknown option ${arg}`);
-    }
+  const { values } = parseCommandLine(argv, SIMULATOR_USAGE, SIMULATOR_OPTIONS);
+  const port = Number(values.port ?? 4010);
+  if (!/^\d+$/.test(String(values.port ?? 4010)) || port > 65535) {
+    throw new UsageError(`--port must be a port number (0-65535), not "${values.port}".`, SIMULATOR_USAGE);
+  }
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
+  const seed = values.seed ?? 'demo';
+  if (seed !== 'demo' && seed !== 'empty') {
+    throw new UsageError(`--seed must be demo or empty, not "${seed}".`, SIMULATOR_USAGE);
   }
 
   const sim = await startSimulator({ port, host, seed });
