@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/ports/runtime.js';
 import type { Store } from '../core/ports/store.js';
 import type { Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -16,6 +17,8 @@ export interface HttpOptions {
   /** Routes by exact path, e.g. `POST /slack/events`. */
   routes: Map<string, Handler>;
   metrics?: Metrics;
+  /** The chat platforms' and the Admin API's current problems, reported by `/readyz`. */
+  readiness?: Readiness;
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {
@@ -44,6 +47,7 @@ export function createHttpServer(o: HttpOptions): Server {
       o.logger.warn({ err }, 'readiness check: database unreachable');
       problems.push('database unreachable');
     }
+    problems.push(...(o.readiness?.list() ?? []));
     if (problems.length) json(res, 503, { status: 'not ready', problems });
     else json(res, 200, { status: 'ready' });
   });
