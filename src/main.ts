@@ -16,6 +16,7 @@ import { type Config, SECRET_VARIABLES } from './config/schema.js';
 import { describeAdminApiError } from './core/admin-errors.js';
 import { ApprovalEngine } from './core/approvals/engine.js';
 import { BUILT_IN_KINDS } from './core/approvals/kinds.js';
+import type { Policy } from './core/approvals/policy.js';
 import { ActionRegistry } from './core/command/actions.js';
 import { CommandRegistry } from './core/command/define.js';
 import { Dispatcher } from './core/command/dispatch.js';
@@ -96,6 +97,8 @@ export interface CoreOptions {
   skipMigrate?: boolean;
   /** Called after every Admin API request (metrics). */
   onAdminRequest?: (info: AdminApiRequestInfo) => void;
+  /** Already loaded from QM_POLICY (see loadStartupConfiguration); loaded here otherwise. */
+  policy?: Policy;
 }
 
 /** The core services without any chat listener or HTTP port: what `startQuartermaster` and the CLI's jobs use. */
@@ -115,9 +118,31 @@ export interface Core {
  * ANTHROPIC_ADMIN_KEY nor ANTHROPIC_BASE_URL is set) → services, with notifiers that post and edit as the bot
  * from SLACK_BOT_TOKEN and DISCORD_TOKEN (so a job run from the shell still updates cards and sends DMs).
  */
+/**
+ * Where the Admin API is and which key it gets; null for the built-in simulated organization (neither variable
+ * set). Without ANTHROPIC_ADMIN_KEY only a loopback ANTHROPIC_BASE_URL gets here (the configuration refuses any
+ * other): a simulator on this machine, sent its public demo key. No key is ever made up for another host.
+ */
+export function adminApiTarget(config: Config): { baseURL: string; adminKey: string } | null {
+  if (!config.ANTHROPIC_ADMIN_KEY && !config.ANTHROPIC_BASE_URL) return null;
+  return {
+    baseURL: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
+    adminKey: config.ANTHROPIC_ADMIN_KEY ?? SIMULATOR_ADMIN_KEY,
+  };
+}
+
+/** The configuration checks `start` and `doctor` share: the environment, then the policy file. */
+export function loadStartupConfiguration(env: Record<string, string | undefined> = process.env): {
+  config: Config;
+  policy: Policy;
+} {
+  const config = loadConfig(env);
+  return { config, policy: loadPolicyFile(config.QM_POLICY) };
+}
+
 export async function buildCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
   const env = opts.env ?? process.env;
-  const policy = loadPolicyFile(config.QM_POLICY);
+  const policy = opts.policy ?? loadPolicyFile(config.QM_POLICY);
   const clock = opts.clock ?? systemClock;
   const logger = createLogger({
     level: opts.logLevel ?? config.LOG_LEVEL,
@@ -138,25 +163,19 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
     cleanups.push(() => store.close());
 
     let simulator: Simulator | null = null;
-    let baseURL = config.ANTHROPIC_BASE_URL;
-    let adminKey = config.ANTHROPIC_ADMIN_KEY;
-    if (!adminKey && !baseURL) {
+    let target = adminApiTarget(config);
+    if (!target) {
       simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
       cleanups.push(() => simulator!.close());
-      baseURL = simulator.url;
-      adminKey = simulator.adminKey;
-    } else if (!adminKey) {
-      // Only a loopback URL gets here (the configuration refuses any other without a key): a simulator on this
-      // machine, talked to with its public demo key. No key is ever made up for another host.
+      target = { baseURL: simulator.url, adminKey: simulator.adminKey };
+    } else if (!config.ANTHROPIC_ADMIN_KEY) {
       logger.info(
-        { baseURL },
+        { baseURL: target.baseURL },
         'ANTHROPIC_BASE_URL is a simulator on this machine and ANTHROPIC_ADMIN_KEY is not set; using the simulator demo key',
       );
-      adminKey = SIMULATOR_ADMIN_KEY;
     }
     const admin = createAdminApiClient({
-      adminKey: adminKey!,
-      baseURL: baseURL ?? 'https://api.anthropic.com',
+      ...target,
       onRequest: (info) => {
         logger.debug(info, 'admin api request');
         opts.onAdminRequest?.(info);
@@ -225,7 +244,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
 
 export async function startQuartermaster(opts: StartOptions = {}): Promise<Quartermaster> {
   const env = opts.env ?? process.env;
-  const config = loadConfig(env);
+  const { config, policy } = loadStartupConfiguration(env);
   // stdout carries only JSON log lines; the plain-text guidance goes to stderr.
   const print = opts.print ?? ((line: string) => console.error(line));
   const metrics = new Metrics();
@@ -237,6 +256,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
       reportAdminKeyHealth(readiness, info);
     },
     env,
+    policy,
     logDestination: opts.logDestination,
     clock: opts.clock,
     approvalBackoffMs: opts.approvalBackoffMs,

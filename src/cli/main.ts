@@ -19,6 +19,7 @@ import { DISCORD_REGISTER_USAGE, runDiscordRegister, runManifestDiscord } from '
 import { startQuartermaster } from '../main.js';
 import { slackManifest } from '../slack/manifest.js';
 import { migrateDatabase, openStore } from '../store/index.js';
+import { runDoctor } from './doctor.js';
 import { runJobsCli } from './jobs.js';
 import { runScan } from './scan.js';
 
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'scan':
         return await runScan(rest);
       case 'doctor':
-        return await doctor();
+        return await runDoctor();
       case 'jobs':
         return await runJobsCli(rest);
       case undefined:
@@ -192,49 +193,4 @@ async function link(args: string[]): Promise<number> {
     await store.close();
     await sim?.close();
   }
-}
-
-async function doctor(): Promise<number> {
-  let ok = true;
-  const check = (good: boolean, line: string) => {
-    console.log(`${good ? 'ok  ' : 'FAIL'} ${line}`);
-    ok &&= good;
-  };
-  const config = loadConfig();
-  check(true, 'configuration parses');
-  const store = await openStore(config.DATABASE_URL);
-  try {
-    await store.health.ping();
-    const pending = await store.health.pendingMigrations();
-    check(
-      pending.length === 0,
-      pending.length
-        ? `database reachable; migrations pending: ${pending.join(', ')} (run npx quartermaster migrate)`
-        : 'database reachable and migrated',
-    );
-  } catch (err) {
-    check(false, `database: ${(err as Error).message}`);
-  } finally {
-    await store.close();
-  }
-  if (!config.ANTHROPIC_ADMIN_KEY && !config.ANTHROPIC_BASE_URL) {
-    console.log('note ANTHROPIC_ADMIN_KEY is not set: Quartermaster will serve the simulated organization');
-  } else {
-    try {
-      const admin = createAdminApiClient({
-        adminKey: config.ANTHROPIC_ADMIN_KEY ?? '',
-        baseURL: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
-        maxRetries: 0,
-      });
-      const org = await admin.getOrganization();
-      check(true, `Admin API reachable: organization "${org.name}"`);
-    } catch (err) {
-      check(false, err instanceof AdminApiError ? describeAdminApiError(err) : (err as Error).message);
-    }
-  }
-  check(
-    Boolean(config.SLACK_BOT_TOKEN || config.DISCORD_TOKEN),
-    'a chat platform is configured (SLACK_BOT_TOKEN or DISCORD_TOKEN)',
-  );
-  return ok ? 0 : 1;
 }
