@@ -693,7 +693,7 @@ function guidance(
   lines.push(`Database: ${config.DATABASE_URL.startsWith('file:') ? config.DATABASE_URL : 'PostgreSQL'}`);
   if (simulator) {
     lines.push(
-      `Anthropic: the built-in SIMULATED organization (${simulator.url}). Set ANTHROPIC_ADMIN_KEY to manage your real organization.`,
+      `Anthropic: the built-in SIMULATED organization "${simulator.state.orgName}" (${simulator.state.summary()}) at ${simulator.url}. Set ANTHROPIC_ADMIN_KEY to manage your real organization.`,
     );
   } else {
     lines.push(`Anthropic: Admin API at ${config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com'}.`);
