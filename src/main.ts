@@ -579,31 +579,36 @@ async function connectDiscord(ctx: ChatContext, check: CredentialCheck | null): 
   life.onClose(() => gateway.stop());
   const conn: DiscordConnection = { gateway, verified: check.status === 'ok' };
 
-  const login = async (): Promise<boolean> => {
+  /** 'refused': the gateway rejected the token (close 4004), retrying cannot help. */
+  const login = async (): Promise<'ready' | 'refused' | 'failed'> => {
     readiness.set('discord', readiness.get('discord') ?? 'Discord: the gateway is connecting.');
     try {
       await gateway.start();
       readiness.set('discord', null);
-      return true;
+      return 'ready';
     } catch (err) {
       await gateway.stop().catch(() => undefined);
       const refused = (err as { code?: string }).code === 'TokenInvalid';
       const detail = refused
-        ? 'Discord rejected DISCORD_TOKEN at the gateway: the token is wrong or was reset.'
+        ? 'Discord rejected DISCORD_TOKEN at the gateway (4004): the token is wrong or was reset; set it to the bot token from the Developer Portal (Bot → Reset Token).'
         : `Discord unreachable: the gateway could not connect (${networkReason(err)}).`;
       readiness.set('discord', detail);
-      logger[refused ? 'error' : 'warn'](refused ? detail : `${detail} Retrying.`);
-      return refused;
+      if (refused) logger.error(detail);
+      else logger.warn(`${detail} Retrying.`);
+      return refused ? 'refused' : 'failed';
     }
   };
+  const retryLogin = () => life.retry(async () => (await login()) !== 'failed');
 
   if (check.status === 'ok') {
     const first = login();
     const settled = await within(first, 10_000);
+    if (settled === 'refused') throw new StartupConfigError(readiness.get('discord')!);
+    if (settled === 'failed') retryLogin();
     if (settled === undefined) {
       logger.warn('Discord gateway not ready after 10 s; still connecting in the background.');
-      void first.then((done) => done || life.retry(login));
-    } else if (!settled) life.retry(login);
+      void first.then((outcome) => outcome === 'failed' && retryLogin());
+    }
     return conn;
   }
   readiness.set('discord', check.detail);
@@ -618,7 +623,7 @@ async function connectDiscord(ctx: ChatContext, check: CredentialCheck | null): 
     if (again.status === 'unreachable') return false;
     conn.verified = true;
     logger.info('Discord answered; connecting to the gateway.');
-    if (!(await login())) life.retry(login);
+    if ((await login()) === 'failed') retryLogin();
     return true;
   });
   return conn;

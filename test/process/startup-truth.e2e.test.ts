@@ -104,6 +104,22 @@ describe('credentials the service refuses stop start-up with exit code 78', () =
     expect(r.stderr).not.toContain('connected to the gateway');
   }, 60_000);
 
+  it('a DISCORD_TOKEN the gateway refuses (close 4004) after REST accepted it', async () => {
+    discord.refuseIdentify = true;
+    try {
+      const r = await runToExit(START, {
+        ...base(),
+        DISCORD_TOKEN: discord.token,
+        DISCORD_APPLICATION_ID: discord.appId,
+        DISCORD_API_URL: discord.restApi,
+      });
+      expectRefused(r, 'Discord rejected DISCORD_TOKEN at the gateway (4004)', discord.token);
+      expect(r.stderr).not.toContain('connected to the gateway');
+    } finally {
+      discord.refuseIdentify = false;
+    }
+  }, 60_000);
+
   it('an admin key the Admin API refuses (401)', async () => {
     const revoked = `sk-ant-admin01-${'R3v0'.repeat(23)}x_AA`;
     const r = await runToExit(START, { ...base(), ANTHROPIC_ADMIN_KEY: revoked });
