@@ -3,36 +3,43 @@
  * chat adapters → one HTTP listener. The only module that imports everything.
  */
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LogLevel, webApi } from '@slack/bolt';
 import { REST } from 'discord.js';
 import type { DestinationStream } from 'pino';
 import { actions, commands } from '../commands/index.js';
 import { type AdminApiRequestInfo, createAdminApiClient } from './anthropic/client.js';
 import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic/simulator/index.js';
-import { loadConfig } from './config/load.js';
+import { ConfigError, loadConfig, StartupConfigError } from './config/load.js';
 import { loadPolicyFile } from './config/policy-file.js';
 import { type Config, secretValues } from './config/schema.js';
+import { describeAdminApiError } from './core/admin-errors.js';
 import { ApprovalEngine } from './core/approvals/engine.js';
 import { BUILT_IN_KINDS } from './core/approvals/kinds.js';
+import type { Policy } from './core/approvals/policy.js';
 import { ActionRegistry } from './core/command/actions.js';
 import { CommandRegistry } from './core/command/define.js';
 import { Dispatcher } from './core/command/dispatch.js';
 import { DirectoryService } from './core/directory.js';
 import { IdentityResolver } from './core/identity/resolve.js';
 import { JOBS } from './core/jobs.js';
-import type { AdminApi, Organization } from './core/ports/admin-api.js';
+import { type AdminApi, AdminApiError, type Organization } from './core/ports/admin-api.js';
+import { type CredentialCheck, networkReason } from './core/ports/credentials.js';
 import { type Clock, type Logger, systemClock } from './core/ports/runtime.js';
 import type { Store } from './core/ports/store.js';
 import type { Services } from './core/services.js';
+import { checkDiscordToken } from './discord/credentials.js';
 import { createDiscordGateway, type DiscordGateway } from './discord/gateway.js';
 import { discordInteractionsEndpoint } from './discord/http.js';
 import { discordNotifier } from './discord/notifier.js';
 import { Metrics } from './http/metrics.js';
-import { createHttpServer, type Handler, listen } from './http/server.js';
+import { Readiness } from './http/readiness.js';
+import { createHttpServer, type Handler, json, listen } from './http/server.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
+import { checkSlackAppToken, checkSlackBotToken } from './slack/credentials.js';
 import { EncryptedInstallationStore } from './slack/installation-store.js';
 import { slackNotifier } from './slack/notifier.js';
 import { migrateIfPending, openStore } from './store/index.js';
@@ -69,6 +76,8 @@ export interface Quartermaster {
   discord: DiscordGateway | null;
   /** The in-process simulated organization, when no admin key is configured. */
   simulator: Simulator | null;
+  /** What `/readyz` reports besides the database (Slack, Discord, the admin key). */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -89,6 +98,8 @@ export interface CoreOptions {
   skipMigrate?: boolean;
   /** Called after every Admin API request (metrics). */
   onAdminRequest?: (info: AdminApiRequestInfo) => void;
+  /** Already loaded from QM_POLICY (see loadStartupConfiguration); loaded here otherwise. */
+  policy?: Policy;
 }
 
 /** The core services without any chat listener or HTTP port: what `startQuartermaster` and the CLI's jobs use. */
@@ -108,9 +119,31 @@ export interface Core {
  * ANTHROPIC_ADMIN_KEY nor ANTHROPIC_BASE_URL is set) → services, with notifiers that post and edit as the bot
  * from SLACK_BOT_TOKEN and DISCORD_TOKEN (so a job run from the shell still updates cards and sends DMs).
  */
+/**
+ * Where the Admin API is and which key it gets; null for the built-in simulated organization (neither variable
+ * set). Without ANTHROPIC_ADMIN_KEY only a loopback ANTHROPIC_BASE_URL gets here (the configuration refuses any
+ * other): a simulator on this machine, sent its public demo key. No key is ever made up for another host.
+ */
+export function adminApiTarget(config: Config): { baseURL: string; adminKey: string } | null {
+  if (!config.ANTHROPIC_ADMIN_KEY && !config.ANTHROPIC_BASE_URL) return null;
+  return {
+    baseURL: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
+    adminKey: config.ANTHROPIC_ADMIN_KEY ?? SIMULATOR_ADMIN_KEY,
+  };
+}
+
+/** The configuration checks `start` and `doctor` share: the environment, then the policy file. */
+export function loadStartupConfiguration(env: Record<string, string | undefined> = process.env): {
+  config: Config;
+  policy: Policy;
+} {
+  const config = loadConfig(env);
+  return { config, policy: loadPolicyFile(config.QM_POLICY) };
+}
+
 export async function buildCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
   const env = opts.env ?? process.env;
-  const policy = loadPolicyFile(config.QM_POLICY);
+  const policy = opts.policy ?? loadPolicyFile(config.QM_POLICY);
   const clock = opts.clock ?? systemClock;
   const logger = createLogger({
     level: opts.logLevel ?? config.LOG_LEVEL,
@@ -131,24 +164,19 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
     }
 
     let simulator: Simulator | null = null;
-    let baseURL = config.ANTHROPIC_BASE_URL;
-    let adminKey = config.ANTHROPIC_ADMIN_KEY;
-    if (!adminKey && !baseURL) {
+    let target = adminApiTarget(config);
+    if (!target) {
       simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
       cleanups.push(() => simulator!.close());
-      baseURL = simulator.url;
-      adminKey = simulator.adminKey;
-    } else if (!adminKey) {
-      // An Admin API stand-in was named without a key: talk to it with the simulator's well-known demo key.
-      logger.warn(
-        { baseURL },
-        'ANTHROPIC_BASE_URL is set but ANTHROPIC_ADMIN_KEY is not; using the simulator demo key',
+      target = { baseURL: simulator.url, adminKey: simulator.adminKey };
+    } else if (!config.ANTHROPIC_ADMIN_KEY) {
+      logger.info(
+        { baseURL: target.baseURL },
+        'ANTHROPIC_BASE_URL is a simulator on this machine and ANTHROPIC_ADMIN_KEY is not set; using the simulator demo key',
       );
-      adminKey = SIMULATOR_ADMIN_KEY;
     }
     const admin = createAdminApiClient({
-      adminKey: adminKey!,
-      baseURL: baseURL ?? 'https://api.anthropic.com',
+      ...target,
       onRequest: (info) => {
         logger.debug(info, 'admin api request');
         opts.onAdminRequest?.(info);
@@ -217,12 +245,18 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
 
 export async function startQuartermaster(opts: StartOptions = {}): Promise<Quartermaster> {
   const env = opts.env ?? process.env;
-  const config = loadConfig(env);
-  const print = opts.print ?? ((line: string) => console.log(line));
+  const { config, policy } = loadStartupConfiguration(env);
+  // stdout carries only JSON log lines; the plain-text guidance goes to stderr.
+  const print = opts.print ?? ((line: string) => console.error(line));
   const metrics = new Metrics();
+  const readiness = new Readiness();
   const core = await buildCore(config, {
-    onAdminRequest: (info) => metrics.adminRequest(info),
+    onAdminRequest: (info) => {
+      metrics.adminRequest(info);
+      reportAdminKeyHealth(readiness, info);
+    },
     env,
+    policy,
     logDestination: opts.logDestination,
     clock: opts.clock,
     approvalBackoffMs: opts.approvalBackoffMs,
@@ -230,176 +264,463 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     skipMigrate: opts.skipMigrate,
   });
   const { logger, store, admin, services, simulator } = core;
-  const clock = services.clock;
-  const directory = services.directory;
-  const cleanups: (() => Promise<void>)[] = [() => core.close(), installLastResort(logger)];
-  const close = async () => {
-    for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err }, 'shutdown step failed'));
-    cleanups.length = 0;
-  };
+  const life = new Lifetime(logger);
+  life.onClose(() => core.close());
+  life.onClose(installLastResort(logger));
 
   try {
-    const registry = new CommandRegistry(commands);
-    const identity = new IdentityResolver(store, directory, admin, clock);
-    const dispatcher = new Dispatcher({
-      observe: (e) => metrics.observe(e),
-      registry,
-      actions: new ActionRegistry(actions),
-      services,
-      identity,
-      store,
-      clock,
-      logger,
-    });
-
-    try {
-      await directory.sync();
-    } catch (err) {
-      // Stay up: commands explain the Admin API failure to whoever runs them, and the next one retries.
-      logger.warn({ err }, 'initial directory sync failed; will retry on the next command');
-    }
-
+    const dispatcher = createDispatcher(core, metrics);
+    await syncDirectoryAtStart(core);
+    const checks = await checkChatCredentials(config);
     const routes = new Map<string, Handler>();
-    let slack: SlackAdapter | null = null;
-    if (config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID) {
-      slack = createSlackAdapter({
-        botToken: config.SLACK_BOT_TOKEN,
-        oauth:
-          config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_STATE_SECRET
-            ? {
-                clientId: config.SLACK_CLIENT_ID,
-                clientSecret: config.SLACK_CLIENT_SECRET,
-                stateSecret: config.SLACK_STATE_SECRET,
-                installations: store.slackInstallations,
-                allowedTeams: config.SLACK_ALLOWED_TEAMS ?? null,
-              }
-            : undefined,
-        signingSecret: config.SLACK_SIGNING_SECRET,
-        appToken: config.SLACK_APP_TOKEN,
-        apiUrl: config.SLACK_API_URL,
-        dispatcher,
-        logger,
-        ackTimeoutMs: opts.slackAckTimeoutMs,
-      });
-      if (slack.requestListener) routes.set('POST /slack/events', slack.requestListener);
-      for (const path of slack.oauthPaths) routes.set(`GET ${path}`, slack.requestListener!);
-      services.notifiers.slack = slackNotifier(slack.app.client, slack.botTokenFor);
-      await slack.start();
-      cleanups.push(() => slack!.stop());
-    }
-
-    let discord: DiscordGateway | null = null;
-    if (config.DISCORD_TOKEN) {
-      discord = createDiscordGateway({
-        token: config.DISCORD_TOKEN,
-        apiUrl: config.DISCORD_API_URL,
-        dispatcher,
-        logger,
-        allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
-      });
-      cleanups.push(() => discord!.stop());
-      // Slack and the HTTP endpoints must not wait on Discord: give the gateway a few seconds to become ready,
-      // then carry on (discord.js keeps reconnecting on its own); a rejected token is reported, not fatal.
-      const gateway = discord;
-      const started = gateway.start().then(
-        () => true,
-        (err) => {
-          logger.error({ err }, 'Discord login failed; check DISCORD_TOKEN and DISCORD_API_URL');
-          return false;
-        },
-      );
-      const ready = await Promise.race([started, new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref())]);
-      if (ready === null) logger.warn('Discord gateway not ready after 10 s; still connecting in the background');
-    }
-    if (config.DISCORD_PUBLIC_KEY) {
-      const rest = discord?.client.rest ?? new REST({ version: '10', api: config.DISCORD_API_URL });
-      routes.set(
-        'POST /discord/interactions',
-        discordInteractionsEndpoint({
-          dispatcher,
-          logger,
-          rest,
-          hasBotToken: Boolean(discord),
-          allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
-          publicKey: config.DISCORD_PUBLIC_KEY,
-        }),
-      );
-    }
-
-    if (opts.scheduler !== false) {
-      const scheduler = startScheduler(JOBS, services, logger);
-      cleanups.push(() => scheduler.stop());
-    }
-    // Requests approved before a restart (or left mid-execution by a crash) are picked up now.
-    services.approvals.kick();
-    cleanups.push(() => services.approvals.idle());
-
-    const server: Server = createHttpServer({ store, logger, routes, metrics, metricsToken: config.METRICS_TOKEN });
-    const address = await listen(server, config.PORT, config.HOST);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
+    const ctx: ChatContext = { config, core, dispatcher, routes, readiness, life };
+    const slack = await connectSlack(ctx, checks.slack, opts.slackAckTimeoutMs);
+    const discord = await connectDiscord(ctx, checks.discord);
+    mountDiscordInteractions(ctx, discord?.gateway ?? null);
+    startBackgroundWork(services, logger, life, opts.scheduler !== false);
+    const { url, port } = await serveHttp(
+      config,
+      { store, logger, routes, metrics, metricsToken: config.METRICS_TOKEN, readiness },
+      life,
     );
-    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-    const url = `http://${host}:${address.port}`;
+
     logger.info(
       {
         url,
-        slack: slack?.mode ?? 'off',
+        slack: slack ? slack.mode : 'off',
         discord: discord ? 'gateway' : config.DISCORD_PUBLIC_KEY ? 'http' : 'off',
         simulated: simulator !== null,
+        problems: readiness.list(),
       },
       'quartermaster started',
     );
-    for (const line of guidance(config, url, slack, discord, simulator)) print(line);
+    for (const line of guidance(config, url, slack, discord, simulator, readiness)) print(line);
 
     return {
       config,
       url,
-      port: address.port,
+      port,
       logger,
       store,
       admin,
       services,
       dispatcher,
-      slack,
-      discord,
+      get slack() {
+        return slack?.adapter ?? null;
+      },
+      discord: discord?.gateway ?? null,
       simulator,
-      close,
+      readiness,
+      close: () => life.close(),
     };
   } catch (err) {
-    await close();
+    await life.close();
     throw err;
   }
 }
 
-/** What the operator sees at start: what runs, and what to configure next. */
+/** Cleanups in reverse order, and a signal that stops the background retries. */
+class Lifetime {
+  private readonly cleanups: (() => Promise<void>)[] = [];
+  private readonly aborter = new AbortController();
+  readonly signal = this.aborter.signal;
+
+  constructor(private readonly logger: Logger) {}
+
+  onClose(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  async close(): Promise<void> {
+    this.aborter.abort();
+    for (const c of this.cleanups.reverse())
+      await c().catch((err) => this.logger.warn({ err }, 'shutdown step failed'));
+    this.cleanups.length = 0;
+  }
+
+  /**
+   * Runs `attempt` after 1 s, 2 s, 4 s … (at most a minute apart) until it returns true or Quartermaster closes.
+   * The timers do not keep the process alive.
+   */
+  retry(attempt: () => Promise<boolean>): void {
+    void (async () => {
+      for (let n = 0; !this.signal.aborted; n++) {
+        try {
+          await sleep(Math.min(60_000, 1000 * 2 ** n), undefined, { signal: this.signal, ref: false });
+          if (await attempt()) return;
+        } catch (err) {
+          if (this.signal.aborted) return;
+          this.logger.warn({ err }, 'background retry failed');
+        }
+      }
+    })();
+  }
+}
+
+interface ChatContext {
+  config: Config;
+  core: Core;
+  dispatcher: Dispatcher;
+  routes: Map<string, Handler>;
+  readiness: Readiness;
+  life: Lifetime;
+}
+
+function createDispatcher(core: Core, metrics: Metrics): Dispatcher {
+  const { services, store, logger, admin } = core;
+  return new Dispatcher({
+    observe: (e) => metrics.observe(e),
+    registry: new CommandRegistry(commands),
+    actions: new ActionRegistry(actions),
+    services,
+    identity: new IdentityResolver(store, services.directory, admin, services.clock),
+    store,
+    clock: services.clock,
+    logger,
+  });
+}
+
+/**
+ * The first directory sync doubles as the check of ANTHROPIC_ADMIN_KEY: a refused key stops start-up; any other
+ * failure (network, an outage) is logged and the next command retries.
+ */
+async function syncDirectoryAtStart(core: Core): Promise<void> {
+  try {
+    await core.services.directory.sync();
+  } catch (err) {
+    if (err instanceof AdminApiError && err.kind === 'auth') {
+      throw new StartupConfigError(
+        `the Anthropic Admin API rejected ANTHROPIC_ADMIN_KEY (${err.status}): the key is wrong, revoked or not an admin key; create one in the Console under Settings → Admin keys.`,
+      );
+    }
+    const reason = err instanceof AdminApiError ? describeAdminApiError(err) : networkReason(err);
+    core.logger.warn(`Initial directory sync failed; commands retry it. ${reason}`);
+  }
+}
+
+/**
+ * `/readyz` reports a refused admin key until a request succeeds again: any 401 (a revoked key), and a 403 on a
+ * read (a key that may not even list). A 403 on a change is the API refusing that one action, not a key problem.
+ */
+function reportAdminKeyHealth(readiness: Readiness, info: AdminApiRequestInfo): void {
+  if (info.status === 401 || (info.status === 403 && info.method === 'GET')) {
+    readiness.set(
+      'anthropic',
+      `The Anthropic Admin API rejected ANTHROPIC_ADMIN_KEY (${info.status}); check that it is an active admin key.`,
+    );
+  } else if (info.status !== null && info.status < 400) {
+    readiness.set('anthropic', null);
+  }
+}
+
+interface ChatChecks {
+  slack: CredentialCheck & { botId?: string; botUserId?: string };
+  discord: CredentialCheck | null;
+}
+
+/**
+ * Asks Slack and Discord whether they accept the configured tokens, before anything is served. Refused tokens
+ * stop start-up (each named); an unreachable service is reported and retried in the background.
+ */
+async function checkChatCredentials(config: Config): Promise<ChatChecks> {
+  const [slack, discord] = await Promise.all([checkSlack(config), checkDiscord(config)]);
+  const rejected = [slack, discord].filter((c) => c?.status === 'rejected').map((c) => c!.detail);
+  if (rejected.length === 1) throw new StartupConfigError(rejected[0]!);
+  if (rejected.length > 1) throw new ConfigError(rejected);
+  return { slack, discord };
+}
+
+async function checkSlack(config: Config): Promise<ChatChecks['slack']> {
+  if (!config.SLACK_BOT_TOKEN) return { status: 'ok', detail: 'No SLACK_BOT_TOKEN to check.' };
+  const [bot, app] = await Promise.all([
+    checkSlackBotToken(config.SLACK_API_URL, config.SLACK_BOT_TOKEN),
+    config.SLACK_APP_TOKEN ? checkSlackAppToken(config.SLACK_API_URL, config.SLACK_APP_TOKEN) : null,
+  ]);
+  if (app?.status === 'rejected' && bot.status !== 'rejected') return app;
+  if (app?.status === 'unreachable' && bot.status === 'ok') return app;
+  return bot;
+}
+
+function checkDiscord(config: Config): Promise<CredentialCheck> | null {
+  return config.DISCORD_TOKEN ? checkDiscordToken(config.DISCORD_API_URL, config.DISCORD_TOKEN) : null;
+}
+
+/** Slack as it stands: the adapter once the bot token was accepted, and why not while it is missing. */
+interface SlackConnection {
+  mode: 'http' | 'socket';
+  adapter: SlackAdapter | null;
+  oauth: boolean;
+}
+
+/**
+ * Creates the Slack adapter and mounts its routes. While Slack cannot be reached, `POST /slack/events` answers
+ * 503 (Slack retries), `/readyz` names the reason, and the check is retried in the background.
+ */
+async function connectSlack(
+  ctx: ChatContext,
+  check: ChatChecks['slack'],
+  ackTimeoutMs: number | undefined,
+): Promise<SlackConnection | null> {
+  const { config, core, readiness, life, routes } = ctx;
+  if (!config.SLACK_BOT_TOKEN && !config.SLACK_CLIENT_ID) return null;
+  const logger = core.logger;
+  const oauth =
+    config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_STATE_SECRET
+      ? {
+          clientId: config.SLACK_CLIENT_ID,
+          clientSecret: config.SLACK_CLIENT_SECRET,
+          stateSecret: config.SLACK_STATE_SECRET,
+          installations: core.store.slackInstallations,
+          allowedTeams: config.SLACK_ALLOWED_TEAMS ?? null,
+        }
+      : undefined;
+  const conn: SlackConnection = { mode: config.SLACK_APP_TOKEN ? 'socket' : 'http', adapter: null, oauth: !!oauth };
+  // Until the adapter exists (Slack unreachable at start), Slack's deliveries are answered 503 and Slack retries.
+  let events: Handler = (_req, res) => json(res, 503, { error: 'slack_unavailable' });
+  if (!config.SLACK_APP_TOKEN) routes.set('POST /slack/events', (req, res) => events(req, res));
+
+  const mount = async (ids: { botId?: string; botUserId?: string }): Promise<void> => {
+    const slack = createSlackAdapter({
+      botToken: config.SLACK_BOT_TOKEN,
+      ...ids,
+      oauth,
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      appToken: config.SLACK_APP_TOKEN,
+      apiUrl: config.SLACK_API_URL,
+      dispatcher: ctx.dispatcher,
+      logger,
+      ackTimeoutMs,
+    });
+    core.services.notifiers.slack = slackNotifier(slack.app.client, slack.botTokenFor);
+    conn.adapter = slack;
+    if (slack.requestListener) {
+      const listener = slack.requestListener;
+      events = listener;
+      for (const path of slack.oauthPaths) routes.set(`GET ${path}`, listener);
+    }
+    if (slack.mode === 'socket') await startSocketMode(ctx, slack);
+  };
+
+  if (check.status === 'ok') {
+    await mount({ botId: check.botId, botUserId: check.botUserId });
+    return conn;
+  }
+  // Unreachable (a refusal has stopped start-up already).
+  readiness.set('slack', check.detail);
+  logger.warn(`${check.detail} Retrying in the background; /readyz reports it until Slack answers.`);
+  life.retry(async () => {
+    const again = await checkSlack(config);
+    if (again.status === 'ok') {
+      readiness.set('slack', null);
+      logger.info('Slack answered; the Slack adapter is up.');
+      await mount({ botId: again.botId, botUserId: again.botUserId });
+      return true;
+    }
+    readiness.set('slack', again.detail);
+    if (again.status === 'rejected') {
+      // Refused now that it answers: nothing to retry until the operator fixes the variable.
+      logger.error(`${again.detail} Slack stays off until Quartermaster is restarted with a valid token.`);
+      return true;
+    }
+    logger.warn(`${again.detail} Retrying.`);
+    return false;
+  });
+  return conn;
+}
+
+/** Socket Mode: connect within 10 s or keep connecting in the background (Bolt's client retries on its own). */
+async function startSocketMode(ctx: ChatContext, slack: SlackAdapter): Promise<void> {
+  const { readiness, life } = ctx;
+  const logger = ctx.core.logger;
+  life.onClose(() => slack.stop());
+  const connect = (): Promise<boolean> =>
+    slack.start().then(
+      () => {
+        readiness.set('slack', null);
+        return true;
+      },
+      (err) => {
+        const detail = `Slack unreachable: Socket Mode could not connect (${networkReason(err)}).`;
+        readiness.set('slack', detail);
+        logger.warn(`${detail} Retrying.`);
+        return false;
+      },
+    );
+  readiness.set('slack', 'Slack: Socket Mode is connecting.');
+  const first = connect();
+  const settled = await within(first, 10_000);
+  if (settled === false) life.retry(connect);
+  else if (settled === undefined) {
+    logger.warn('Slack Socket Mode not connected after 10 s; still connecting in the background.');
+    void first.then((ok) => ok || life.retry(connect));
+  }
+}
+
+interface DiscordConnection {
+  gateway: DiscordGateway;
+  /** The token was checked with Discord (false while Discord is unreachable). */
+  verified: boolean;
+}
+
+/**
+ * The gateway client exists at once (its REST client serves the HTTP interactions endpoint too); it logs in when
+ * Discord has accepted DISCORD_TOKEN, within 10 s or in the background, and retries while Discord is unreachable.
+ */
+async function connectDiscord(ctx: ChatContext, check: CredentialCheck | null): Promise<DiscordConnection | null> {
+  const { config, core, readiness, life } = ctx;
+  if (!config.DISCORD_TOKEN || !check) return null;
+  const logger = core.logger;
+  const gateway = createDiscordGateway({
+    token: config.DISCORD_TOKEN,
+    apiUrl: config.DISCORD_API_URL,
+    dispatcher: ctx.dispatcher,
+    logger,
+    allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
+  });
+  life.onClose(() => gateway.stop());
+  const conn: DiscordConnection = { gateway, verified: check.status === 'ok' };
+
+  /** 'refused': the gateway rejected the token (close 4004), retrying cannot help. */
+  const login = async (): Promise<'ready' | 'refused' | 'failed'> => {
+    readiness.set('discord', readiness.get('discord') ?? 'Discord: the gateway is connecting.');
+    try {
+      await gateway.start();
+      readiness.set('discord', null);
+      return 'ready';
+    } catch (err) {
+      await gateway.stop().catch(() => undefined);
+      const refused = (err as { code?: string }).code === 'TokenInvalid';
+      const detail = refused
+        ? 'Discord rejected DISCORD_TOKEN at the gateway (4004): the token is wrong or was reset; set it to the bot token from the Developer Portal (Bot → Reset Token).'
+        : `Discord unreachable: the gateway could not connect (${networkReason(err)}).`;
+      readiness.set('discord', detail);
+      if (refused) logger.error(detail);
+      else logger.warn(`${detail} Retrying.`);
+      return refused ? 'refused' : 'failed';
+    }
+  };
+  const retryLogin = () => life.retry(async () => (await login()) !== 'failed');
+
+  if (check.status === 'ok') {
+    const first = login();
+    const settled = await within(first, 10_000);
+    if (settled === 'refused') throw new StartupConfigError(readiness.get('discord')!);
+    if (settled === 'failed') retryLogin();
+    if (settled === undefined) {
+      logger.warn('Discord gateway not ready after 10 s; still connecting in the background.');
+      void first.then((outcome) => outcome === 'failed' && retryLogin());
+    }
+    return conn;
+  }
+  readiness.set('discord', check.detail);
+  logger.warn(`${check.detail} Retrying in the background; /readyz reports it until Discord answers.`);
+  life.retry(async () => {
+    const again = await checkDiscordToken(config.DISCORD_API_URL, config.DISCORD_TOKEN!);
+    readiness.set('discord', again.status === 'ok' ? null : again.detail);
+    if (again.status === 'rejected') {
+      logger.error(`${again.detail} Discord stays off until Quartermaster is restarted with a valid token.`);
+      return true;
+    }
+    if (again.status === 'unreachable') return false;
+    conn.verified = true;
+    logger.info('Discord answered; connecting to the gateway.');
+    if ((await login()) === 'failed') retryLogin();
+    return true;
+  });
+  return conn;
+}
+
+/** The outcome of `p` if it settles within `ms`, else undefined (it keeps running). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, sleep(ms, undefined, { ref: false })]);
+}
+
+function mountDiscordInteractions(ctx: ChatContext, gateway: DiscordGateway | null): void {
+  const { config, routes, dispatcher } = ctx;
+  if (!config.DISCORD_PUBLIC_KEY) return;
+  routes.set(
+    'POST /discord/interactions',
+    discordInteractionsEndpoint({
+      dispatcher,
+      logger: ctx.core.logger,
+      rest: gateway?.client.rest ?? new REST({ version: '10', api: config.DISCORD_API_URL }),
+      hasBotToken: Boolean(gateway),
+      allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
+      publicKey: config.DISCORD_PUBLIC_KEY,
+    }),
+  );
+}
+
+/** Scheduled jobs, and the requests approved before a restart (or left mid-execution by a crash). */
+function startBackgroundWork(services: Services, logger: Logger, life: Lifetime, scheduler: boolean): void {
+  if (scheduler) {
+    const running = startScheduler(JOBS, services, logger);
+    life.onClose(() => running.stop());
+  }
+  services.approvals.kick();
+  life.onClose(() => services.approvals.idle());
+}
+
+/** Listens on HOST:PORT; a HOST that is no address of this machine is named in one sentence. */
+async function serveHttp(
+  config: Config,
+  http: Parameters<typeof createHttpServer>[0],
+  life: Lifetime,
+): Promise<{ url: string; port: number }> {
+  const server: Server = createHttpServer(http);
+  const address = await listen(server, config.PORT, config.HOST).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EADDRNOTAVAIL') {
+      throw new StartupConfigError(
+        `HOST=${config.HOST} is not ${err.code === 'EADDRNOTAVAIL' ? 'an address of this machine' : 'a host name that resolves'}; set HOST to 0.0.0.0 (every interface), 127.0.0.1 (this machine only) or one of this machine's addresses.`,
+      );
+    }
+    throw err;
+  });
+  life.onClose(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  return { url: `http://${host}:${address.port}`, port: address.port };
+}
+
+/** What the operator sees at start: what runs, what is still connecting (and why), and what to configure next. */
 function guidance(
   config: Config,
   url: string,
-  slack: SlackAdapter | null,
-  discord: DiscordGateway | null,
+  slack: SlackConnection | null,
+  discord: DiscordConnection | null,
   simulator: Simulator | null,
+  readiness: Readiness,
 ): string[] {
   const lines = [`Quartermaster is running on ${url} (health: ${url}/healthz, readiness: ${url}/readyz).`];
   lines.push(`Database: ${config.DATABASE_URL.startsWith('file:') ? config.DATABASE_URL : 'PostgreSQL'}`);
   if (simulator) {
     lines.push(
-      `Anthropic: the built-in SIMULATED organization (${simulator.url}). Set ANTHROPIC_ADMIN_KEY to manage your real organization.`,
+      `Anthropic: the built-in SIMULATED organization "${simulator.state.orgName}" (${simulator.state.summary()}) at ${simulator.url}. Set ANTHROPIC_ADMIN_KEY to manage your real organization.`,
     );
   } else {
     lines.push(`Anthropic: Admin API at ${config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com'}.`);
   }
-  if (slack) {
-    lines.push(
-      slack.mode === 'socket'
-        ? 'Slack: connected in Socket Mode.'
-        : `Slack: HTTP mode. Point the app's Request URLs (slash command /qm and interactivity) at ${url}/slack/events (via your public HTTPS address).`,
-    );
-    if (slack.oauthPaths.length)
+  const slackProblem = readiness.get('slack');
+  if (slack && !slack.adapter) {
+    lines.push(`Slack: not connected yet. ${slackProblem} Retrying in the background; /readyz reports it.`);
+  } else if (slack) {
+    if (slack.mode === 'socket') {
+      lines.push(
+        slackProblem
+          ? `Slack: tokens accepted; Socket Mode is still connecting in the background (${slackProblem}).`
+          : 'Slack: connected in Socket Mode.',
+      );
+    } else {
+      lines.push(
+        `Slack: HTTP mode. Point the app's Request URLs (slash command /qm and interactivity) at ${url}/slack/events (via your public HTTPS address).`,
+      );
+    }
+    if (slack.oauth)
       lines.push(
         `Slack OAuth: workspaces install Quartermaster at ${url}/slack/install (via your public HTTPS address).`,
       );
@@ -409,9 +730,20 @@ function guidance(
     );
   }
   if (discord) {
-    lines.push(
-      `Discord: connected to the gateway as ${discord.client.user?.tag ?? 'the bot'}. Register /qm with: npx quartermaster discord register`,
-    );
+    const user = discord.gateway.client.user;
+    if (!discord.verified) {
+      lines.push(
+        `Discord: not connected yet. ${readiness.get('discord')} Retrying in the background; /readyz reports it.`,
+      );
+    } else if (discord.gateway.client.isReady() && user) {
+      lines.push(
+        `Discord: connected to the gateway as ${user.tag}. Register /qm with: npx quartermaster discord register`,
+      );
+    } else {
+      lines.push(
+        `Discord: DISCORD_TOKEN accepted; the gateway is still connecting in the background (${readiness.get('discord') ?? 'see /readyz'}).`,
+      );
+    }
   }
   if (config.DISCORD_PUBLIC_KEY) {
     lines.push(

@@ -109,6 +109,8 @@ describe('loadConfig problems', () => {
     [{ DISCORD_TOKEN: 'discord-token' }, 'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN'],
     [{ DISCORD_PUBLIC_KEY: 'nothex' }, 'DISCORD_PUBLIC_KEY must be the 64-character hex public key'],
     [{ ANTHROPIC_ADMIN_KEY: 'not-a-key' }, 'ANTHROPIC_ADMIN_KEY must be an Anthropic admin key'],
+    [{ ANTHROPIC_ADMIN_KEY: `sk-ant-api03-${'k'.repeat(93)}AA` }, 'an ordinary API key (sk-ant-api03-…) cannot'],
+    [{ ANTHROPIC_ADMIN_KEY: 'sk-ant-oat01-abc' }, 'ANTHROPIC_ADMIN_KEY must be an Anthropic admin key'],
     [{ ANTHROPIC_BASE_URL: 'ftp://x' }, 'ANTHROPIC_BASE_URL must be an http(s) URL'],
     [{ SLACK_API_URL: 'slack.com/api' }, 'SLACK_API_URL must be an http(s) URL'],
   ])('%o → %s', (env, message) => {
@@ -163,7 +165,7 @@ describe('loadConfig problems', () => {
   });
 
   it('never echoes a secret value in a problem', () => {
-    const admin = 'sk-admin-SECRET-VALUE-123';
+    const admin = 'sk-ant-api03-SECRET-VALUE-123';
     const bot = 'xoxp-SECRET-VALUE-456';
     const found = problems({ ANTHROPIC_ADMIN_KEY: admin, SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: 's' });
     expect(found.join('\n')).not.toContain('SECRET-VALUE');
@@ -171,16 +173,21 @@ describe('loadConfig problems', () => {
 });
 
 describe('the Admin API without a key', () => {
-  it('refuses ANTHROPIC_BASE_URL at anthropic.com without ANTHROPIC_ADMIN_KEY, naming the variable', () => {
-    expect(() => loadConfig({ ANTHROPIC_BASE_URL: 'https://api.anthropic.com' })).toThrow(
-      /ANTHROPIC_ADMIN_KEY is required to manage the organization at api\.anthropic\.com/,
-    );
-  });
-  it('allows a stand-in Admin API without a key (it gets the simulator demo key)', () => {
-    expect(loadConfig({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' }).ANTHROPIC_BASE_URL).toBe(
-      'http://127.0.0.1:4010',
-    );
-  });
+  it.each(['https://api.anthropic.com', 'https://admin-proxy.example.com', 'http://10.0.0.5:4010'])(
+    'refuses ANTHROPIC_BASE_URL=%s without ANTHROPIC_ADMIN_KEY, naming both variables',
+    (url) => {
+      const found = problems({ ANTHROPIC_BASE_URL: url });
+      expect(found).toEqual([
+        'ANTHROPIC_ADMIN_KEY is required when ANTHROPIC_BASE_URL points at another machine (set both to manage a real organization, or unset ANTHROPIC_BASE_URL for the simulated organization)',
+      ]);
+    },
+  );
+  it.each(['http://127.0.0.1:4010', 'http://localhost:4010', 'http://[::1]:4010'])(
+    'allows a simulator on this machine (%s) without a key: it gets the public demo key',
+    (url) => {
+      expect(loadConfig({ ANTHROPIC_BASE_URL: url }).ANTHROPIC_BASE_URL).toBe(url);
+    },
+  );
 });
 
 describe('SLACK_ALLOWED_TEAMS', () => {

@@ -53,3 +53,24 @@ describe('manifest/slack.json', () => {
     expect(m.features.slash_commands[0].url).toBe('https://qm.acme.test/slack/events');
   });
 });
+
+describe('the Slack app description', () => {
+  const text: string = generated.display_information.long_description;
+  const registry = new CommandRegistry(commands);
+  const built = new Set(registry.childrenOf([]));
+
+  // What the app directory shows must exist: each feature is announced only once its /qm command is registered.
+  it.each([
+    ['usage', /digest|usage report/i],
+    ['limits', /budget|spend limit/i],
+    ['incidents', /leak/i],
+  ])('announces what /qm %s does only once that command exists', (command, claim) => {
+    if (!built.has(command)) expect(text).not.toMatch(claim);
+  });
+
+  it('names only commands that exist', () => {
+    for (const word of ['keys', 'members', 'workspaces', 'policy', 'audit']) expect(built.has(word)).toBe(true);
+    expect(text.length).toBeGreaterThanOrEqual(175);
+    expect(text.length).toBeLessThanOrEqual(4000);
+  });
+});

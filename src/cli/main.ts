@@ -15,6 +15,7 @@ import type { Platform } from '../core/ports/store.js';
 import { DISCORD_REGISTER_USAGE, runDiscordRegister, runManifestDiscord } from '../discord/cli.js';
 import { migrateIfPending, openStore } from '../store/index.js';
 import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
+import { runDoctor } from './doctor.js';
 import { JOBS_USAGE, runJobsCli } from './jobs.js';
 import { checkLinkArguments } from './link-args.js';
 import { runScan, SCAN_USAGE } from './scan.js';
@@ -169,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
         return await runScan(rest);
       case 'doctor': {
         if (parseCommandLine(rest, DOCTOR_USAGE).help) return help(DOCTOR_USAGE);
-        return await doctor();
+        return await runDoctor();
       }
       default:
         return await runJobsCli(rest);
@@ -297,13 +298,13 @@ async function link(args: string[]): Promise<number> {
     await store.close();
     throw err;
   });
+  const simulator = config.ANTHROPIC_ADMIN_KEY ? null : await import('../anthropic/simulator/index.js');
   const sim =
-    config.ANTHROPIC_ADMIN_KEY || config.ANTHROPIC_BASE_URL
-      ? null
-      : await (await import('../anthropic/simulator/index.js')).startSimulator({ port: 0, host: '127.0.0.1' });
+    simulator && !config.ANTHROPIC_BASE_URL ? await simulator.startSimulator({ port: 0, host: '127.0.0.1' }) : null;
   try {
+    // Without an admin key, the configuration allows only a simulator (in-process, or on loopback) and its demo key.
     const admin = createAdminApiClient({
-      adminKey: config.ANTHROPIC_ADMIN_KEY ?? sim?.adminKey ?? '',
+      adminKey: config.ANTHROPIC_ADMIN_KEY ?? sim?.adminKey ?? simulator?.SIMULATOR_ADMIN_KEY ?? '',
       baseURL: sim?.url ?? config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
     });
     const user = (await admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
@@ -343,49 +344,4 @@ async function link(args: string[]): Promise<number> {
     await store.close();
     await sim?.close();
   }
-}
-
-async function doctor(): Promise<number> {
-  let ok = true;
-  const check = (good: boolean, line: string) => {
-    console.log(`${good ? 'ok  ' : 'FAIL'} ${line}`);
-    ok &&= good;
-  };
-  const config = loadConfig();
-  check(true, 'configuration parses');
-  const store = await openStore(config.DATABASE_URL);
-  try {
-    await store.health.ping();
-    const pending = await store.health.pendingMigrations();
-    check(
-      pending.length === 0,
-      pending.length
-        ? `database reachable; migrations pending: ${pending.join(', ')} (run npx quartermaster migrate)`
-        : 'database reachable and migrated',
-    );
-  } catch (err) {
-    check(false, `database: ${(err as Error).message}`);
-  } finally {
-    await store.close();
-  }
-  if (!config.ANTHROPIC_ADMIN_KEY && !config.ANTHROPIC_BASE_URL) {
-    console.log('note ANTHROPIC_ADMIN_KEY is not set: Quartermaster will serve the simulated organization');
-  } else {
-    try {
-      const admin = createAdminApiClient({
-        adminKey: config.ANTHROPIC_ADMIN_KEY ?? '',
-        baseURL: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
-        maxRetries: 0,
-      });
-      const org = await admin.getOrganization();
-      check(true, `Admin API reachable: organization "${org.name}"`);
-    } catch (err) {
-      check(false, err instanceof AdminApiError ? describeAdminApiError(err) : (err as Error).message);
-    }
-  }
-  check(
-    Boolean(config.SLACK_BOT_TOKEN || config.DISCORD_TOKEN),
-    'a chat platform is configured (SLACK_BOT_TOKEN or DISCORD_TOKEN)',
-  );
-  return ok ? 0 : 1;
 }

@@ -1,11 +1,24 @@
 import { type Config, configSchema } from './schema.js';
 
+/** The configuration cannot work; the CLI prints the message (no stack trace) and exits with 78 (EX_CONFIG). */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(
-      `Quartermaster cannot start: the configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
+  constructor(
+    readonly problems: string[],
+    message = `Quartermaster cannot start: the configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  ) {
+    super(message);
     this.name = 'ConfigError';
+  }
+}
+
+/**
+ * A value that parses but that its service refuses (a revoked token, a host name that does not resolve): one
+ * sentence naming the variable. Exit code 78 like any other configuration problem.
+ */
+export class StartupConfigError extends ConfigError {
+  constructor(problem: string) {
+    super([problem], `Quartermaster cannot start: ${problem}`);
+    this.name = 'StartupConfigError';
   }
 }
 

@@ -27,8 +27,9 @@ export const configSchema = z
         'DATABASE_URL must be file:<path> (SQLite) or postgresql://user@host:port/db (PostgreSQL)',
       ),
     ANTHROPIC_ADMIN_KEY: optionalSecret.refine(
-      (v) => v === undefined || /^sk-ant-[a-z]+\d\d-/.test(v),
-      'ANTHROPIC_ADMIN_KEY must be an Anthropic admin key (sk-ant-admin01-…)',
+      (v) => v === undefined || ADMIN_KEY_SHAPE.test(v),
+      // Never the value: an ordinary API key pasted here is still a secret.
+      'ANTHROPIC_ADMIN_KEY must be an Anthropic admin key (sk-ant-admin01-…, created in the Console under Settings → Admin keys); an ordinary API key (sk-ant-api03-…) cannot manage the organization',
     ),
     ANTHROPIC_BASE_URL: url('ANTHROPIC_BASE_URL').optional(),
     SLACK_BOT_TOKEN: optionalSecret.refine(
@@ -103,16 +104,18 @@ export const configSchema = z
   .superRefine(
     (c, ctx) => {
       const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-      // Without a key Quartermaster serves the simulated organization; pointing at Anthropic itself without a key
-      // would only ever get 401s.
+      // Without a key Quartermaster serves the simulated organization. A key is never invented for a remote
+      // Admin API: only a simulator on this machine (loopback) may be used without one, and it is then sent the
+      // simulator's public demo key (SIMULATOR_ADMIN_KEY), which is no secret.
       if (
         !c.ANTHROPIC_ADMIN_KEY &&
         c.ANTHROPIC_BASE_URL &&
-        /(^|\.)anthropic\.com$/i.test(hostOf(c.ANTHROPIC_BASE_URL))
+        /^https?:\/\//.test(c.ANTHROPIC_BASE_URL) &&
+        !isLoopbackUrl(c.ANTHROPIC_BASE_URL)
       ) {
         issue(
           'ANTHROPIC_ADMIN_KEY',
-          'ANTHROPIC_ADMIN_KEY is required to manage the organization at api.anthropic.com (leave ANTHROPIC_BASE_URL unset as well for the simulated organization)',
+          'ANTHROPIC_ADMIN_KEY is required when ANTHROPIC_BASE_URL points at another machine (set both to manage a real organization, or unset ANTHROPIC_BASE_URL for the simulated organization)',
         );
       }
       if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
@@ -220,10 +223,16 @@ function urlPasswords(url: string): string[] {
   return [...out];
 }
 
-function hostOf(url: string): string {
+/** The only shape an Anthropic Admin API key has. */
+export const ADMIN_KEY_SHAPE = /^sk-ant-admin01-[\w-]+$/;
+
+/** http://127.0.0.1:…, http://localhost:…, http://[::1]:…: a simulator on this machine. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
   try {
-    return new URL(url).hostname;
+    host = new URL(url).hostname;
   } catch {
-    return '';
+    return false;
   }
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -53,7 +53,9 @@ export class DirectoryService {
     this.logger.info(
       {
         users: users.length,
-        workspaces: workspaces?.length ?? 'kept',
+        // Counted as `/qm workspaces list` shows them: active ones, archived ones apart.
+        workspaces: workspaces ? active.length : 'kept',
+        archivedWorkspaces: workspaces ? workspaces.length - active.length : 'kept',
         members: members?.length ?? 'kept',
         apiKeys: apiKeys?.length ?? 'kept',
         invites: invites?.length ?? 'kept',

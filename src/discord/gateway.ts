@@ -35,13 +35,24 @@ export function createDiscordGateway(o: DiscordGatewayOptions): DiscordGateway {
     );
   });
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
-  client.on(Events.ShardDisconnect, (event) => logger.warn({ code: event.code }, 'discord gateway disconnected'));
+  let lastCloseCode: number | null = null;
+  client.on(Events.ShardDisconnect, (event) => {
+    lastCloseCode = event.code;
+    logger.warn({ code: event.code }, 'discord gateway disconnected');
+  });
 
   return {
     client,
     async start() {
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await client.login(o.token);
+      lastCloseCode = null;
+      await client.login(o.token).catch((err) => {
+        // The gateway's "Authentication failed" (close 4004) is the same refusal as a 401 from /gateway/bot
+        // (which discord.js reports as TokenInvalid): report both alike.
+        if (lastCloseCode === 4004)
+          throw Object.assign(new Error('the gateway refused the token (4004)'), { code: 'TokenInvalid' });
+        throw err;
+      });
       await ready;
       logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'discord connected');
     },

@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../core/ports/runtime.js';
 import type { Store } from '../core/ports/store.js';
 import type { Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -27,6 +28,8 @@ export interface HttpOptions {
   metrics?: Metrics;
   /** METRICS_TOKEN: when set, `GET /metrics` requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
+  /** The chat platforms' and the Admin API's current problems, reported by `/readyz`. */
+  readiness?: Readiness;
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {
@@ -92,6 +95,7 @@ export function createHttpServer(o: HttpOptions): Server {
       o.logger.warn({ err }, 'readiness check: database unreachable');
       problems.push('database unreachable');
     }
+    problems.push(...(o.readiness?.list() ?? []));
     if (problems.length) json(res, 503, { status: 'not ready', problems });
     else json(res, 200, { status: 'ready' });
   });

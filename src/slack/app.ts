@@ -33,6 +33,9 @@ export interface SlackOAuthOptions {
 export interface SlackAdapterOptions {
   /** One workspace: its bot token. Absent when `oauth` is set (each installed workspace has its own). */
   botToken?: string;
+  /** From the start-up auth.test of `botToken`: Bolt then skips its own (whose failure nobody could catch). */
+  botId?: string;
+  botUserId?: string;
   /** Multi-workspace OAuth install (HTTP mode only): `GET /slack/install` and `GET /slack/oauth_redirect`. */
   oauth?: SlackOAuthOptions;
   signingSecret?: string;
@@ -94,7 +97,7 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
       });
   const app = new App({
     // With OAuth, Bolt's authorize fetches each request's workspace installation (and its bot token) instead.
-    ...(o.oauth ? {} : { token: o.botToken }),
+    ...(o.oauth ? {} : { token: o.botToken, botId: o.botId, botUserId: o.botUserId }),
     ...(socket ? { appToken: o.appToken, socketMode: true } : { receiver }),
     logger: boltLogger(logger),
     logLevel: LogLevel.WARN,

@@ -29,8 +29,10 @@ export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_
     display_information: {
       name: 'Quartermaster',
       description: 'Run your Anthropic organization from Slack',
+      // Only what is built: no digests, budgets, spend limits or leak alerts until their commands exist (a test
+      // holds this to the command registry).
       long_description:
-        'Quartermaster runs an Anthropic (Claude API) organization from Slack: request API keys, invites, role changes and spend limits with /qm; approvers decide with buttons; the bot carries decisions out through the Anthropic Admin API and posts usage digests, budget alerts and leaked-key alerts. Every action is permission-checked against your Anthropic org role and written to an audit log.',
+        "Quartermaster runs an Anthropic (Claude API) organization from Slack. With /qm, people request API keys, invites, org role changes and workspace changes; approvers decide with buttons on a card; Quartermaster carries approved changes out through the Anthropic Admin API and reports back. Members, workspaces and API keys can be listed, and the approval policy shown. Every command and every click is checked against the caller's Anthropic org role (never the Slack role) and written to an append-only audit log.",
       background_color: '#1f2937',
     },
     features: {

@@ -387,6 +387,8 @@ export class FakeDiscord {
   heartbeatInterval: number;
   /** Time allowed between dispatch and the first callback (Discord: 3 s). */
   callbackDeadlineMs = 3000;
+  /** The gateway closes every IDENTIFY with 4004 (a token reset after REST accepted it). */
+  refuseIdentify = false;
   /** Interaction token lifetime (Discord: 15 minutes). */
   tokenLifetimeMs = 15 * 60_000;
 
@@ -1097,7 +1099,7 @@ export class FakeDiscord {
             ws.close(4005, 'Already authenticated.');
             return;
           }
-          if (p.d?.token !== this.token) {
+          if (p.d?.token !== this.token || this.refuseIdentify) {
             ws.close(4004, 'Authentication failed.');
             return;
           }

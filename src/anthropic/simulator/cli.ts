@@ -39,9 +39,7 @@ export async function runSimulatorCli(argv: string[], io: SimulatorCliIo = { log
   const sim = await startSimulator({ port, host, seed });
   const s = sim.state;
   io.log(`Anthropic Admin API simulator listening on ${sim.url}`);
-  io.log(
-    `Org "${s.orgName}": ${s.users.length} users, ${s.workspaces.length} workspaces, ${s.apiKeys.length} API keys, ${s.invites.length} invites.`,
-  );
+  io.log(`Org "${s.orgName}": ${s.summary()}, ${s.invites.length} invites.`);
   io.log('');
   io.log('Point Quartermaster at it with:');
   // The simulator's key is a fixed public placeholder, not a secret, so printing it is fine.

@@ -253,6 +253,21 @@ export class SimulatorState {
     return out;
   }
 
+  /**
+   * The organization in one phrase, counted the way `/qm workspaces list` and the directory sync count it (the
+   * Default workspace and archived ones apart). The simulator's banner, Quartermaster's start-up guidance and the
+   * README all say this, so the counts agree.
+   */
+  summary(): string {
+    const listed = this.workspaces.filter((w) => !w.is_default);
+    const active = listed.filter((w) => w.archived_at === null).length;
+    const archived = listed.length - active;
+    const extras = [this.defaultWorkspace ? 'the Default workspace' : '', archived ? `${archived} archived` : '']
+      .filter(Boolean)
+      .join(' and ');
+    return `${this.users.length} members, ${active} workspaces${extras ? ` (plus ${extras})` : ''}, ${this.apiKeys.length} API keys`;
+  }
+
   toJSON() {
     return {
       orgName: this.orgName,

@@ -1,0 +1,27 @@
+/** README tells the truth about what `npm start` serves: its counts are the simulator's own summary. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../src/anthropic/simulator/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const readme = readFileSync(path.join(root, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, host: '127.0.0.1' });
+});
+afterAll(() => sim?.close());
+
+describe('README', () => {
+  it('counts the simulated organization as the simulator does (its banner and the start-up guidance)', () => {
+    expect(readme).toContain(`"${sim.state.orgName}": ${sim.state.summary()})`);
+  });
+
+  it('does not announce budgets, digests or leak alerts as working', () => {
+    for (const sentence of readme.split(/(?<=[.!?])\s/)) {
+      if (/budget|digest|leak alert/i.test(sentence)) expect(sentence).toMatch(/not available yet|reserved/);
+    }
+  });
+});
