@@ -9,6 +9,7 @@ export default defineCommand({
   path: ['requests', 'list'],
   description: 'List requests: yours, or the pending ones',
   access: 'member',
+  readOnly: true,
   options: z.object({
     which: z
       .enum(['mine', 'pending', 'all'])

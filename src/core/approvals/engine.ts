@@ -103,7 +103,11 @@ export class ApprovalEngine {
       );
     }
     const now = s.clock.now();
-    const direct = policy.adminsActDirectly && ['admin', 'owner', 'primary_owner'].includes(caller.orgUser.role);
+    // Acting without approval needs the role as the Admin API says it is now, never the synced copy.
+    const direct =
+      policy.adminsActDirectly &&
+      caller.roleCheckedLive === true &&
+      ['admin', 'owner', 'primary_owner'].includes(caller.orgUser.role);
     const request = await s.store.approvals.create({
       kind,
       status: direct ? 'approved' : 'pending',
