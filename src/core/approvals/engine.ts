@@ -564,7 +564,7 @@ export class ApprovalEngine {
     return reply({
       visibility: 'in_channel',
       tone,
-      title: `Request ${r.id}: ${r.summary}`,
+      title: `Request ${r.id}: ${md.escape(r.summary)}`,
       blocks,
       summary: `Request ${r.id} (${statusWord(r)}): ${r.summary}`,
     });

@@ -162,7 +162,7 @@ export const linkDecideAction: ActionDefinition = {
           errorCode: 'NOT_FOUND',
           message: 'member left the org',
           card: await linkRequestCard(services, decided),
-          notice: notice(`${decided.email} is no longer a member of the organization; nothing was linked.`),
+          notice: notice(`${md.escape(decided.email)} is no longer a member of the organization; nothing was linked.`),
         };
       }
       await linkDirectly(

@@ -5,6 +5,7 @@
  * re-checked against the synced directory, so a removed member loses access at the next refresh.
  */
 import { describeAdminApiError } from '../admin-errors.js';
+import { md } from '../command/reply.js';
 import type { DirectoryService } from '../directory.js';
 import { DomainError } from '../errors.js';
 import { type AdminApi, AdminApiError, type OrgUser } from '../ports/admin-api.js';
@@ -71,7 +72,7 @@ export class IdentityResolver {
         if (link) await this.store.links.remove(platform, teamId, userId);
         return {
           ...base,
-          unlinkedReason: `No member of the Anthropic organization has the email ${profile.email}. Ask an org admin to invite you (\`/qm members invite\`), then try again.`,
+          unlinkedReason: `No member of the Anthropic organization has the email ${md.escape(profile.email)}. Ask an org admin to invite you (\`/qm members invite\`), then try again.`,
         };
       }
       link = await this.store.links.upsert({
@@ -101,7 +102,7 @@ export class IdentityResolver {
       return {
         ...base,
         link: null,
-        unlinkedReason: `Your chat account was linked to ${link.email}, who is no longer a member of the Anthropic organization.`,
+        unlinkedReason: `Your chat account was linked to ${md.escape(link.email)}, who is no longer a member of the Anthropic organization.`,
       };
     }
     return this.linkedCaller(base, link, orgUser);
@@ -125,7 +126,7 @@ export class IdentityResolver {
           orgUser: null,
           permissions: new Set(),
           memberships: [],
-          unlinkedReason: `Your chat account was linked to ${caller.orgUser.email}, who is no longer a member of the Anthropic organization.`,
+          unlinkedReason: `Your chat account was linked to ${md.escape(caller.orgUser.email)}, who is no longer a member of the Anthropic organization.`,
         };
       }
       const why = err instanceof AdminApiError ? ` ${describeAdminApiError(err)}` : '';
