@@ -210,6 +210,13 @@ export class ApprovalEngine {
       workspaceRole,
       chatAccount: `${ctx.platform}:${caller.userId}`,
     };
+    if (!matchesPrincipals(approvers, who, s.policy)) {
+      return refused(
+        'denied',
+        'FORBIDDEN',
+        `You are not an approver for this request (approvers: ${describePrincipals(approvers)}; you are ${md.code(live.role)}).`,
+      );
+    }
     // The person a request is about (a role change, a workspace membership) never decides it, either way: an
     // approval would be self-promotion, a deny would let them block a change to themselves.
     if (isSubject(request, live)) {
@@ -217,13 +224,6 @@ export class ApprovalEngine {
         'denied',
         'SUBJECT_VOTE',
         `You cannot vote on this request: it is about you (${md.escape(live.email)}). Another approver decides it.`,
-      );
-    }
-    if (!matchesPrincipals(approvers, who, s.policy)) {
-      return refused(
-        'denied',
-        'FORBIDDEN',
-        `You are not an approver for this request (approvers: ${describePrincipals(approvers)}; you are ${md.code(live.role)}).`,
       );
     }
     const outcome = await s.store.approvals.vote(
