@@ -479,7 +479,8 @@ export class ApprovalEngine {
       if (r.remindedAt) continue;
       const policy = s.policy.resolve(r.kind as RequestKind, r.workspaceName);
       if (policy.remindBeforeMs <= 0 || r.expiresAt.getTime() - policy.remindBeforeMs > now.getTime()) continue;
-      await s.store.approvals.markReminded(r.id, now);
+      // One reminder per request, even with several replicas or a re-run: only the caller that claims it sends it.
+      if (!(await s.store.approvals.markReminded(r.id, now))) continue;
       n++;
       const votes = await s.store.approvals.votes(r.id);
       const voted = new Set(votes.map((v) => v.voterOrgId));
