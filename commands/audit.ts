@@ -9,6 +9,7 @@ export default defineCommand({
   path: ['audit'],
   description: 'Show the audit log: every command, allowed, denied or failed (admins)',
   access: 'audit:read',
+  readOnly: true,
   options: z.object({
     limit: z.number().int().min(1).max(50).optional().describe('How many entries per page (1–50, default 20)'),
     page: z.number().int().min(1).max(10000).optional().describe('Page of the log to show'),

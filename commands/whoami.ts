@@ -36,7 +36,7 @@ export default defineCommand({
     else if (user.role === 'billing')
       workspaceText = `${md.code('workspace_billing')} in every workspace (inherited from org billing)${roles.length ? `\n${roles.join('\n')}` : ''}`;
     return reply({
-      title: `You are ${user.name || user.email}`,
+      title: `You are ${md.escape(user.name || user.email)}`,
       blocks: [
         {
           type: 'fields',

@@ -12,6 +12,7 @@ export default defineCommand({
   path: ['keys', 'list'],
   description: 'List API keys: name, status, hint, workspace, owner, created and expiry dates',
   access: 'keys:read',
+  readOnly: true,
   options: z.object({
     workspace: z
       .string()

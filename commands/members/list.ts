@@ -9,6 +9,7 @@ export default defineCommand({
   path: ['members', 'list'],
   description: 'List the members of the Anthropic organization',
   access: 'members:read',
+  readOnly: true,
   options: z.object({
     role: z.enum(KNOWN_ORG_ROLES).optional().describe('Only members with this org role'),
     page: z.number().int().min(1).max(1000).optional().describe('Page of the list to show'),

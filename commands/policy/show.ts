@@ -7,6 +7,7 @@ export default defineCommand({
   path: ['policy', 'show'],
   description: 'Show the effective approval policy',
   access: 'member',
+  readOnly: true,
   options: z.object({
     kind: z.enum(REQUEST_KINDS).optional().describe('Show what applies to one kind of request'),
     workspace: z.string().trim().min(1).max(100).optional().describe('Apply the overrides of this workspace'),

@@ -10,6 +10,7 @@ export default defineCommand({
   path: ['requests', 'list'],
   description: 'List requests: yours, or the ones you can see (yours and those you may approve; admins see all)',
   access: 'member',
+  readOnly: true,
   options: z.object({
     which: z
       .enum(['mine', 'pending', 'all'])

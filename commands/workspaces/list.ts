@@ -9,6 +9,7 @@ export default defineCommand({
   path: ['workspaces', 'list'],
   description: 'List the workspaces of the Anthropic organization',
   access: 'workspaces:read',
+  readOnly: true,
   options: z.object({
     archived: z.boolean().optional().describe('Include archived workspaces'),
     page: z.number().int().min(1).max(1000).optional().describe('Page of the list to show'),

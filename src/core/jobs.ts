@@ -2,6 +2,7 @@
  * Scheduled jobs, as data. Each runs on an interval in every replica, behind a lease in the database so only
  * one replica runs a given job at a time, and each can be run once by hand: `npx quartermaster jobs run NAME`.
  */
+import { collectButtons } from './approvals/buttons.js';
 import { revertExpiredElevations } from './approvals/grants.js';
 import { watchInvites } from './approvals/invites.js';
 import { enforceBoundKeyExpiry, expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
@@ -33,6 +34,12 @@ export const JOBS: readonly JobDefinition[] = [
     description: 'remind approvers by DM before a pending request expires',
     everyMs: 60_000,
     run: async (s) => `${await s.approvals.remindDue()} reminded`,
+  },
+  {
+    name: 'approvals.collect-buttons',
+    description: 'delete the buttons of requests that have been decided, expired or cancelled for a day',
+    everyMs: 60 * 60_000,
+    run: async (s) => `${await collectButtons(s)} buttons deleted`,
   },
   {
     name: 'grants.revert-roles',

@@ -14,14 +14,41 @@ export interface Scheduler {
 
 export const HOLDER = `${process.pid}-${randomUUID().slice(0, 8)}`;
 
-/** Runs one job once under its lease; returns its summary, or null when another replica holds the lease. */
-export async function runJobOnce(job: JobDefinition, services: Services, holder = HOLDER): Promise<string | null> {
+/** How long a job's lease lasts from each (re)newal. */
+export const jobLeaseMs = (job: JobDefinition) => Math.max(job.everyMs * 2, 60_000);
+
+/**
+ * Runs one job once under its lease; returns its summary, or null when another replica holds the lease. While
+ * the job runs its lease is renewed (every third of its length, or `renewEveryMs`), as an approval's execution
+ * lease is: a run that outlasts the lease (slow Admin API, many items) keeps it, so no other replica starts the
+ * same job alongside; a process that dies stops renewing and its lease lapses.
+ */
+export async function runJobOnce(
+  job: JobDefinition,
+  services: Services,
+  holder = HOLDER,
+  o: { renewEveryMs?: number; logger?: Logger } = {},
+): Promise<string | null> {
+  const leaseMs = jobLeaseMs(job);
   const now = services.clock.now();
-  const until = new Date(now.getTime() + Math.max(job.everyMs * 2, 60_000));
-  if (!(await services.store.leases.acquire(job.name, holder, until, now))) return null;
+  if (!(await services.store.leases.acquire(job.name, holder, new Date(now.getTime() + leaseMs), now))) return null;
+  const log = o.logger ?? services.logger;
+  const renewal = setInterval(
+    () => {
+      services.store.leases
+        .renew(job.name, holder, new Date(services.clock.now().getTime() + leaseMs))
+        .then((held) => {
+          if (!held) log.warn({ job: job.name }, 'could not renew the job lease: another replica took the job over');
+        })
+        .catch((err) => log.warn({ err, job: job.name }, 'renewing the job lease failed'));
+    },
+    Math.max(1, o.renewEveryMs ?? Math.floor(leaseMs / 3)),
+  );
+  renewal.unref();
   try {
     return await job.run(services);
   } finally {
+    clearInterval(renewal);
     await services.store.leases.release(job.name, holder);
   }
 }

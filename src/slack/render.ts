@@ -13,20 +13,60 @@ const TONE_ICON: Record<Reply['tone'], string> = {
 const MAX_BLOCKS = 50;
 const MAX_SECTION = 3000;
 
-/** Our markup → Slack mrkdwn. Slack needs &, < and > escaped; `**bold**` is `*bold*` there. */
+/** Slack's three reserved characters, as entities (docs.slack.dev "Escaping text"). */
+function entities(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Slack has no escape for its formatting characters: a zero-width space on each side keeps a `*`, `_`, `~` or
+ * backtick from opening or closing bold, italics, strike or code, and the reader still sees the character.
+ * Between two letters or digits (`workspace_user`) `*`, `_` and `~` cannot format, so they are left alone there
+ * (copying such a name must give the name).
+ */
+function inertChar(c: string, before = '', after = ''): string {
+  if (c === '&' || c === '<' || c === '>') return entities(c);
+  if (!'*_~`'.includes(c)) return c;
+  if (c !== '`' && WORD.test(before) && WORD.test(after)) return c;
+  return `\u200B${c}\u200B`;
+}
+const WORD = /^[\p{L}\p{N}]$/u;
+
+/**
+ * Text that is plain by contract (a reply's `summary`, which may quote names people chose) → mrkdwn that Slack
+ * shows as typed: no control sequence (`<!channel>`, `<@U…>`, `<url|label>`) and no formatting survives.
+ */
+export function plainToMrkdwn(text: string): string {
+  return text.replace(/[&<>*_~`]/g, (c, at: number) => inertChar(c, text[at - 1], text[at + 1]));
+}
+
+/**
+ * One token of our markup: an escaped character (`\*`, made by md.escape), a code span (md.code), a link
+ * `[label](http…)`, a mention made by md.mention, `**`, or a reserved character.
+ */
+const TOKEN = /\\([\s\S])|`([^`\n]*)`|\[((?:\\[\s\S]|[^\]\\\n])+)\]\((https?:[^)\s]+)\)|<@([UW][A-Z0-9]+)>|\*\*|[&<>]/g;
+
+/**
+ * Our markup → Slack mrkdwn, token by token, so that what md.escape / md.code marked as someone's text can never
+ * become a link, mention, broadcast or formatting: `**bold**` is `*bold*` there, `[label](url)` is `<url|label>`,
+ * escaped characters are shown as themselves, code spans keep their text (entities only).
+ */
 export function toMrkdwn(text: string): string {
-  const escaped = text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    // A user mention made by md.mention (never by md.escape'd input, whose `<` carries a backslash) stays live.
-    .replace(/(^|[^\\])&lt;@([UW][A-Z0-9]+)&gt;/g, '$1<@$2>');
-  // md.escape's `\<` and `\>` are entities by now: drop the backslash, or Slack shows it.
-  return escaped
-    .replace(/\[([^\]]+)\]\((https?:[^)\s]+)\)/g, (_m, label: string, url: string) => `<${url}|${label}>`)
-    .replace(/\*\*(.+?)\*\*/g, '*$1*')
-    .replace(/\\([*_`~|[\]])/g, '$1\u200B')
-    .replace(/\\(&lt;|&gt;)/g, '$1');
+  return text.replace(
+    TOKEN,
+    (m, escaped?: string, code?: string, label?: string, url?: string, mention?: string, at = 0) => {
+      if (escaped !== undefined)
+        return inertChar(escaped, text[at - 1], text[at + 2] === '\\' ? text[at + 3] : text[at + 2]);
+      if (code !== undefined) return `\`${entities(code)}\``;
+      if (label !== undefined) {
+        const shown = label.replace(/\\([\s\S])/g, '$1').replace(/[|>]/g, ' ');
+        return `<${entities(url!)}|${entities(shown)}>`;
+      }
+      if (mention !== undefined) return `<@${mention}>`;
+      if (m === '**') return '*';
+      return entities(m);
+    },
+  );
 }
 
 function plainText(text: string, max: number): { type: 'plain_text'; text: string; emoji: true } {
@@ -115,5 +155,7 @@ export function renderSlack(reply: Reply): SlackMessage {
       ],
     });
   }
-  return { text: reply.summary || reply.title || 'Quartermaster', blocks };
+  // The fallback text (notifications, screen readers) is parsed as mrkdwn too: the summary is plain text.
+  const text = reply.summary ? plainToMrkdwn(reply.summary) : reply.title ? toMrkdwn(reply.title) : 'Quartermaster';
+  return { text, blocks };
 }

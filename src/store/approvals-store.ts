@@ -245,7 +245,11 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
         return r ? requestFromRow(r) : null;
       },
       async markReminded(id, at) {
-        await prisma.approvalRequest.updateMany({ where: { id }, data: { remindedAt: at } });
+        const { count } = await prisma.approvalRequest.updateMany({
+          where: { id, status: 'pending', remindedAt: null },
+          data: { remindedAt: at },
+        });
+        return count === 1;
       },
       async pendingExpiringBefore(before) {
         const rows = await prisma.approvalRequest.findMany({
@@ -403,6 +407,10 @@ export function approvalStores(prisma: PrismaClient): Pick<Store, 'approvals' | 
       },
       async release(name, holder) {
         await prisma.jobLease.updateMany({ where: { name, holder }, data: { expiresAt: new Date(0) } });
+      },
+      async renew(name, holder, until) {
+        const { count } = await prisma.jobLease.updateMany({ where: { name, holder }, data: { expiresAt: until } });
+        return count === 1;
       },
     },
   };

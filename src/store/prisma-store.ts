@@ -472,6 +472,19 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
         const r = await prisma.actionToken.findUnique({ where: { id } });
         return r ? { id: r.id, kind: r.kind, subjectId: r.subjectId, choice: r.choice, createdAt: r.createdAt } : null;
       },
+      async subjects(kind) {
+        const rows = await prisma.actionToken.findMany({
+          where: { kind },
+          select: { subjectId: true },
+          distinct: ['subjectId'],
+        });
+        return rows.map((r) => r.subjectId);
+      },
+      async deleteFor(kind, subjectIds) {
+        if (subjectIds.length === 0) return 0;
+        const { count } = await prisma.actionToken.deleteMany({ where: { kind, subjectId: { in: [...subjectIds] } } });
+        return count;
+      },
     },
 
     audit: {

@@ -240,6 +240,53 @@ describe('keys request', () => {
     expect((await t.qm.store.grants.forRequest(id))[0]!.status).toBe('failed');
   });
 
+  it('every key the grantee creates in the window is bound with the approved lifetime, and the card lists each', async () => {
+    const { card, id } = await file('keys request staging dave-batch "batch jobs" 7d', 'UDAVE');
+    await approve(card, id);
+    expect(roleIn('staging', 'dave@example.com')).toBe('workspace_developer');
+    clock.advance(60_000);
+    // Three keys while the role is held: the requested one and two more.
+    const extra1 = consoleCreatesKey('dave@example.com', 'staging', 'dave-side-door');
+    clock.advance(1_000);
+    const wanted = consoleCreatesKey('dave@example.com', 'staging', 'dave-batch');
+    clock.advance(1_000);
+    const extra2 = consoleCreatesKey('dave@example.com', 'staging', 'dave-spare');
+    expect(await watchJitKeys(t.qm.services)).toBe(1);
+    expect(roleIn('staging', 'dave@example.com')).not.toBe('workspace_developer');
+
+    for (const key of [wanted, extra1, extra2]) {
+      const binding = await t.qm.store.keyBindings.get(key.id);
+      expect(binding, key.name).toMatchObject({
+        requestId: id,
+        ownerOrgId: userId('dave@example.com'),
+        approverOrgId: userId('alice@example.com'),
+        workspaceId: wsId('staging'),
+      });
+      expect(binding!.expiresAt!.getTime()).toBe(Date.parse(key.created_at) + 7 * 24 * HOUR);
+    }
+    const [grant] = await t.qm.store.grants.forRequest(id);
+    expect(grant).toMatchObject({ status: 'bound', boundKeyId: wanted.id });
+    await waitFor(() => {
+      const text = plain(visibleText(card));
+      return (
+        (text.includes(`Key dave-batch ${wanted.partial_key_hint} bound`) &&
+          text.includes('2 more keys created in the window are bound too') &&
+          text.includes(`dave-side-door ${extra1.partial_key_hint}`) &&
+          text.includes(`dave-spare ${extra2.partial_key_hint}`)) ||
+        undefined
+      );
+    });
+    await waitFor(
+      () => dmsTo('UDAVE').some((m) => m.includes('2 more keys created in the window are bound too')) || undefined,
+    );
+
+    // Each extra key's approved lifetime is enforced like the requested one's.
+    clock.advance(7 * 24 * HOUR + 60_000);
+    expect(await enforceBoundKeyExpiry(t.qm.services)).toBeGreaterThanOrEqual(3);
+    for (const key of [wanted, extra1, extra2])
+      expect(sim().state.apiKeys.find((k) => k.id === key.id)!.status, key.name).toBe('inactive');
+  });
+
   it('refuses the Default workspace, unknown and archived workspaces, and lifetimes over the policy', async () => {
     // carol (billing) sees every key, also those of the Default workspace (bob, a developer, does not).
     const reply = async (text: string) => plain(visibleText((await run(text, 'UCAROL')).reply));

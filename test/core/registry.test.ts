@@ -6,7 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { commands } from '../../commands/index.js';
-import { type CommandDefinition, CommandRegistry, defineCommand } from '../../src/core/command/define.js';
+import {
+  type CommandDefinition,
+  CommandRegistry,
+  defineCommand,
+  needsLiveRole,
+} from '../../src/core/command/define.js';
 import { describeOptions } from '../../src/core/command/options.js';
 import { reply } from '../../src/core/command/reply.js';
 
@@ -18,6 +23,14 @@ function cmd(path: string[], options: z.ZodObject<any> = z.object({})): CommandD
 }
 
 describe('the shipped commands', () => {
+  it('read the caller’s role live for everything but public commands and read-only lists (the audit log is live)', () => {
+    const cached = registry.commands.filter((c) => !needsLiveRole(c.definition)).map((c) => c.name);
+    expect(cached.sort()).toEqual(
+      ['help', 'whoami', 'link', 'keys list', 'members list', 'workspaces list', 'requests list', 'policy show'].sort(),
+    );
+    expect(needsLiveRole(registry.get('audit')!.definition)).toBe(true);
+  });
+
   it('are all registered', () => {
     expect(registry.commands.length).toBe(commands.length);
     expect(registry.commands.map((c) => c.name)).toContain('help');

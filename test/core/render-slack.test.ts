@@ -31,6 +31,20 @@ describe('toMrkdwn', () => {
     expect(toMrkdwn('[x](javascript:alert(1))')).toBe('[x](javascript:alert(1))');
   });
 
+  it('never turns escaped or quoted user text into a link, mention or formatting', () => {
+    // An escaped masked link stays text (it used to become <https://evil|x>).
+    expect(toMrkdwn(md.escape('[x](https://evil.example)'))).toBe('[x](https://evil.example)');
+    // A backslash the user typed cannot cancel the escape of the character after it.
+    expect(toMrkdwn(md.escape('\\*bold\\*')).replace(/\u200B/g, '')).toBe('\\*bold\\*');
+    expect(toMrkdwn(md.escape('\\*bold\\*'))).not.toMatch(/(^|[^\u200B])\*bold/);
+    // Inside a code span nothing is live: no mention, no link.
+    expect(toMrkdwn(md.code('<@U123> [x](https://evil.example)'))).toBe('`&lt;@U123&gt; [x](https://evil.example)`');
+    // The plain fallback text cannot broadcast or format.
+    const m = renderSlack(reply({ title: 'x', summary: '<!channel> <@U1> & *b*' }));
+    expect(m.text.replace(/\u200B/g, '')).toBe('&lt;!channel&gt; &lt;@U1&gt; &amp; *b*');
+    expect(m.text).not.toContain('*b*');
+  });
+
   it('keeps escaped markup literal, without showing the backslash', () => {
     const out = toMrkdwn(md.escape('*not bold* <b> [x]'));
     expect(out).not.toContain('\\');

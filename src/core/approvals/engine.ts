@@ -3,7 +3,8 @@
  * through a durable outbox.
  *
  * Guarantees (see src/store/approvals-store.ts for how the database enforces them):
- *  - the requester never approves their own request; every click is re-checked against the stored request
+ *  - the requester never approves their own request, and the member a request is about (its subject) never votes
+ *    on it, approve or deny (the card says so); every click is re-checked against the stored request
  *    and the clicker's *current* org role, read live from the Admin API (never the button's payload);
  *  - N-of-M quorum; one deny closes the request; duplicate and concurrent clicks cause one transition;
  *  - an approved request is executed from the outbox, survives a crash (the lease expires and another runner
@@ -104,7 +105,11 @@ export class ApprovalEngine {
       );
     }
     const now = s.clock.now();
-    const direct = policy.adminsActDirectly && ['admin', 'owner', 'primary_owner'].includes(caller.orgUser.role);
+    // Acting without approval needs the role as the Admin API says it is now, never the synced copy.
+    const direct =
+      policy.adminsActDirectly &&
+      caller.roleCheckedLive === true &&
+      ['admin', 'owner', 'primary_owner'].includes(caller.orgUser.role);
     const request = await s.store.approvals.create({
       kind,
       status: direct ? 'approved' : 'pending',
@@ -211,6 +216,15 @@ export class ApprovalEngine {
         'denied',
         'FORBIDDEN',
         `You are not an approver for this request (approvers: ${describePrincipals(approvers)}; you are ${md.code(live.role)}).`,
+      );
+    }
+    // The person a request is about (a role change, a workspace membership) never decides it, either way: an
+    // approval would be self-promotion, a deny would let them block a change to themselves.
+    if (isSubject(request, live)) {
+      return refused(
+        'denied',
+        'SUBJECT_VOTE',
+        `You cannot vote on this request: it is about you (${md.escape(live.email)}). Another approver decides it.`,
       );
     }
     const outcome = await s.store.approvals.vote(
@@ -467,13 +481,15 @@ export class ApprovalEngine {
       if (r.remindedAt) continue;
       const policy = s.policy.resolve(r.kind as RequestKind, r.workspaceName);
       if (policy.remindBeforeMs <= 0 || r.expiresAt.getTime() - policy.remindBeforeMs > now.getTime()) continue;
-      await s.store.approvals.markReminded(r.id, now);
+      // One reminder per request, even with several replicas or a re-run: only the caller that claims it sends it.
+      if (!(await s.store.approvals.markReminded(r.id, now))) continue;
       n++;
       const votes = await s.store.approvals.votes(r.id);
       const voted = new Set(votes.map((v) => v.voterOrgId));
       const text = `Reminder: request ${r.id} from ${md.escape(r.requester.email)} needs your decision before ${when(r.expiresAt)}: ${md.escape(r.summary)}.`;
       for (const account of await this.approverAccounts(r, policy)) {
         if (voted.has(account.orgUserId) || account.orgUserId === r.requester.orgUserId) continue;
+        if (isSubject(r, { id: account.orgUserId, email: '' })) continue;
         await s.notifiers[account.platform]
           ?.dm(account.teamId, account.userId, reply({ tone: 'warning', text }))
           .catch((err) => s.logger.warn({ err }, 'reminder DM failed'));
@@ -527,6 +543,9 @@ export class ApprovalEngine {
         value: `${quorumText(r.quorum)} from ${describePrincipals(r.approvers as unknown as Principals)}`,
       },
     ];
+    const subject = subjectEmail(r);
+    if (subject && subject.toLowerCase() !== r.requester.email.toLowerCase())
+      fields.push({ label: 'About', value: `${md.escape(subject)} (cannot vote on it)` });
     if (r.status === 'pending') fields.push({ label: 'Expires', value: when(r.expiresAt) });
     blocks.push({ type: 'fields', fields });
     blocks.push({
@@ -562,7 +581,7 @@ export class ApprovalEngine {
     return reply({
       visibility: 'in_channel',
       tone,
-      title: `Request ${r.id}: ${r.summary}`,
+      title: `Request ${r.id}: ${md.escape(r.summary)}`,
       blocks,
       summary: `Request ${r.id} (${statusWord(r)}): ${r.summary}`,
     });
@@ -604,6 +623,24 @@ export const approvalVoteAction: ActionDefinition = {
   kind: APPROVAL_VOTE,
   handler: (ctx) => ctx.services.approvals.vote(ctx),
 };
+
+/** The org member a request is about, by id (role changes, workspace memberships, key requests). */
+function subjectId(r: ApprovalRequest): string | null {
+  const id = r.payload.userId;
+  return typeof id === 'string' && id ? id : null;
+}
+
+function subjectEmail(r: ApprovalRequest): string | null {
+  const email = r.payload.email;
+  return typeof email === 'string' && email ? email : null;
+}
+
+/** Whether this member is the one the request is about (by id, or by email for an invite). */
+function isSubject(r: ApprovalRequest, member: { id: string; email: string }): boolean {
+  if (subjectId(r) === member.id) return true;
+  const email = subjectEmail(r);
+  return !!email && !!member.email && email.toLowerCase() === member.email.toLowerCase();
+}
 
 function refused(outcome: 'denied' | 'failed', code: string, text: string): ActionResult {
   return { outcome, errorCode: code, message: text, notice: notice(text) };

@@ -159,9 +159,12 @@ export async function watchJitKeys(s: Services): Promise<number> {
   return n;
 }
 
-/** The key this grant is waiting for, if it exists: created by the requester in the workspace after the grant. */
-async function findRequestedKey(s: Services, g: AccessGrant, r: ApprovalRequest): Promise<ApiKey | null> {
-  if (!g.workspaceId) return null;
+/**
+ * Every key created under this grant that is not bound to another request: created by the grantee in the
+ * workspace since the grant. The one named as requested (else the oldest) comes first.
+ */
+async function keysCreatedUnder(s: Services, g: AccessGrant, r: ApprovalRequest): Promise<ApiKey[]> {
+  if (!g.workspaceId) return [];
   const since = g.grantedAt.getTime() - KEY_CLOCK_SKEW_MS;
   const keys = (await s.admin.listApiKeys({ workspaceId: g.workspaceId, createdByUserId: g.orgUserId })).filter(
     (k) =>
@@ -176,15 +179,45 @@ async function findRequestedKey(s: Services, g: AccessGrant, r: ApprovalRequest)
     const bound = await s.store.keyBindings.get(k.id);
     if (!bound || bound.requestId === r.id) free.push(k);
   }
-  if (free.length === 0) return null;
   free.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
   const wanted = str(r.payload, 'keyName').toLowerCase();
-  return free.find((k) => k.name.toLowerCase() === wanted) ?? free[0]!;
+  const named = free.findIndex((k) => k.name.toLowerCase() === wanted);
+  if (named > 0) free.unshift(...free.splice(named, 1));
+  return free;
+}
+
+/** Binds one key to the request (idempotent: an existing binding is kept). */
+async function bindKey(
+  s: Services,
+  g: AccessGrant,
+  r: ApprovalRequest,
+  key: ApiKey,
+  now: Date,
+  primary: boolean,
+): Promise<KeyBinding> {
+  return (
+    (await s.store.keyBindings.get(key.id)) ??
+    (await s.store.keyBindings.create({
+      keyId: key.id,
+      requestId: r.id,
+      ownerOrgId: g.orgUserId,
+      approverOrgId: r.decidedBy,
+      workspaceId: g.workspaceId,
+      boundAt: now,
+      expiresAt: bindingExpiry(key, r, now),
+      // Only the requested key replaces the rotated one.
+      replacesKeyId: primary ? ((r.payload.replacesKeyId as string | null | undefined) ?? null) : null,
+      replacedAt: null,
+    }))
+  );
 }
 
 /**
- * Binds the grant's key if it exists: active → bound (exactly one runner gets past this), binding, role taken
- * back, request result and cards updated, requester told. Returns true when this call bound a key.
+ * Binds the grant's keys once one exists: active → bound (exactly one runner gets past this), every key the
+ * grantee created in the window bound with the approved lifetime (a grant is for one key, but nothing stops
+ * the grantee from making several while they hold the role: none escapes the approval), role taken back, keys
+ * made while it was being taken back bound too, request result and cards updated, requester told. Returns true
+ * when this call bound keys.
  */
 async function tryBind(s: Services, g: AccessGrant): Promise<boolean> {
   const r = await s.store.approvals.get(g.requestId);
@@ -200,49 +233,56 @@ async function tryBind(s: Services, g: AccessGrant): Promise<boolean> {
     return false;
   }
   if (r.status !== 'done') return false; // still being carried out
-  const key = await findRequestedKey(s, g, r);
+  const found = await keysCreatedUnder(s, g, r);
+  const key = found[0];
   if (!key) return false;
   if (!(await s.store.grants.transition(g.id, 'active', 'bound', { boundKeyId: key.id }))) return false;
   const now = s.clock.now();
   let binding: KeyBinding;
   let revoked: string;
+  const keys = [...found];
   try {
-    binding =
-      (await s.store.keyBindings.get(key.id)) ??
-      (await s.store.keyBindings.create({
-        keyId: key.id,
-        requestId: r.id,
-        ownerOrgId: g.orgUserId,
-        approverOrgId: r.decidedBy,
-        workspaceId: g.workspaceId,
-        boundAt: now,
-        expiresAt: bindingExpiry(key, r, now),
-        replacesKeyId: (r.payload.replacesKeyId as string | null | undefined) ?? null,
-        replacedAt: null,
-      }));
+    binding = await bindKey(s, g, r, key, now, true);
+    for (const other of found.slice(1)) await bindKey(s, g, r, other, now, false);
     revoked = await takeBack(s, g);
+    // A key made while the role was being taken back was still made in the window.
+    for (const late of await keysCreatedUnder(s, g, r)) {
+      if (keys.some((k) => k.id === late.id)) continue;
+      await bindKey(s, g, r, late, now, false);
+      keys.push(late);
+    }
   } catch (err) {
-    // Put the grant back: the next run finds the same key (bound to this request) and finishes the job.
+    // Put the grant back: the next run finds the same keys (bound to this request) and finishes the job.
     await s.store.grants.transition(g.id, 'bound', 'active', { boundKeyId: null });
     throw err;
   }
-  await s.store.directory.upsertApiKeys([key]);
+  await s.store.directory.upsertApiKeys(keys);
 
-  const hint = key.partialKeyHint ? ` ${md.code(key.partialKeyHint)}` : '';
+  const hint = (k: ApiKey) => (k.partialKeyHint ? ` ${md.code(k.partialKeyHint)}` : '');
   const wanted = str(r.payload, 'keyName');
   const renamed = key.name === wanted ? '' : ` (named ${md.bold(key.name)} rather than ${md.bold(wanted)})`;
   const retire = binding.replacesKeyId
     ? ` The old key ${md.code(str(r.payload, 'replacesKeyName') || binding.replacesKeyId)} will be set inactive at ${when(new Date(binding.boundAt.getTime() + ROTATION_GRACE_MS))} (after ${formatDuration(ROTATION_GRACE_MS)}).`
     : '';
-  const short = `Key ${md.bold(key.name)}${hint} bound; ${isSkipped(g) ? 'no temporary role to remove' : 'temporary role removed'}.${retire}`;
-  await updateResult(s, r, short, { boundKeyId: key.id });
+  const extra = keys.slice(1);
+  const also = extra.length
+    ? ` ${extra.length === 1 ? 'Another key' : `${extra.length} more keys`} created in the window ${extra.length === 1 ? 'is' : 'are'} bound too, with the same owner, approver and lifetime: ${extra.map((k) => `${md.bold(k.name)}${hint(k)}`).join(', ')}.`
+    : '';
+  const short = `Key ${md.bold(key.name)}${hint(key)} bound; ${isSkipped(g) ? 'no temporary role to remove' : 'temporary role removed'}.${also}${retire}`;
+  await updateResult(s, r, short, { boundKeyId: key.id, boundKeyIds: keys.map((k) => k.id) });
   const approver = r.decidedBy ? ((await s.store.directory.getUser(r.decidedBy))?.email ?? r.decidedBy) : 'policy';
   await tell(
     s,
     r,
-    `Key ${md.bold(key.name)}${hint}${renamed} is bound to request ${r.id}: owner ${md.escape(r.requester.email)}, approved by ${md.escape(approver)}, ${binding.expiresAt ? `expires ${binding.expiresAt.toISOString().slice(0, 10)}` : 'no expiry'}. ${revoked}${retire}`,
+    `Key ${md.bold(key.name)}${hint(key)}${renamed} is bound to request ${r.id}: owner ${md.escape(r.requester.email)}, approved by ${md.escape(approver)}, ${binding.expiresAt ? `expires ${binding.expiresAt.toISOString().slice(0, 10)}` : 'no expiry'}.${also} ${revoked}${retire}`,
   );
-  await audit(s, g, 'bind key.request', { request: r.id, keyId: key.id }, `${short} ${revoked}`);
+  await audit(
+    s,
+    g,
+    'bind key.request',
+    { request: r.id, keyId: key.id, keyIds: keys.map((k) => k.id) },
+    `${short} ${revoked}`,
+  );
   return true;
 }
 

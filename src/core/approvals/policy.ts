@@ -665,7 +665,7 @@ export class Policy {
       text: `Requests that are not made in a workspace (${REQUEST_KINDS.filter((k) => !WORKSPACE_SCOPED_KINDS.includes(k)).join(', ')}) follow the organization-wide policy. ${this.originLine()}`,
     });
     return reply({
-      title: `Approval policy in ${workspaceName}`,
+      title: `Approval policy in ${md.escape(workspaceName)}`,
       blocks,
       summary: `Approval policy for workspace ${workspaceName}`,
     });
@@ -697,7 +697,7 @@ export class Policy {
         notes.push(`No overrides for workspace ${md.code(workspaceName)}: the organization-wide policy applies.`);
     }
     return reply({
-      title: `Approval policy: ${kind}${workspaceName && scoped ? ` in ${workspaceName}` : ''}`,
+      title: `Approval policy: ${md.escape(kind)}${workspaceName && scoped ? ` in ${md.escape(workspaceName)}` : ''}`,
       blocks: [
         { type: 'fields', fields },
         ...notes.map((text) => ({ type: 'text' as const, text })),

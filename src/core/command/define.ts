@@ -44,7 +44,22 @@ export interface CommandDefinition<S extends z.ZodObject<any> = z.ZodObject<any>
   positional?: readonly (keyof z.infer<S> & string)[];
   /** Example text forms (without the `/qm` prefix), for help. */
   examples?: readonly string[];
+  /**
+   * The command only reads (lists, shows): it may authorize on the synced copy of the caller's org role, which
+   * can be a few minutes old. Every other command that needs a linked caller reads the role live first, as do
+   * commands that need a permission in LIVE_ROLE_PERMISSIONS (the audit log) even when they only read.
+   */
+  readOnly?: boolean;
   handler(ctx: CommandContext<z.infer<S>>): Promise<Reply>;
+}
+
+/** Permissions whose commands always check the caller's role live, even read-only ones. */
+export const LIVE_ROLE_PERMISSIONS: ReadonlySet<Access> = new Set<Access>(['audit:read', 'links:manage']);
+
+/** Whether running the command needs the caller's org role read live from the Admin API (see `readOnly`). */
+export function needsLiveRole(def: Pick<CommandDefinition, 'access' | 'readOnly'>): boolean {
+  if (def.access === 'public') return false;
+  return !def.readOnly || LIVE_ROLE_PERMISSIONS.has(def.access);
 }
 
 export function defineCommand<S extends z.ZodObject<any>>(def: CommandDefinition<S>): CommandDefinition<S> {

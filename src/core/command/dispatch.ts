@@ -17,7 +17,7 @@ import type { AuditOutcome, AuditStage, Platform, Store } from '../ports/store.j
 import { identifySecret, redactDeep, redactSecrets, type SecretShape } from '../secrets.js';
 import type { Services } from '../services.js';
 import type { ActionRegistry } from './actions.js';
-import type { CommandRegistry, InvocationInfo, RegisteredCommand } from './define.js';
+import { type CommandRegistry, type InvocationInfo, needsLiveRole, type RegisteredCommand } from './define.js';
 import { errorReply, type MessageRef, md, type Reply } from './reply.js';
 import { parseCommandText } from './text.js';
 import { validateOptions } from './validate.js';
@@ -198,6 +198,9 @@ export class Dispatcher {
       stage = 'authorize';
       const access = command.definition.access;
       if (access !== 'public') {
+        // Anything that changes the organization or shows the audit log is decided on the role as it is now.
+        if (isLinked(caller) && needsLiveRole(command.definition))
+          caller = await this.deps.identity.confirmLive(caller);
         if (!isLinked(caller)) {
           const msg = caller.unlinkedReason ?? 'Your chat account is not linked to an Anthropic org member.';
           return finish(

@@ -43,7 +43,7 @@ export interface MessageRef {
 export const md = {
   /** Neutralise markup characters in user- or API-provided text. */
   escape(s: string): string {
-    return s.replace(/[*_`~|<>[\]]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
+    return s.replace(/[\\*_`~|<>[\]]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
   },
   code(s: string): string {
     return '`' + s.replace(/`/g, "'").replace(/\n/g, ' ') + '`';
@@ -63,7 +63,7 @@ export function plain(text: string): string {
     .replace(/\*\*(.+?)\*\*/g, '$1')
     .replace(/`([^`]*)`/g, '$1')
     .replace(/\[([^\]]+)\]\(([^)]+)\)/g, '$1 ($2)')
-    .replace(/\\([*_`~|<>[\]])/g, '$1');
+    .replace(/\\([\\*_`~|<>[\]])/g, '$1');
 }
 
 export function reply(o: Partial<Reply> & { title?: string; text?: string }): Reply {

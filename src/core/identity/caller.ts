@@ -17,6 +17,11 @@ export interface Caller {
   permissions: ReadonlySet<Permission>;
   /** Explicit workspace memberships (org admins additionally inherit workspace_admin everywhere). */
   memberships: WorkspaceMember[];
+  /**
+   * Set when the org role (and with it `permissions`) was read from the Admin API for this invocation rather
+   * than taken from the synced directory copy, which may be minutes old.
+   */
+  roleCheckedLive?: boolean;
 }
 
 export function isLinked(c: Caller): c is Caller & { link: IdentityLink; orgUser: OrgUser } {

@@ -4,8 +4,11 @@
  * accounts are refused. Links made by an operator or an admin are kept as they are; every link is
  * re-checked against the synced directory, so a removed member loses access at the next refresh.
  */
+import { describeAdminApiError } from '../admin-errors.js';
+import { md } from '../command/reply.js';
 import type { DirectoryService } from '../directory.js';
-import type { AdminApi, OrgUser } from '../ports/admin-api.js';
+import { DomainError } from '../errors.js';
+import { type AdminApi, AdminApiError, type OrgUser } from '../ports/admin-api.js';
 import type { ChatDirectory, ChatProfile, Clock } from '../ports/runtime.js';
 import type { IdentityLink, Platform, Store } from '../ports/store.js';
 import type { Caller } from './caller.js';
@@ -71,7 +74,7 @@ export class IdentityResolver {
         if (link) await this.store.links.remove(platform, teamId, userId);
         return {
           ...base,
-          unlinkedReason: `No member of the Anthropic organization has the email ${profile.email}. Ask an org admin to invite you (\`/qm members invite\`), then try again.`,
+          unlinkedReason: `No member of the Anthropic organization has the email ${md.escape(profile.email)}. Ask an org admin to invite you (\`/qm members invite\`), then try again.`,
         };
       }
       link = await this.store.links.upsert({
@@ -101,10 +104,41 @@ export class IdentityResolver {
       return {
         ...base,
         link: null,
-        unlinkedReason: `Your chat account was linked to ${link.email}, who is no longer a member of the Anthropic organization.`,
+        unlinkedReason: `Your chat account was linked to ${md.escape(link.email)}, who is no longer a member of the Anthropic organization.`,
       };
     }
     return this.linkedCaller(base, link, orgUser);
+  }
+
+  /**
+   * The caller with their org role read live from the Admin API (users.retrieve), for anything that changes the
+   * organization or shows the audit log: the synced copy may be minutes old, and a demoted admin must not act on
+   * it. The stored copy is updated too. When the API cannot answer, this refuses rather than trust the copy.
+   */
+  async confirmLive(caller: Caller): Promise<Caller> {
+    if (!caller.orgUser || !caller.link) return caller;
+    let live: OrgUser;
+    try {
+      live = await this.admin.getUser(caller.orgUser.id);
+    } catch (err) {
+      if (err instanceof AdminApiError && err.kind === 'not_found') {
+        return {
+          ...caller,
+          link: null,
+          orgUser: null,
+          permissions: new Set(),
+          memberships: [],
+          unlinkedReason: `Your chat account was linked to ${md.escape(caller.orgUser.email)}, who is no longer a member of the Anthropic organization.`,
+        };
+      }
+      const why = err instanceof AdminApiError ? ` ${describeAdminApiError(err)}` : '';
+      throw new DomainError(
+        'UPSTREAM_FAILED',
+        `Quartermaster could not confirm your current org role with the Anthropic Admin API, so it did not run this; it never acts on a role it cannot confirm. Try again in a few minutes.${why}`,
+      );
+    }
+    await this.store.directory.upsertUsers([live]);
+    return { ...(await this.linkedCaller(caller, caller.link, live)), roleCheckedLive: true };
   }
 
   private async linkedCaller(base: Caller, link: IdentityLink, orgUser: OrgUser): Promise<Caller> {

@@ -280,6 +280,10 @@ export interface Store {
     /** Stores what a button means and returns its opaque id (at most 100 characters, Discord's custom_id limit). */
     create(input: { kind: string; subjectId: string; choice: string }): Promise<string>;
     get(id: string): Promise<ActionToken | null>;
+    /** The subjects that have buttons of this kind (for collecting the buttons of finished subjects). */
+    subjects(kind: string): Promise<string[]>;
+    /** Deletes every button of this kind for these subjects; returns how many. */
+    deleteFor(kind: string, subjectIds: readonly string[]): Promise<number>;
   };
 
   approvals: {
@@ -320,7 +324,11 @@ export interface Store {
     vote(vote: ApprovalVote, quorum: number): Promise<VoteOutcome>;
     /** pending → cancelled | expired, exactly once; null when it was no longer pending. */
     close(id: string, to: 'cancelled' | 'expired', at: Date, by: string | null): Promise<ApprovalRequest | null>;
-    markReminded(id: string, at: Date): Promise<void>;
+    /**
+     * Claims the reminder of a pending request that was not reminded yet (a conditional update): true for exactly
+     * one caller, whatever the number of replicas or re-runs, so the reminder is sent once.
+     */
+    markReminded(id: string, at: Date): Promise<boolean>;
     /** Pending requests whose expiry is before `before`. */
     pendingExpiringBefore(before: Date): Promise<ApprovalRequest[]>;
     addCard(card: ApprovalCardRef): Promise<void>;
@@ -387,6 +395,8 @@ export interface Store {
     /** Takes or renews the named lease for `holder` when it is free or expired; false when another holder has it. */
     acquire(name: string, holder: string, until: Date, now: Date): Promise<boolean>;
     release(name: string, holder: string): Promise<void>;
+    /** Extends a lease this holder still has; false when it lapsed and another holder took it. */
+    renew(name: string, holder: string, until: Date): Promise<boolean>;
   };
 
   slackInstallations: {
