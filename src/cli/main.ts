@@ -204,6 +204,26 @@ const DIGEST_OPTIONS: OptionSpecs = {
 /** How long `start` may take to shut down after SIGTERM/SIGINT before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The parent process id of pid (Linux /proc), or null where that cannot be read. */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function start(): Promise<number> {
   // Loaded here, not at the top: the other verbs (and --help) need none of the chat adapters.
   const { startQuartermaster } = await import('../main.js');
@@ -237,6 +257,15 @@ async function start(): Promise<number> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Under `npm start`, killing npm's process id does not reach this process (npm runs it through `sh -c`), which
+  // would keep serving as an orphan. npm sets npm_lifecycle_event: then stop too once npm or the shell is gone.
+  if (process.env.npm_lifecycle_event === 'start') {
+    const parent = process.ppid;
+    const launchers = [parent, parentOf(parent)].filter((pid): pid is number => pid !== null && pid > 1);
+    setInterval(() => {
+      if (process.ppid !== parent || !launchers.every(isAlive)) stop('SIGHUP');
+    }, 1000).unref();
+  }
   return await new Promise<number>(() => {});
 }
 

@@ -36,3 +36,22 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     await expect(fetch(`${bot.url}/healthz`)).rejects.toThrow();
   }, 120_000);
 }
+
+it('killing the npm start process id stops the node process too (no orphan keeps serving)', async () => {
+  const bot = await startBotProcess(['npm', 'start'], { DATABASE_URL: db.url }, 90_000);
+  bots.push(bot);
+  expect((await fetch(`${bot.url}/healthz`)).status).toBe(200);
+  // npm's own pid only (not its process group), as `kill <pid>` does: npm and its `sh -c` go; before the fix
+  // the node process was left serving as an orphan.
+  bot.child.kill('SIGTERM');
+  let closed = false;
+  for (let i = 0; i < 100 && !closed; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    closed = await fetch(`${bot.url}/healthz`).then(
+      () => false,
+      () => true,
+    );
+  }
+  expect(closed, bot.output()).toBe(true);
+  expect(bot.output()).toContain('"msg":"shutting down"');
+}, 120_000);
