@@ -130,6 +130,29 @@ function violations(imports: readonly Import[], rules: readonly Rule[] = RULES):
   return out;
 }
 
+/** Import cycles among the given files (each as the path around it, starting at its smallest file). */
+function cycles(imports: readonly Import[], within: (file: string) => boolean): string[][] {
+  const edges = new Map<string, Set<string>>();
+  for (const i of imports) {
+    if (!within(i.file) || !within(i.target) || i.file === i.target) continue;
+    edges.set(i.file, (edges.get(i.file) ?? new Set()).add(i.target));
+  }
+  const found = new Map<string, string[]>();
+  const visit = (path: string[]) => {
+    for (const next of edges.get(path.at(-1)!) ?? []) {
+      const at = path.indexOf(next);
+      if (at >= 0) {
+        const loop = path.slice(at);
+        const start = loop.indexOf([...loop].sort()[0]!);
+        const canonical = [...loop.slice(start), ...loop.slice(0, start)];
+        found.set(canonical.join(' → '), canonical);
+      } else if (path.length < 12) visit([...path, next]);
+    }
+  };
+  for (const file of edges.keys()) visit([file]);
+  return [...found.values()];
+}
+
 describe('import specifier parsing', () => {
   it('finds static, side-effect, re-export, type and dynamic imports, across lines', () => {
     const src = [
@@ -220,6 +243,25 @@ describe('the source tree', () => {
     expect(files).toContain('src/slack/app.ts');
     expect(imports.length).toBeGreaterThan(50);
     expect(imports.some((i) => i.file === 'src/cli/main.ts' && i.target === 'src/main.ts')).toBe(true);
+  });
+
+  it('has no import cycle in the core (type-only imports count: they couple the modules all the same)', () => {
+    const found = cycles(imports, under('src/core')).map((c) => c.join(' → '));
+    expect(found, `Import cycles:\n${found.join('\n')}`).toEqual([]);
+  });
+
+  it('finds a cycle when there is one', () => {
+    const imp = (file: string, specifier: string): Import => ({
+      file,
+      specifier,
+      target: resolveTarget(file, specifier),
+    });
+    expect(
+      cycles(
+        [imp('src/core/a.ts', './b.js'), imp('src/core/b.ts', './c.js'), imp('src/core/c.ts', './a.js')],
+        under('src/core'),
+      ),
+    ).toEqual([['src/core/a.ts', 'src/core/b.ts', 'src/core/c.ts']]);
   });
 
   it('follows the import rules', () => {

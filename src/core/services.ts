@@ -1,9 +1,10 @@
-import type { ApprovalEngine } from './approvals/engine.js';
-import type { Policy } from './approvals/policy.js';
+import type { Policy, RequestKind } from './approvals/policy.js';
+import type { Reply } from './command/reply.js';
 import type { DirectoryService } from './directory.js';
-import type { AdminApi, Organization } from './ports/admin-api.js';
+import type { Caller } from './identity/caller.js';
+import type { AdminApi, Organization, Workspace } from './ports/admin-api.js';
 import type { ChatNotifier, Clock, Logger } from './ports/runtime.js';
-import type { Store } from './ports/store.js';
+import type { ApprovalRequest, ApprovalVote, Store } from './ports/store.js';
 
 /** What command handlers may use. Built once in src/main.ts. */
 export interface Services {
@@ -19,10 +20,42 @@ export interface Services {
   /** Posting and editing outside an interaction, per connected platform. */
   notifiers: Partial<Record<'slack' | 'discord', ChatNotifier>>;
   /** Files, decides and carries out requests (set once the services exist: it uses them). */
-  approvals: ApprovalEngine;
+  approvals: Approvals;
   /** Settings the operator chose that commands need to word their answers. */
   settings: {
     /** True when running against the built-in simulated organization. */
     simulated: boolean;
   };
+}
+
+/** A request to file under the policy (see Approvals.submit). */
+export interface SubmitInput {
+  caller: Caller;
+  kind: RequestKind;
+  workspace: Workspace | null;
+  payload: Record<string, unknown>;
+  reason: string | null;
+  summary: string;
+  /** Where the command was typed (cards go there unless the policy names a channel). */
+  channelId: string | null;
+}
+
+/**
+ * The approval engine as commands and jobs use it (src/core/approvals/engine.ts implements it). A port here, so
+ * that services.ts depends on no approvals module that depends on it.
+ */
+export interface Approvals {
+  /** Files a request (or, for an admin allowed to act directly, carries it out) and answers the requester. */
+  submit(input: SubmitInput): Promise<Reply>;
+  /** Cancels the caller's own pending request. */
+  cancel(caller: Caller, id: string): Promise<Reply>;
+  /** The card of a request as it stands. */
+  card(request: ApprovalRequest, votes?: ApprovalVote[]): Promise<Reply>;
+  /** Runs the outbox soon (after an approval, or at start). */
+  kick(): void;
+  /** Resolves once no execution is running (shutdown). */
+  idle(): Promise<void>;
+  runDue(): Promise<number>;
+  expireDue(): Promise<number>;
+  remindDue(): Promise<number>;
 }

@@ -22,11 +22,11 @@ import { DomainError } from '../errors.js';
 import type { Caller } from '../identity/caller.js';
 import { isLinked } from '../identity/caller.js';
 import { canSeeRequest } from '../identity/visibility.js';
-import { AdminApiError, type Workspace } from '../ports/admin-api.js';
+import { AdminApiError } from '../ports/admin-api.js';
 import type { ApprovalRequest, ApprovalVote, Platform } from '../ports/store.js';
 import { redactDeep, redactSecrets } from '../secrets.js';
-import type { Services } from '../services.js';
-import type { KindDefinition } from './kinds.js';
+import type { Approvals, Services, SubmitInput } from '../services.js';
+import type { KindDefinition } from './kind.js';
 import {
   type EffectivePolicy,
   formatDuration,
@@ -38,17 +38,6 @@ import {
 export const APPROVAL_VOTE = 'approval.vote';
 const RETRYABLE = new Set(['rate_limited', 'unavailable', 'timeout', 'network', 'conflict']);
 
-export interface SubmitInput {
-  caller: Caller;
-  kind: RequestKind;
-  workspace: Workspace | null;
-  payload: Record<string, unknown>;
-  reason: string | null;
-  summary: string;
-  /** Where the command was typed (cards go there unless the policy names a channel). */
-  channelId: string | null;
-}
-
 export interface EngineOptions {
   /** How long a runner owns an execution before another may take it over (crash recovery). */
   leaseMs?: number;
@@ -57,7 +46,9 @@ export interface EngineOptions {
   backoffMs?: (attempt: number) => number;
 }
 
-export class ApprovalEngine {
+export type { SubmitInput };
+
+export class ApprovalEngine implements Approvals {
   private readonly kinds: Map<string, KindDefinition>;
   private running: Promise<number> | null = null;
   /** Per request: the last click's own card editor, for platforms without a bot-token notifier. */
@@ -621,7 +612,12 @@ export class ApprovalEngine {
 
 export const approvalVoteAction: ActionDefinition = {
   kind: APPROVAL_VOTE,
-  handler: (ctx) => ctx.services.approvals.vote(ctx),
+  // A vote is this engine's own business (its cards, its buttons): the Approvals port does not expose it.
+  handler: (ctx) => {
+    const engine = ctx.services.approvals;
+    if (!(engine instanceof ApprovalEngine)) throw new Error('approval buttons need the ApprovalEngine');
+    return engine.vote(ctx);
+  },
 };
 
 /** The org member a request is about, by id (role changes, workspace memberships, key requests). */

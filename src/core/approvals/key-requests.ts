@@ -19,7 +19,7 @@ import { DomainError } from '../errors.js';
 import { AdminApiError, type ApiKey } from '../ports/admin-api.js';
 import type { AccessGrant, ApprovalRequest, KeyBinding } from '../ports/store.js';
 import type { Services } from '../services.js';
-import type { ExecutionResult, KindDefinition } from './kinds.js';
+import type { ExecutionResult, KindDefinition } from './kind.js';
 import { formatDuration, type RequestKind } from './policy.js';
 
 /** How long a rotated key keeps working after its replacement is bound, so deployments can switch over. */
@@ -45,7 +45,7 @@ export function consoleExpiry(expiresMs: number | null, from: Date): string {
   if (!expiresMs) return 'Never';
   const named: Record<number, string> = {
     [3 * 3_600_000]: '3 hours',
-    [86_400_000]: '1 day',
+    [1 * 86_400_000]: '1 day',
     [7 * 86_400_000]: '7 days',
     [30 * 86_400_000]: '30 days',
   };

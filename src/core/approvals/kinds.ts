@@ -4,21 +4,10 @@
  * the current state and does nothing when the change is already there.
  */
 import { md } from '../command/reply.js';
-import type { ApprovalRequest } from '../ports/store.js';
-import type { Services } from '../services.js';
 import { keyRequest, keyRotate } from './key-requests.js';
+import type { ExecutionResult, KindDefinition } from './kind.js';
 
-export interface ExecutionResult {
-  /** Shown on the card and to the requester. */
-  message: string;
-  /** Stored with the request. */
-  data?: Record<string, unknown>;
-}
-
-export interface KindDefinition {
-  kind: string;
-  execute(request: ApprovalRequest, services: Services): Promise<ExecutionResult>;
-}
+export type { ExecutionResult, KindDefinition };
 
 const str = (p: Record<string, unknown>, k: string): string => String(p[k] ?? '');
 
