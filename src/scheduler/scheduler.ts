@@ -33,14 +33,22 @@ export async function runJobOnce(
   const now = services.clock.now();
   if (!(await services.store.leases.acquire(job.name, holder, new Date(now.getTime() + leaseMs), now))) return null;
   const log = o.logger ?? services.logger;
+  // One renewal at a time, and none once the job is done: a renewal still in flight when the lease is released
+  // would otherwise land after the release and hold the job for another lease length.
+  let renewing: Promise<void> = Promise.resolve();
+  let done = false;
   const renewal = setInterval(
     () => {
-      services.store.leases
-        .renew(job.name, holder, new Date(services.clock.now().getTime() + leaseMs))
-        .then((held) => {
-          if (!held) log.warn({ job: job.name }, 'could not renew the job lease: another replica took the job over');
-        })
-        .catch((err) => log.warn({ err, job: job.name }, 'renewing the job lease failed'));
+      renewing = renewing.then(async () => {
+        if (done) return;
+        const held = await services.store.leases
+          .renew(job.name, holder, new Date(services.clock.now().getTime() + leaseMs))
+          .catch((err) => {
+            log.warn({ err, job: job.name }, 'renewing the job lease failed');
+            return true;
+          });
+        if (!held) log.warn({ job: job.name }, 'could not renew the job lease: another replica took the job over');
+      });
     },
     Math.max(1, o.renewEveryMs ?? Math.floor(leaseMs / 3)),
   );
@@ -48,7 +56,9 @@ export async function runJobOnce(
   try {
     return await job.run(services);
   } finally {
+    done = true;
     clearInterval(renewal);
+    await renewing;
     await services.store.leases.release(job.name, holder);
   }
 }
