@@ -8,7 +8,6 @@
  * `workspaces[ws][kind]`. A layer that names `requesters` or `approvers` replaces that set whole; `channels`
  * merge per platform; every other setting replaces the one below it.
  */
-import { basename } from 'node:path';
 import { z } from 'zod';
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import { KNOWN_ORG_ROLES, WORKSPACE_ROLES } from '../identity/permissions.js';
@@ -716,7 +715,7 @@ export class Policy {
 
   /** The policy file's base name: where it lives on the server is for the operator, not for chat. */
   private originName(): string {
-    return this.origin === BUILT_IN_ORIGIN ? this.origin : basename(this.origin);
+    return this.origin === BUILT_IN_ORIGIN ? this.origin : (this.origin.split(/[\\/]/).pop() ?? this.origin);
   }
 }
 
