@@ -21,6 +21,8 @@ export default defineCommand({
   }),
   positional: ['email'],
   examples: ['link email:you@example.com', 'link email:bob@example.com user:@bob'],
+  // Linking someone else is an admin power: decided on the role as it is now, not the synced copy.
+  liveRoleWhen: (options, caller) => options.user !== undefined && options.user !== caller.userId,
   async handler({ options, caller, services, invocation }) {
     if (caller.refused)
       throw new DomainError('FORBIDDEN', caller.unlinkedReason ?? 'This account cannot use Quartermaster.');

@@ -5,7 +5,9 @@
  * (allowed, denied, or refused with a specific error), and no answer may carry organization data the caller
  * may not list: key names, ids and hints, member emails and names, pending invitees, workspace names and
  * ids and the organization's name, as the simulator holds them, less what that caller may see and what they
- * typed themselves. A command with no row here fails the suite, so a new command is covered from the start.
+ * typed themselves. Nor may it say how many keys it does not see, or where the policy file lives on the server
+ * (the policy names an approver, whose email is forbidden like any member's to those who may not list members).
+ * A command with no row here fails the suite, so a new command is covered from the start.
  * One app serves both platforms; SQLite and PostgreSQL (DB_PROVIDER).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +73,10 @@ const PEOPLE: Record<Role, { email: string; slack: string; discord: string }> = 
   unlinked: { email: 'zed@example.com', slack: 'UZED', discord: 'mallory' },
 };
 
+/** How many keys there are (in a workspace, or beyond what the caller sees): said only to those who see all. */
+const KEY_COUNTS = [/\b\d+ API keys? \(\d+ active\)/, /\b\d+ more keys\b/];
+const SEES_ALL_KEYS = new Set<Role>(['admin', 'billing']);
+
 const KEY_VIEWING = new Set(['workspace_developer', 'workspace_restricted_developer', 'workspace_admin']);
 
 /** What a role may list, from the simulator's state; the rest of the organization's data is forbidden to it. */
@@ -78,7 +84,7 @@ function forbiddenTokens(state: SimulatorState, role: Role): Set<string> {
   const me = role === 'unlinked' ? undefined : state.userByEmail(PEOPLE[role].email);
   const linked = me !== undefined;
   const seesAllMembers = ['admin', 'developer', 'billing'].includes(role);
-  const seesAllKeys = ['admin', 'billing'].includes(role);
+  const seesAllKeys = SEES_ALL_KEYS.has(role);
   const myKeyWorkspaces = new Set(
     state.members.filter((m) => m.user_id === me?.id && KEY_VIEWING.has(m.workspace_role)).map((m) => m.workspace_id),
   );
@@ -128,7 +134,8 @@ const registry = new CommandRegistry(commands);
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await startTestApp({ discord: true });
+  // A group nobody's rule uses: it changes no answer, but `policy show` names its member.
+  t = await startTestApp({ discord: true, policy: 'version: 1\ngroups:\n  oncall: [alice@example.com]\n' });
   const d = t.discord!;
   t.sim.state.addUser({ email: 'mona@example.com', name: 'Mona Managed', role: 'managed' });
   await t.qm.services.directory.sync();
@@ -238,7 +245,10 @@ describe.each(['slack', 'discord'] as const)('%s', (platform) => {
         for (const r of await t.qm.store.approvals.list({ statuses: ['pending'], limit: 500 }))
           if (r.kind === 'key.rotate') await t.qm.store.approvals.close(r.id, 'cancelled', new Date(), null);
       }
-      const leaked = found(reply, forbiddenTokens(t.sim.state, role), typed);
+      const leaked = [
+        ...found(reply, [...forbiddenTokens(t.sim.state, role), t.qm.services.policy.origin], typed),
+        ...(SEES_ALL_KEYS.has(role) ? [] : KEY_COUNTS.flatMap((re) => reply.match(re) ?? [])),
+      ];
       return {
         got: entry.outcome === 'allowed' ? 'A' : entry.outcome === 'denied' ? 'D' : 'R',
         leak: leaked.length ? `${role}: ${leaked.join(', ')} in "${reply.replace(/\s+/g, ' ').slice(0, 300)}"` : null,

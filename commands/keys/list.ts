@@ -73,7 +73,8 @@ export default defineCommand({
     const blocks = p.items.map((k) => ({ type: 'text' as const, text: describeKey(k, names, emails) }));
     const notes = [pageFooter(p, base, 'keys')];
     if (hidden > 0) {
-      notes.push(`${hidden} more keys are in workspaces where you are not a developer or admin.`);
+      // How many is not said either: that is for those who may list them.
+      notes.push('Keys in workspaces where you are not a developer or admin are not shown.');
     }
     return reply({
       title: filters.length ? `API keys (${filters.join(', ')})` : 'API keys',

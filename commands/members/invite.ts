@@ -54,7 +54,7 @@ export default defineCommand({
       caller,
       kind: 'member.invite',
       workspace: null,
-      payload: { email, role: options.role, workspaces },
+      payload: { email, role: options.role, workspaces, requesterSeesMembers: seesAllMembers(caller) },
       reason: options.reason ?? null,
       summary,
       channelId: invocation.channelId,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineCommand } from '../../src/core/command/define.js';
+import { canSeeKey } from '../../src/core/identity/visibility.js';
 import { findWorkspace } from '../targets.js';
 
 export default defineCommand({
@@ -20,15 +21,20 @@ export default defineCommand({
     );
     const keys = (await services.admin.listApiKeys({ workspaceId: ws.id })).filter((k) => k.status !== 'archived');
     await services.store.directory.upsertApiKeys(keys);
+    // How many keys go is said only to a requester who may see every one of them (the card is shown where they
+    // asked); the executor records the exact count in the audit log.
+    const requesterSeesKeys = keys.every((k) => canSeeKey(caller, k));
     const active = keys.filter((k) => k.status === 'active').length;
-    const affected = keys.length
-      ? `its ${keys.length} API key${keys.length === 1 ? '' : 's'} (${active} active) will be archived too`
-      : 'it has no API keys left to archive';
+    const affected = !requesterSeesKeys
+      ? 'its API keys will be archived too'
+      : keys.length
+        ? `its ${keys.length} API key${keys.length === 1 ? '' : 's'} (${active} active) will be archived too`
+        : 'it has no API keys left to archive';
     return services.approvals.submit({
       caller,
       kind: 'workspace.archive',
       workspace: ws,
-      payload: { name: ws.name, keys: keys.length },
+      payload: { name: ws.name, requesterSeesKeys },
       reason: options.reason ?? null,
       summary: `Archive workspace ${ws.name}: ${affected}; this cannot be undone`,
       channelId: invocation.channelId,

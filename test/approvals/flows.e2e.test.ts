@@ -9,7 +9,7 @@ import { watchInvites } from '../../src/core/approvals/invites.js';
 import { JOBS } from '../../src/core/jobs.js';
 import type { FakeSlackMessage } from '../fakes/slack.js';
 import { visibleText, waitFor } from '../fakes/slack.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { auditEntry, startTestApp, type TestApp } from '../support/app.js';
 
 const POLICY = `
 version: 1
@@ -122,6 +122,21 @@ describe('members invite', () => {
     const calls = t.sim.requests.length;
     expect(await watchInvites(t.qm.services)).toBe(0);
     expect(t.sim.requests.slice(calls).filter((r) => r.method === 'POST')).toEqual([]);
+  });
+
+  it('a requester who may not list members is not told that the address is already a member', async () => {
+    // dave (org role user) may not list members: his request is filed as any other, and its outcome does not
+    // confirm that erin is in the organization; the audit log (admins) says so.
+    const { card, id } = await file('members invite erin@example.com user', 'UDAVE');
+    const done = await approve(card, id);
+    expect(done).toContain('No new invite was needed; nothing was sent.');
+    expect(done).not.toContain('already a member');
+    const told = await waitFor(() => dmsTo('UDAVE').find((m) => m.includes('Done:')));
+    expect(told).toContain('No new invite was needed; nothing was sent.');
+    expect(told).not.toContain('already a member');
+    const audit = await auditEntry(t, (e) => e.action === 'execute member.invite' && !!e.message?.includes('erin'));
+    expect(audit.message).toContain('erin@example.com is already a member of the organization; no invite sent.');
+    expect(state().invites.some((i) => i.email === 'erin@example.com')).toBe(false);
   });
 
   it('an invite that expires unaccepted closes the pending part and tells the requester', async () => {
@@ -244,17 +259,38 @@ describe('workspaces create and archive', () => {
     state().addApiKey({ name: 'sandbox-a', workspaceId: sandbox.id });
     state().addApiKey({ name: 'sandbox-b', workspaceId: sandbox.id, status: 'inactive' });
     await t.qm.services.directory.sync();
+    // bob is not a member of sandbox, so he may not see its keys: he is not told how many there are, not even
+    // once it is done; the audit log (admins) has the count.
     const { card, id, text } = await file('workspaces archive sandbox reason:"experiment over"');
-    expect(text).toContain(
-      'Archive workspace sandbox: its 2 API keys (1 active) will be archived too; this cannot be undone',
+    expect(text).toContain('Archive workspace sandbox: its API keys will be archived too; this cannot be undone');
+    expect(text).not.toMatch(/\d+ API key/);
+    const done = await approve(card, id);
+    expect(done).toContain('its API keys are archived with it');
+    expect(done).not.toMatch(/\d+ API key/);
+    const told = await waitFor(() => dmsTo('UBOB').find((m) => m.includes('Done: Workspace *sandbox*')));
+    expect(told).not.toMatch(/\d+ API key/);
+    const audit = await auditEntry(
+      t,
+      (e) => e.action === 'execute workspace.archive' && e.message?.includes('sandbox') === true,
     );
-    expect(await approve(card, id)).toContain('its API keys are archived with it');
+    expect(audit.message).toContain('2 API keys were archived with it');
     expect(ws('sandbox').archived_at).not.toBeNull();
     expect(
       state()
         .apiKeys.filter((k) => k.scope_workspace_id === sandbox.id)
         .map((k) => k.status),
     ).toEqual(['archived', 'archived']);
+  });
+
+  it('archive: a requester who may see every key of the workspace is told how many go', async () => {
+    const lab = state().addWorkspace({ name: 'lab' });
+    state().addMember(lab.id, user('bob@example.com').id, 'workspace_developer');
+    state().addApiKey({ name: 'lab-a', workspaceId: lab.id });
+    state().addApiKey({ name: 'lab-b', workspaceId: lab.id, status: 'inactive' });
+    await t.qm.services.directory.sync();
+    const { card, id, text } = await file('workspaces archive lab');
+    expect(text).toContain('Archive workspace lab: its 2 API keys (1 active) will be archived too');
+    expect(await approve(card, id)).toContain('Workspace *lab* is archived; 2 API keys were archived with it.');
   });
 
   it('refuses the Default workspace, an archived one and an unknown one', async () => {

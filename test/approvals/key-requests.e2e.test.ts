@@ -291,7 +291,11 @@ describe('keys request', () => {
     // carol (billing) sees every key, also those of the Default workspace (bob, a developer, does not).
     const reply = async (text: string) => plain(visibleText((await run(text, 'UCAROL')).reply));
     expect(await reply('keys request default k "r"')).toContain('Keys in the Default workspace cannot be requested');
-    expect(await reply('keys request nowhere k "r"')).toContain('There is no workspace called nowhere');
+    const unknown = await reply('keys request nowhere k "r"');
+    expect(unknown).toContain('There is no workspace called nowhere');
+    // Each name is shown as code once (not quoted inside code: `'prod'`).
+    expect(unknown).toMatch(/Workspaces: .*\bprod\b/);
+    expect(unknown).not.toMatch(/'(prod|staging|research)'/);
     expect(await reply('keys request old-experiments k "r"')).toContain('old-experiments is archived');
     expect(await reply('keys request prod k "r" 365d')).toContain('expires can be at most 90d');
     expect(await reply('keys request prod k "r" soon')).toContain('is not a duration such as');

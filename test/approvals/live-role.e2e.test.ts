@@ -70,3 +70,42 @@ it('read-only lists keep the synced role; a failed live lookup refuses rather th
   }
   expect(await run('audit')).toContain('Audit log');
 });
+
+it('a demoted admin cannot link another chat account (to an admin or anyone): linking others reads the role live', async () => {
+  const alice = t.sim.state.userByEmail('alice@example.com')!;
+  const syncedBefore = await t.qm.store.directory.lastSyncedAt();
+  alice.role = 'developer';
+  try {
+    const before = retrievals().length;
+    const answer = await run('link email:alice@example.com user:<@UZED>');
+    expect(answer).toContain('Only Anthropic org admins can link other people');
+    expect(answer).not.toContain('now acts as');
+    expect(retrievals().length).toBeGreaterThan(before);
+    expect(await t.qm.store.directory.lastSyncedAt()).toEqual(syncedBefore);
+    expect(await t.qm.store.links.listForOrgUser(alice.id)).toHaveLength(1);
+    expect(await run('whoami', 'UZED')).not.toContain('alice@example.com');
+
+    // Back to admin, but the Admin API cannot answer: refused with the sentence that says so, nothing linked.
+    alice.role = 'admin';
+    t.sim.faults.inject({
+      status: 503,
+      shouldRetry: false,
+      method: 'GET',
+      path: /^\/v1\/organizations\/users\/[^/]+$/,
+      times: Number.POSITIVE_INFINITY,
+    });
+    try {
+      const refused = await run('link email:bob@example.com user:<@UZED>');
+      expect(refused).toContain('could not confirm your current org role with the Anthropic Admin API');
+      expect(refused).not.toContain('now acts as');
+    } finally {
+      t.sim.faults.clear();
+    }
+    expect(await t.qm.store.links.listForOrgUser(t.sim.state.userByEmail('bob@example.com')!.id)).toHaveLength(0);
+
+    // Confirmed live as admin: linking someone else works.
+    expect(await run('link email:bob@example.com user:<@UZED>')).toContain('now acts as');
+  } finally {
+    alice.role = 'admin';
+  }
+});

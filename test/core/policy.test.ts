@@ -65,7 +65,7 @@ describe('built-in defaults (no file)', () => {
   });
 
   it('describes itself, saying no file is in use', () => {
-    const r = p.describe();
+    const r = p.describe({ showPeople: true });
     const text = r.blocks.map((b) => ('text' in b ? b.text : '')).join('\n');
     for (const kind of REQUEST_KINDS) expect(text).toContain(kind.replace(/_/g, '\\_'));
     expect(text).toContain('QM_POLICY');
@@ -126,7 +126,7 @@ describe('merge order', () => {
   });
 
   it('shows one kind in one workspace with its source', () => {
-    const r = p.describeKind('key.request', 'prod');
+    const r = p.describeKind('key.request', 'prod', { showPeople: true });
     expect(r.title).toBe('Approval policy: key.request in prod');
     expect(JSON.stringify(r.blocks)).toContain('workspaces.prod.key.request over workspaces.prod.all');
   });

@@ -378,7 +378,13 @@ export class ApprovalEngine implements Approvals {
         at: s.clock.now(),
       });
       if (!done) return lost('recording that it is done');
-      await this.auditExecution(done, 'allowed', null, result.message, started);
+      await this.auditExecution(
+        done,
+        'allowed',
+        null,
+        result.auditDetail ? `${result.message} ${result.auditDetail}` : result.message,
+        started,
+      );
       await this.refreshCards(done);
       await this.tellRequester(done, `Done: ${result.message}`);
     } catch (err) {

@@ -6,8 +6,13 @@ import type { ApprovalRequest } from '../ports/store.js';
 import type { Services } from '../services.js';
 
 export interface ExecutionResult {
-  /** Shown on the card and to the requester. */
+  /** Shown on the card and to the requester: only what the requester may see. */
   message: string;
+  /**
+   * What the requester may not see (how many keys went, that someone is already a member): written only to the
+   * audit log, which only admins read, after `message`.
+   */
+  auditDetail?: string;
   /** Stored with the request. */
   data?: Record<string, unknown>;
 }

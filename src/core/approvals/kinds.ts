@@ -62,12 +62,17 @@ export const memberInvite: KindDefinition = {
     const existingMember = (await s.admin.listUsers({ email })).find(
       (u) => u.email.toLowerCase() === email.toLowerCase(),
     );
-    // Said to the requester, who may not be allowed to list members: that they are one, not their role.
-    if (existingMember)
-      return {
-        message: `${md.escape(email)} is already a member of the organization; no invite sent.`,
-        data: { userId: existingMember.id },
-      };
+    // A requester who may not list members is not told that someone is one (nor their role): the audit log is.
+    if (existingMember) {
+      const already = `${md.escape(email)} is already a member of the organization; no invite sent.`;
+      return r.payload.requesterSeesMembers === false
+        ? {
+            message: 'No new invite was needed; nothing was sent.',
+            auditDetail: already,
+            data: { userId: existingMember.id },
+          }
+        : { message: already, data: { userId: existingMember.id } };
+    }
     const pending = (await s.admin.listInvites()).find(
       (i) => i.email.toLowerCase() === email.toLowerCase() && i.status === 'pending',
     );
@@ -142,9 +147,19 @@ export const workspaceArchive: KindDefinition = {
   async execute(r, s) {
     const workspaceId = r.workspaceId!;
     const current = await s.admin.getWorkspace(workspaceId);
+    const going = current.archivedAt
+      ? 0
+      : (await s.admin.listApiKeys({ workspaceId })).filter((k) => k.status !== 'archived').length;
     const ws = current.archivedAt ? current : await s.admin.archiveWorkspace(workspaceId);
     await s.store.directory.upsertWorkspaces([ws]);
-    return { message: `Workspace ${md.bold(ws.name)} is archived; its API keys are archived with it.` };
+    const counted = `${going} API key${going === 1 ? ' was' : 's were'} archived with it.`;
+    // The count only to a requester who could see those keys; otherwise to the audit log alone.
+    return r.payload.requesterSeesKeys === false
+      ? {
+          message: `Workspace ${md.bold(ws.name)} is archived; its API keys are archived with it.`,
+          auditDetail: counted,
+        }
+      : { message: `Workspace ${md.bold(ws.name)} is archived; ${counted}` };
   },
 };
 

@@ -613,17 +613,17 @@ export class Policy {
   }
 
   /** For `/qm policy show`: every kind's effective settings, the origin, groups and per-workspace overrides. */
-  describe(): Reply {
+  describe(view: PolicyView): Reply {
     const blocks: ReplyBlock[] = [];
     blocks.push({
       type: 'text',
-      text: REQUEST_KINDS.map((k) => `${md.bold(k)}: ${summarize(this.resolve(k), this)}`).join('\n'),
+      text: REQUEST_KINDS.map((k) => `${md.bold(k)}: ${summarize(this.resolve(k), this, view)}`).join('\n'),
     });
     const groups = this.groupNames();
     if (groups.length) {
       blocks.push({
         type: 'text',
-        text: `**Groups**\n${groups.map((g) => `${md.bold(g)}: ${this.groupMembers(g).map(md.code).join(', ') || 'nobody'}`).join('\n')}`,
+        text: `**Groups**\n${groups.map((g) => `${md.bold(g)}: ${describeMembers(this.groupMembers(g), view)}`).join('\n')}`,
       });
     }
     const ws = this.workspaceNames();
@@ -633,7 +633,7 @@ export class Policy {
         const o = this.file.workspaces?.[w] ?? {};
         for (const key of Object.keys(o)) {
           const rule = (o as Record<string, Rule | undefined>)[key];
-          if (rule) lines.push(`${md.bold(w)} ${md.code(key)}: ${describeRule(rule, this)}`);
+          if (rule) lines.push(`${md.bold(w)} ${md.code(key)}: ${describeRule(rule, this, view)}`);
         }
       }
       blocks.push({ type: 'text', text: `**Workspace overrides**\n${lines.join('\n') || 'None.'}` });
@@ -642,17 +642,17 @@ export class Policy {
     return reply({
       title: 'Approval policy',
       blocks,
-      summary: `Approval policy from ${this.origin}`,
+      summary: `Approval policy from ${this.originName()}`,
     });
   }
 
   /** For `/qm policy show workspace:…`: what applies to each kind of request made in that workspace. */
-  describeWorkspace(workspaceName: string): Reply {
+  describeWorkspace(workspaceName: string, view: PolicyView): Reply {
     const key = this.workspaceKey(workspaceName);
     const lines = WORKSPACE_SCOPED_KINDS.map((k) => {
       const eff = this.resolve(k, workspaceName);
       const overridden = key !== null && eff.source.startsWith('workspaces.');
-      return `${md.bold(k)}: ${summarize(eff, this)}${overridden ? ' (workspace override)' : ''}`;
+      return `${md.bold(k)}: ${summarize(eff, this, view)}${overridden ? ' (workspace override)' : ''}`;
     });
     const blocks: ReplyBlock[] = [{ type: 'text', text: lines.join('\n') }];
     if (!key)
@@ -672,12 +672,12 @@ export class Policy {
   }
 
   /** For `/qm policy show kind:…`: the resolution for one kind (in one workspace). */
-  describeKind(kind: RequestKind, workspaceName?: string | null): Reply {
+  describeKind(kind: RequestKind, workspaceName: string | null, view: PolicyView): Reply {
     const eff = this.resolve(kind, workspaceName);
     const scoped = WORKSPACE_SCOPED_KINDS.includes(kind);
     const fields = [
-      { label: 'Requesters', value: describePrincipals(eff.requesters, this) },
-      { label: 'Approvers', value: describePrincipals(eff.approvers, this) },
+      { label: 'Requesters', value: describePrincipals(eff.requesters, this, view) },
+      { label: 'Approvers', value: describePrincipals(eff.approvers, this, view) },
       { label: 'Quorum', value: `${eff.quorum} approval${eff.quorum === 1 ? '' : 's'}` },
       {
         label: 'Expires',
@@ -703,14 +703,19 @@ export class Policy {
         ...notes.map((text) => ({ type: 'text' as const, text })),
         { type: 'context', text: `Decided by ${md.code(eff.source)}. ${this.originLine()}` },
       ],
-      summary: `${kind}: ${eff.quorum} approval${eff.quorum === 1 ? '' : 's'} by ${plainPrincipals(eff.approvers)}`,
+      summary: `${kind}: ${eff.quorum} approval${eff.quorum === 1 ? '' : 's'} by ${plainPrincipals(eff.approvers, view)}`,
     });
   }
 
   private originLine(): string {
     return this.origin === BUILT_IN_ORIGIN
       ? `Using the built-in defaults: no policy file (set ${md.code('QM_POLICY')} or add ${md.code('quartermaster.yaml')}).`
-      : `Policy file ${md.code(this.origin)}.`;
+      : `Policy file ${md.code(this.originName())}.`;
+  }
+
+  /** The policy file's base name: where it lives on the server is for the operator, not for chat. */
+  private originName(): string {
+    return this.origin === BUILT_IN_ORIGIN ? this.origin : (this.origin.split(/[\\/]/).pop() ?? this.origin);
   }
 }
 
@@ -718,23 +723,40 @@ function clonePrincipals(p: Principals): Principals {
   return { roles: [...p.roles], workspaceRoles: [...p.workspaceRoles], users: [...p.users], groups: [...p.groups] };
 }
 
-function plainPrincipals(p: Principals): string {
+function plainPrincipals(p: Principals, view: PolicyView): string {
   const parts = [
     ...p.roles.map((r) => `role ${r}`),
     ...p.workspaceRoles.map((r) => r),
-    ...p.users,
+    ...(view.showPeople ? p.users : p.users.length ? [namedPeople(p.users.length)] : []),
     ...p.groups.map((g) => `group ${g}`),
   ];
   return parts.join(', ') || 'nobody';
 }
 
-function describePrincipals(p: Principals, policy: Policy): string {
+/**
+ * Who reads a policy description: people named in the policy (emails, chat accounts) are shown only to those who
+ * may list org members (`members:read`); everyone else is told how many.
+ */
+export interface PolicyView {
+  showPeople: boolean;
+}
+
+function namedPeople(n: number): string {
+  return n === 1 ? '1 named person' : `${n} named people`;
+}
+
+function describeMembers(members: string[], view: PolicyView): string {
+  if (!members.length) return 'nobody';
+  return view.showPeople ? members.map(md.code).join(', ') : namedPeople(members.length);
+}
+
+function describePrincipals(p: Principals, policy: Policy, view: PolicyView): string {
   if (p.roles.length === KNOWN_ORG_ROLES.length && !p.workspaceRoles.length && !p.users.length && !p.groups.length)
     return 'any org member';
   const parts: string[] = [];
   if (p.roles.length) parts.push(`org ${p.roles.map(md.code).join(', ')}`);
   if (p.workspaceRoles.length) parts.push(`${p.workspaceRoles.map(md.code).join(', ')} of the workspace`);
-  if (p.users.length) parts.push(p.users.map(md.code).join(', '));
+  if (p.users.length) parts.push(describeMembers(p.users, view));
   for (const g of p.groups) parts.push(`group ${md.bold(g)} (${policy.groupMembers(g).length})`);
   return parts.join(' or ') || 'nobody';
 }
@@ -747,22 +769,22 @@ function describeChannels(c: { slack?: string; discord?: string }): string {
 }
 
 /** One line: approvers, quorum, expiry and the kind-specific limits. */
-function summarize(eff: EffectivePolicy, policy: Policy): string {
+function summarize(eff: EffectivePolicy, policy: Policy, view: PolicyView): string {
   const parts = [
-    `${eff.quorum} × ${describePrincipals(eff.approvers, policy)}`,
+    `${eff.quorum} × ${describePrincipals(eff.approvers, policy, view)}`,
     `expires ${formatDuration(eff.expiresAfterMs)}`,
   ];
   if (eff.maxDurationMs !== null) parts.push(`max ${formatDuration(eff.maxDurationMs)}`);
   if (eff.requesters.roles.length !== KNOWN_ORG_ROLES.length || eff.requesters.workspaceRoles.length)
-    parts.push(`requested by ${describePrincipals(eff.requesters, policy)}`);
+    parts.push(`requested by ${describePrincipals(eff.requesters, policy, view)}`);
   if (eff.adminsActDirectly) parts.push('admins act directly');
   return parts.join(' · ');
 }
 
-function describeRule(rule: Rule, policy: Policy): string {
+function describeRule(rule: Rule, policy: Policy, view: PolicyView): string {
   const parts: string[] = [];
-  if (rule.approvers) parts.push(`approvers ${describePrincipals(rule.approvers, policy)}`);
-  if (rule.requesters) parts.push(`requesters ${describePrincipals(rule.requesters, policy)}`);
+  if (rule.approvers) parts.push(`approvers ${describePrincipals(rule.approvers, policy, view)}`);
+  if (rule.requesters) parts.push(`requesters ${describePrincipals(rule.requesters, policy, view)}`);
   if (rule.quorum !== undefined) parts.push(`quorum ${rule.quorum}`);
   if (rule.expiresAfterMs !== undefined) parts.push(`expires ${formatDuration(rule.expiresAfterMs)}`);
   if (rule.remindBeforeMs !== undefined) parts.push(`reminder ${formatDuration(rule.remindBeforeMs)} before`);

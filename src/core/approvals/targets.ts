@@ -58,7 +58,7 @@ export async function resolveWorkspace(s: Services, name: string): Promise<Works
     const names = all.filter((w) => !w.archivedAt).map((w) => md.code(w.name));
     throw new DomainError(
       'NOT_FOUND',
-      `There is no workspace called ${md.code(name)}. Workspaces: ${names.map((n) => md.code(n)).join(', ') || 'none'}.`,
+      `There is no workspace called ${md.code(name)}. Workspaces: ${names.join(', ') || 'none'}.`,
     );
   }
   if (ws.archivedAt) throw new DomainError('CONFLICT', `Workspace ${md.code(ws.name)} is archived.`);

@@ -50,6 +50,13 @@ export interface CommandDefinition<S extends z.ZodObject<any> = z.ZodObject<any>
    * commands that need a permission in LIVE_ROLE_PERMISSIONS (the audit log) even when they only read.
    */
   readOnly?: boolean;
+  /**
+   * For a command anyone may run (or a read-only one) whose options can also grant a power over someone else
+   * (link another person, unlink them): when this returns true for the validated options, the dispatcher reads
+   * the caller's org role live before the handler runs, exactly as for a command that changes the organization,
+   * and refuses when it cannot be confirmed. The handler then checks its permission on that live role.
+   */
+  liveRoleWhen?(options: z.infer<S>, caller: Caller): boolean;
   handler(ctx: CommandContext<z.infer<S>>): Promise<Reply>;
 }
 

@@ -229,6 +229,12 @@ export class Dispatcher {
         );
       }
 
+      // Options that act on someone else (link another person) are decided on the role as it is now, too.
+      if (isLinked(caller) && !caller.roleCheckedLive && command.definition.liveRoleWhen?.(valid.options, caller)) {
+        stage = 'authorize';
+        caller = await this.deps.identity.confirmLive(caller);
+      }
+
       // run
       stage = 'run';
       const invocation: InvocationInfo = {
