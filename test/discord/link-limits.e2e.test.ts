@@ -49,6 +49,10 @@ const adminCards = (email: string) =>
   [...d.messages.values()].filter((m) => m.channel_id === ADMINS && discordText(m).includes(email));
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
+it('warns at start-up that DISCORD_ALLOWED_GUILDS is not set', () => {
+  expect(t.logs.join('')).toContain('DISCORD_ALLOWED_GUILDS is not set: anyone can add the bot to a Discord server');
+});
+
 it('a user asking again from another server is told the first request is still waiting; the admins get one card', async () => {
   expect(await ask('roamer', 'erin@example.com')).toContain('was sent to the org admins');
   const again = await ask('roamer', 'erin@example.com', server(1));
