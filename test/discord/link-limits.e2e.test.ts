@@ -43,7 +43,7 @@ const askOverHttp = async (user: string, email: string, guildId?: string) => {
     body: signed.body,
   });
   d.acknowledge(d.interaction(payload.id)!, await res.json());
-  return discordText(await d.replyTo(payload.id, 10_000));
+  return discordText(await d.replyTo(payload.id, 30_000));
 };
 const adminCards = (email: string) =>
   [...d.messages.values()].filter((m) => m.channel_id === ADMINS && discordText(m).includes(email));
@@ -74,6 +74,8 @@ it(`counts the tries of one user in every server against the same ${LINK_ATTEMPT
 });
 
 it(`of 20 simultaneous tries by one user, at most ${LINK_ATTEMPTS_LIMIT} are counted and one request is filed`, async () => {
+  // 20 at once on a busy test machine: what is tested is the counting, not Discord's 3-second answer deadline.
+  d.callbackDeadlineMs = 30_000;
   const replies = await Promise.all(
     Array.from({ length: 20 }, (_, i) => askOverHttp('burst', `burst${i}@example.com`, server(i % 7))),
   );
@@ -85,7 +87,8 @@ it(`of 20 simultaneous tries by one user, at most ${LINK_ATTEMPTS_LIMIT} are cou
   expect(
     [...d.messages.values()].filter((m) => m.channel_id === ADMINS && /burst\d+@/.test(discordText(m))),
   ).toHaveLength(1);
-});
+  d.callbackDeadlineMs = 3000;
+}, 60_000);
 
 it(`stops at ${MAX_PENDING_LINK_REQUESTS_PER_PLATFORM} pending requests on Discord however many servers they come from`, async () => {
   const staleBefore = new Date(Date.now() - 86_400_000);
