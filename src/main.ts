@@ -284,6 +284,11 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
       life,
     );
 
+    if ((config.DISCORD_TOKEN || config.DISCORD_PUBLIC_KEY) && !config.DISCORD_ALLOWED_GUILDS) {
+      logger.warn(
+        'DISCORD_ALLOWED_GUILDS is not set: anyone can add the bot to a Discord server of their own and send it commands (link requests included); set it to the ids of your servers.',
+      );
+    }
     logger.info(
       {
         url,

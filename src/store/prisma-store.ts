@@ -31,6 +31,8 @@ type Row<M extends keyof PrismaClient> = PrismaClient[M] extends { findFirstOrTh
 const DIRECTORY_SYNC_ID = 'directory';
 /** pg_advisory_xact_lock key that serializes directory.replace on Postgres (arbitrary, fixed). */
 const DIRECTORY_LOCK_KEY = 7_513_022_001;
+/** Postgres advisory lock taken while a link request is filed (the pending caps are counted under it). */
+const LINK_REQUESTS_LOCK_KEY = 7_513_022_002;
 /** A full sync writes every row of the org; the default 5 s interactive-transaction timeout is too tight. */
 const TX_OPTIONS = { maxWait: 30_000, timeout: 120_000 };
 
@@ -384,34 +386,46 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     },
 
     linkRequests: {
-      async create(input, limits) {
+      async create({ requesterKey, ...input }, limits) {
         const now = new Date();
-        const pendingKey = `${input.platform}:${input.teamId}:${input.userId}`;
-        const pendingOfTeam = { platform: input.platform, teamId: input.teamId, status: 'pending' };
+        const pendingOn = { platform: input.platform, status: 'pending' };
         try {
           return await prisma.$transaction(async (tx) => {
+            // Filing is serialized, so the caps are counted with every earlier request in: on Postgres (READ
+            // COMMITTED) by an advisory lock, after which each statement sees what the previous holder committed;
+            // on SQLite by the libsql adapter's mutex, and by the write lock the first update takes.
+            if (provider === 'postgres') {
+              await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${LINK_REQUESTS_LOCK_KEY})`);
+            }
+            // Requests that expired unanswered stop counting (anywhere on the platform, for its cap).
             await tx.linkRequest.updateMany({
-              where: { ...pendingOfTeam, createdAt: { lt: limits.staleBefore } },
+              where: { ...pendingOn, createdAt: { lt: limits.staleBefore } },
               data: { status: 'cancelled', decidedAt: now, pendingKey: null },
             });
-            const mine = await tx.linkRequest.findUnique({ where: { pendingKey } });
+            const mine = await tx.linkRequest.findUnique({ where: { pendingKey: requesterKey } });
             if (mine) return { refused: 'requester_pending' as const, pending: linkRequestFromRow(mine) };
-            if ((await tx.linkRequest.count({ where: pendingOfTeam })) >= limits.maxPendingPerTeam) {
+            if (
+              (await tx.linkRequest.count({ where: { ...pendingOn, teamId: input.teamId } })) >=
+              limits.maxPendingPerTeam
+            ) {
               return { refused: 'team_full' as const };
+            }
+            if ((await tx.linkRequest.count({ where: pendingOn })) >= limits.maxPendingPerPlatform) {
+              return { refused: 'platform_full' as const };
             }
             const r = await tx.linkRequest.create({
               data: {
                 id: `lr_${randomBytes(12).toString('hex')}`,
                 ...input,
                 status: 'pending',
-                pendingKey,
+                pendingKey: requesterKey,
                 createdAt: now,
               },
             });
             return { filed: linkRequestFromRow(r) };
           }, TX_OPTIONS);
         } catch (e) {
-          // Another replica filed for the same account between the check and the insert.
+          // Another process filed for the same requester between the check and the insert (SQLite, two processes).
           if (isUniqueViolation(e)) return { refused: 'requester_pending', pending: null };
           throw e;
         }
@@ -444,19 +458,27 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     rateLimits: {
       async hit(key, limit, windowMs, now) {
         const since = new Date(now.getTime() - windowMs);
-        await prisma.rateLimitHit.deleteMany({ where: { key, at: { lte: since } } });
-        // Count first, then record: concurrent attempts from the same chat user may overshoot by one at most.
-        const counted = await prisma.rateLimitHit.findMany({
-          where: { key, at: { gt: since } },
-          orderBy: [{ at: 'asc' }, { id: 'asc' }],
-          take: limit,
-          select: { at: true },
-        });
-        if (counted.length >= limit) {
-          return { allowed: false, retryAt: new Date(counted[0]!.at.getTime() + windowMs) };
+        // One row per slot (`<key>#0` … `<key>#<limit-1>`): the primary key lets exactly one attempt take a
+        // slot, so of any number of concurrent attempts at most `limit` are counted, on both databases.
+        for (let round = 0; round < 3; round++) {
+          await prisma.rateLimitHit.deleteMany({ where: { key, at: { lte: since } } });
+          for (let slot = 0; slot < limit; slot++) {
+            try {
+              await prisma.rateLimitHit.create({ data: { id: `${key}#${slot}`, key, at: now } });
+              return { allowed: true };
+            } catch (e) {
+              if (!isUniqueViolation(e)) throw e;
+            }
+          }
+          const oldest = await prisma.rateLimitHit.findFirst({
+            where: { key, at: { gt: since } },
+            orderBy: [{ at: 'asc' }, { id: 'asc' }],
+            select: { at: true },
+          });
+          // None left in the window: the slots were freed meanwhile; take one.
+          if (oldest) return { allowed: false, retryAt: new Date(oldest.at.getTime() + windowMs) };
         }
-        await prisma.rateLimitHit.create({ data: { id: `rl_${randomBytes(12).toString('hex')}`, key, at: now } });
-        return { allowed: true };
+        return { allowed: false, retryAt: new Date(now.getTime() + 60_000) };
       },
     },
 

@@ -30,6 +30,10 @@ afterAll(async () => {
 const auditCount = async () =>
   (await t.qm.store.audit.list({ limit: 500 })).entries.filter((e) => e.teamId === OTHER).length;
 
+it('does not warn at start-up about servers that are not allowed', () => {
+  expect(t.logs.join('')).not.toContain('DISCORD_ALLOWED_GUILDS is not set');
+});
+
 describe('gateway', () => {
   it('refuses a command from a server not in the list, ephemerally, and runs nothing', async () => {
     const before = await auditCount();

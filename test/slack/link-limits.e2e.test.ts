@@ -137,8 +137,9 @@ it(`accepts at most ${MAX_PENDING_LINK_REQUESTS} pending link requests per works
         userId: `UFILL${i}`,
         email: `fill${i}@example.com`,
         orgUserId: null,
+        requesterKey: `slack:${t.slack.team.id}:UFILL${i}`,
       },
-      { staleBefore, maxPendingPerTeam: MAX_PENDING_LINK_REQUESTS },
+      { staleBefore, maxPendingPerTeam: MAX_PENDING_LINK_REQUESTS, maxPendingPerPlatform: 1000 },
     );
     if ('refused' in r) break;
   }

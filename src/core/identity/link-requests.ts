@@ -7,8 +7,10 @@
  * Asking must not tell an unlinked user who is a member of the organization: the requester gets the same
  * answer whether or not the email matches, the match is looked up in the synced directory only (no Admin API
  * call per try), and only the admins' card (in the policy's approvers' channel) says whether it matched. Each
- * chat user may ask a few times an hour and have one request pending; each server or workspace has a cap on
- * pending requests, so nobody can flood the admins with cards.
+ * chat user may ask a few times an hour and have one request pending, counted across servers and workspaces
+ * (a Discord user id is the same in every server, and anyone can add the bot to servers of their own); each
+ * server or workspace, and each platform as a whole, has a cap on pending requests, so nobody can flood the
+ * admins with cards.
  */
 import type { ActionDefinition, ActionResult } from '../command/actions.js';
 import { md, type Reply, reply } from '../command/reply.js';
@@ -27,6 +29,16 @@ export const LINK_ATTEMPTS_LIMIT = 5;
 export const LINK_ATTEMPTS_WINDOW_MS = 60 * 60_000;
 /** At most this many link requests pending at once per Slack workspace or Discord server. */
 export const MAX_PENDING_LINK_REQUESTS = 20;
+/** At most this many pending at once per platform, whatever the number of workspaces or servers. */
+export const MAX_PENDING_LINK_REQUESTS_PER_PLATFORM = 50;
+
+/**
+ * Who asks, the same in every server or workspace: a Discord user id is global; a Slack `U…` id belongs to
+ * one workspace, while a `W…` id (Enterprise Grid) is the same person in every workspace of the enterprise.
+ */
+export function requesterKey(platform: Platform, teamId: string, userId: string): string {
+  return platform === 'discord' || /^W/.test(userId) ? `${platform}:${userId}` : `${platform}:${teamId}:${userId}`;
+}
 
 /** The org member with that email: the synced directory first, then the live API (a new joiner). For admins. */
 export async function findMemberByEmail(services: Services, email: string): Promise<OrgUser> {
@@ -61,12 +73,8 @@ export async function requestLink(
 ): Promise<Reply> {
   const { platform, teamId, userId } = requester;
   const now = services.clock.now();
-  const attempt = await services.store.rateLimits.hit(
-    `link:${platform}:${teamId}:${userId}`,
-    LINK_ATTEMPTS_LIMIT,
-    LINK_ATTEMPTS_WINDOW_MS,
-    now,
-  );
+  const who = requesterKey(platform, teamId, userId);
+  const attempt = await services.store.rateLimits.hit(`link:${who}`, LINK_ATTEMPTS_LIMIT, LINK_ATTEMPTS_WINDOW_MS, now);
   if (!attempt.allowed) {
     const minutes = Math.max(1, Math.ceil((attempt.retryAt.getTime() - now.getTime()) / 60_000));
     throw new DomainError(
@@ -79,10 +87,11 @@ export async function requestLink(
   const member = await services.store.directory.findUserByEmail(email);
   const policy = services.policy.resolve('link');
   const filed = await services.store.linkRequests.create(
-    { platform, teamId, userId, email, orgUserId: member?.id ?? null },
+    { platform, teamId, userId, email, orgUserId: member?.id ?? null, requesterKey: who },
     {
       staleBefore: new Date(now.getTime() - policy.expiresAfterMs),
       maxPendingPerTeam: MAX_PENDING_LINK_REQUESTS,
+      maxPendingPerPlatform: MAX_PENDING_LINK_REQUESTS_PER_PLATFORM,
     },
   );
   if ('refused' in filed) {
@@ -90,6 +99,12 @@ export async function requestLink(
       throw new DomainError(
         'RATE_LIMITED',
         `${MAX_PENDING_LINK_REQUESTS} link requests here are already waiting for the org admins. Try again later, or ask an org admin to link you.`,
+      );
+    }
+    if (filed.refused === 'platform_full') {
+      throw new DomainError(
+        'RATE_LIMITED',
+        'Too many link requests are waiting for the org admins; try again later, or ask an org admin to link you.',
       );
     }
     throw new DomainError(

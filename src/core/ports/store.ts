@@ -241,15 +241,20 @@ export interface Store {
 
   linkRequests: {
     /**
-     * Files a pending request, unless the chat account already has one pending or its platform and team already
-     * have `maxPendingPerTeam` pending. Pending requests created before `staleBefore` are cancelled first (they
-     * expired unanswered). One pending request per chat account holds under concurrent calls on both databases.
+     * Files a pending request, unless the requester (`requesterKey`: the chat account's identity across teams,
+     * e.g. `discord:<user id>`) already has one pending, its platform and team already have `maxPendingPerTeam`
+     * pending, or its platform has `maxPendingPerPlatform` pending in all. Pending requests created before
+     * `staleBefore` are cancelled first (they expired unanswered). The one-per-requester rule and both caps hold
+     * under concurrent calls on both databases (a concurrent call near a cap may be refused, never let past it).
      */
     create(
-      input: Pick<LinkRequest, 'platform' | 'teamId' | 'userId' | 'email' | 'orgUserId'>,
-      limits: { staleBefore: Date; maxPendingPerTeam: number },
+      input: Pick<LinkRequest, 'platform' | 'teamId' | 'userId' | 'email' | 'orgUserId'> & { requesterKey: string },
+      limits: { staleBefore: Date; maxPendingPerTeam: number; maxPendingPerPlatform: number },
     ): Promise<
-      { filed: LinkRequest } | { refused: 'requester_pending'; pending: LinkRequest | null } | { refused: 'team_full' }
+      | { filed: LinkRequest }
+      | { refused: 'requester_pending'; pending: LinkRequest | null }
+      | { refused: 'team_full' }
+      | { refused: 'platform_full' }
     >;
     get(id: string): Promise<LinkRequest | null>;
     /**
@@ -266,7 +271,8 @@ export interface Store {
   rateLimits: {
     /**
      * Counts one attempt under `key` unless `limit` attempts are already counted in the `windowMs` before `now`;
-     * a refused attempt is not counted, and `retryAt` says when the oldest counted one leaves the window.
+     * a refused attempt is not counted, and `retryAt` says when the oldest counted one leaves the window. Holds
+     * under concurrent calls on both databases: of any number of simultaneous attempts, at most `limit` count.
      */
     hit(
       key: string,
