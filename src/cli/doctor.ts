@@ -16,15 +16,16 @@ import { checkDiscordToken } from '../discord/credentials.js';
 import { adminApiTarget, loadStartupConfiguration } from '../main.js';
 import { checkSlackAppToken, checkSlackBotToken } from '../slack/credentials.js';
 import { openStore } from '../store/index.js';
+import { printLine } from './output.js';
 
 export interface DoctorOptions {
   env?: Record<string, string | undefined>;
-  /** Where the lines go; console.log by default. */
+  /** Where the lines go; stdout (scrubbed of secrets) by default. */
   print?: (line: string) => void;
 }
 
 export async function runDoctor(o: DoctorOptions = {}): Promise<number> {
-  const print = o.print ?? ((line: string) => console.log(line));
+  const print = o.print ?? printLine;
   let ok = true;
   const report = (good: boolean, sentence: string) => {
     print(`${good ? '✓' : '✗'} ${sentence}`);
