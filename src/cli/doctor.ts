@@ -89,7 +89,10 @@ async function checkHost(c: Config, report: Report): Promise<void> {
 }
 
 async function checkDatabase(c: Config, report: Report): Promise<void> {
-  const where = c.DATABASE_URL.startsWith('file:') ? c.DATABASE_URL : 'PostgreSQL (DATABASE_URL)';
+  // The host says which server; the credentials and parameters never leave the URL.
+  const where = c.DATABASE_URL.startsWith('file:')
+    ? c.DATABASE_URL.split('?')[0]
+    : `PostgreSQL on ${URL.canParse(c.DATABASE_URL) ? new URL(c.DATABASE_URL).host : 'the configured server'} (DATABASE_URL)`;
   let store: Awaited<ReturnType<typeof openStore>> | null = null;
   try {
     store = await openStore(c.DATABASE_URL);

@@ -295,14 +295,21 @@ export class FakeSlack {
    */
   async click(
     appUrl: string,
-    o: { user: string; actionId: string; message: FakeSlackMessage; team?: { id: string; domain: string } },
+    o: {
+      user: string;
+      actionId: string;
+      message: FakeSlackMessage;
+      team?: { id: string; domain: string };
+      /** The clicking user's own workspace, when not the channel's (Slack Connect). */
+      userTeamId?: string;
+    },
   ): Promise<{ status: number; responseId: string }> {
     const team = o.team ?? this.team;
     const responseId = randomBytes(6).toString('hex');
     const u = this.users.get(o.user);
     const payload = {
       type: 'block_actions',
-      user: { id: o.user, username: u?.name, name: u?.name, team_id: team.id },
+      user: { id: o.user, username: u?.name, name: u?.name, team_id: o.userTeamId ?? team.id },
       api_app_id: 'A0QM',
       token: 'deprecated-verification-token',
       container: { type: 'message', message_ts: o.message.ts, channel_id: o.message.channel, is_ephemeral: false },

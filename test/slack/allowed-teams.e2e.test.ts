@@ -59,6 +59,21 @@ describe('HTTP mode with one bot token', () => {
     expect(card.history.length).toBe(revisions);
     expect((await t.qm.store.audit.list({ limit: 500 })).entries.length).toBe(auditBefore);
   });
+
+  it('refuses a click in a listed workspace by a Slack Connect user from another one', async () => {
+    const { card } = await fileCard(t, 'members role carol@example.com developer', 'UBOB');
+    const revisions = card.history.length;
+    const r = await t.slack.click(t.url, {
+      user: 'UEXT',
+      actionId: t.slack.buttons(card).Approve!,
+      message: card,
+      userTeamId: 'T0PARTNER',
+    });
+    const notice = await waitFor(() => t.slack.responses.find((x) => x.id === r.responseId)?.body);
+    expect(visibleText(notice)).toBe(REFUSAL);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(card.history.length).toBe(revisions);
+  });
 });
 
 describe('Socket Mode', () => {
