@@ -62,6 +62,18 @@ function absolutizeSqliteUrl(url) {
   return `file:${path.resolve(process.cwd(), file)}${query ? `?${query}` : ''}`;
 }
 
+/**
+ * DATABASE_URL as it may be printed: a file: URL's path, or a server URL's scheme, host and database only. The
+ * credentials (a password may hold `@`; the URL parser takes the userinfo to the last one) and the query (which
+ * may carry `password=` or `sslpassword=`) are never printed.
+ */
+function printableUrl(url) {
+  if (/^file:/.test(url)) return url.split('?')[0];
+  if (!URL.canParse(url)) return '(a URL that does not parse; not shown)';
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}${u.username || u.password || u.search ? ' (credentials and parameters not shown)' : ''}`;
+}
+
 /** Runs the prisma CLI for one provider; returns the exit status (or exits on a spawn failure). */
 function runPrisma(provider, args, { databaseUrl, allowStatus = [0] } = {}) {
   const env = {
@@ -76,8 +88,7 @@ function runPrisma(provider, args, { databaseUrl, allowStatus = [0] } = {}) {
   env.DATABASE_URL =
     databaseUrl ??
     (provider === 'postgres' ? 'postgresql://postgres@127.0.0.1:5432/quartermaster' : DEFAULT_SQLITE_URL);
-  const printable = env.DATABASE_URL.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-  log(`DB_PROVIDER=${provider} DATABASE_URL=${printable} prisma ${args.join(' ')}`);
+  log(`DB_PROVIDER=${provider} DATABASE_URL=${printableUrl(env.DATABASE_URL)} prisma ${args.join(' ')}`);
   const started = Date.now();
   // Workaround #6: the wasm schema engine's 10 s/60 s timers keep the process alive; the preload unrefs them.
   const r = spawnSync(

@@ -493,6 +493,7 @@ async function connectSlack(
       appToken: config.SLACK_APP_TOKEN,
       apiUrl: config.SLACK_API_URL,
       dispatcher: ctx.dispatcher,
+      allowedTeams: config.SLACK_ALLOWED_TEAMS ?? null,
       logger,
       ackTimeoutMs,
     });

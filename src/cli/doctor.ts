@@ -16,15 +16,16 @@ import { checkDiscordToken } from '../discord/credentials.js';
 import { adminApiTarget, loadStartupConfiguration } from '../main.js';
 import { checkSlackAppToken, checkSlackBotToken } from '../slack/credentials.js';
 import { openStore } from '../store/index.js';
+import { printLine } from './output.js';
 
 export interface DoctorOptions {
   env?: Record<string, string | undefined>;
-  /** Where the lines go; console.log by default. */
+  /** Where the lines go; stdout (scrubbed of secrets) by default. */
   print?: (line: string) => void;
 }
 
 export async function runDoctor(o: DoctorOptions = {}): Promise<number> {
-  const print = o.print ?? ((line: string) => console.log(line));
+  const print = o.print ?? printLine;
   let ok = true;
   const report = (good: boolean, sentence: string) => {
     print(`${good ? '✓' : '✗'} ${sentence}`);
@@ -88,7 +89,10 @@ async function checkHost(c: Config, report: Report): Promise<void> {
 }
 
 async function checkDatabase(c: Config, report: Report): Promise<void> {
-  const where = c.DATABASE_URL.startsWith('file:') ? c.DATABASE_URL : 'PostgreSQL (DATABASE_URL)';
+  // The host says which server; the credentials and parameters never leave the URL.
+  const where = c.DATABASE_URL.startsWith('file:')
+    ? c.DATABASE_URL.split('?')[0]
+    : `PostgreSQL on ${URL.canParse(c.DATABASE_URL) ? new URL(c.DATABASE_URL).host : 'the configured server'} (DATABASE_URL)`;
   let store: Awaited<ReturnType<typeof openStore>> | null = null;
   try {
     store = await openStore(c.DATABASE_URL);

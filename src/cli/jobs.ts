@@ -10,6 +10,7 @@ import { formatDuration } from '../core/approvals/policy.js';
 import { JOBS, type JobDefinition } from '../core/jobs.js';
 import { runJobOnce } from '../scheduler/scheduler.js';
 import { parseCommandLine, UsageError } from './args.js';
+import { printError, printLine } from './output.js';
 
 export const JOBS_USAGE = `Usage: npx quartermaster jobs list
        npx quartermaster jobs run NAME`;
@@ -26,8 +27,8 @@ export interface JobsCliOptions {
 }
 
 export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promise<number> {
-  const out = o.out ?? ((l: string) => console.log(l));
-  const err = o.err ?? ((l: string) => console.error(l));
+  const out = o.out ?? printLine;
+  const err = o.err ?? printError;
   const jobs = o.jobs ?? JOBS;
   const cl = parseCommandLine(
     args,

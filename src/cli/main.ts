@@ -18,6 +18,7 @@ import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
 import { runDoctor } from './doctor.js';
 import { JOBS_USAGE, runJobsCli } from './jobs.js';
 import { checkLinkArguments } from './link-args.js';
+import { printError, printLine } from './output.js';
 import { runScan, SCAN_USAGE } from './scan.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -113,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   try {
     if (verb === undefined) {
-      console.error(USAGE);
+      printError(USAGE);
       return 2;
     }
     if (verb === '--version' || verb === 'version') {
@@ -163,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
         return await link(rest);
       case 'digest': {
         if (parseCommandLine(rest, DIGEST_USAGE, DIGEST_OPTIONS, { max: 1 }).help) return help(DIGEST_USAGE);
-        console.error('Usage digests are not available in this version of Quartermaster yet.');
+        printError('Usage digests are not available in this version of Quartermaster yet.');
         return 2;
       }
       case 'scan':
@@ -177,18 +178,18 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(err.text);
+      printError(err.text);
       return 2;
     }
     if (err instanceof ConfigError || err instanceof PolicyError) {
-      console.error(err.message);
+      printError(err.message);
       return 78;
     }
     if (err instanceof AdminApiError) {
-      console.error(describeAdminApiError(err));
+      printError(describeAdminApiError(err));
       return 1;
     }
-    console.error(err instanceof Error ? err.message : String(err));
+    printError(err instanceof Error ? err.message : String(err));
     return 1;
   }
 }
@@ -273,8 +274,8 @@ async function migrate(): Promise<number> {
   const config = loadConfig();
   const store = await openStore(config.DATABASE_URL);
   try {
-    const pending = await migrateIfPending(store, config.DATABASE_URL, (l) => console.log(l));
-    console.log(
+    const pending = await migrateIfPending(store, config.DATABASE_URL, (l) => printLine(l));
+    printLine(
       pending.length
         ? `Applied ${pending.length} migration${pending.length === 1 ? '' : 's'}; the database is up to date.`
         : 'Database is up to date.',
@@ -338,7 +339,7 @@ async function link(args: string[]): Promise<number> {
     });
     const user = (await admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
     if (!user) {
-      console.error(`No member of the Anthropic organization has the email ${email}. Invite them first.`);
+      printError(`No member of the Anthropic organization has the email ${email}. Invite them first.`);
       return 1;
     }
     await store.directory.upsertUsers([user]);

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { findSecrets, type SecretFinding } from '../core/leaks/detect.js';
 import type { ApiKey } from '../core/ports/admin-api.js';
 import { parseCommandLine, UsageError } from './args.js';
+import { printError } from './output.js';
 
 interface Finding extends SecretFinding {
   file: string;
@@ -49,7 +50,7 @@ export async function runScan(args: string[], env: Record<string, string | undef
       sources.push({ file, text: await readFile(file, 'utf8') });
     } catch (err) {
       unreadable = true;
-      console.error(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      printError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
   const found: Finding[] = sources.flatMap(({ file, text }) =>
@@ -127,7 +128,7 @@ async function knownKeys(env: Record<string, string | undefined>): Promise<ApiKe
       maxRetries: 1,
     }).listApiKeys();
   } catch (err) {
-    console.error(`Could not match findings to keys: ${(err as Error).message}`);
+    printError(`Could not match findings to keys: ${(err as Error).message}`);
     return null;
   }
 }

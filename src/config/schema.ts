@@ -194,24 +194,35 @@ export const SECRET_VARIABLES = [
 ] as const;
 
 /**
- * Every configured value that must never reach a log line: the secret variables, and the password inside
- * DATABASE_URL (as written, percent-encoded, and decoded).
+ * Every configured value that must never reach a log line: the secret variables, and the passwords inside
+ * DATABASE_URL (its userinfo and its `password` / `sslpassword` query parameters; as written, percent-encoded,
+ * and decoded). Takes the loaded configuration or, where it may not load, the raw environment.
  */
-export function secretValues(config: Config): string[] {
+export function secretValues(config: Config | Readonly<Record<string, string | undefined>>): string[] {
   const values: string[] = [];
   for (const k of SECRET_VARIABLES) {
     const v = config[k];
     if (v) values.push(v);
   }
-  values.push(...urlPasswords(config.DATABASE_URL));
+  if (config.DATABASE_URL) values.push(...urlPasswords(config.DATABASE_URL));
   return values;
 }
 
+const PASSWORD_PARAMS = ['password', 'sslpassword'];
+
 function urlPasswords(url: string): string[] {
-  const written = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*?:([^/?#]*)@[^@]*$/i.exec(url)?.[1];
-  const parsed = URL.canParse(url) ? new URL(url).password : '';
+  // The userinfo runs to the last `@` before the host, so a password may hold `@`.
+  const written = [/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*?:([^/?#]*)@[^@/?#]*(?:[/?#]|$)/i.exec(url)?.[1]];
+  for (const name of PASSWORD_PARAMS) {
+    written.push(...[...url.matchAll(new RegExp(`[?&;]${name}=([^&#]*)`, 'gi'))].map((m) => m[1]));
+  }
+  if (URL.canParse(url)) {
+    const parsed = new URL(url);
+    written.push(parsed.password);
+    for (const name of PASSWORD_PARAMS) written.push(...parsed.searchParams.getAll(name));
+  }
   const out = new Set<string>();
-  for (const p of [written, parsed]) {
+  for (const p of written) {
     if (!p) continue;
     out.add(p);
     try {

@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import pretty from 'pino-pretty';
-import { redactSecrets } from '../core/secrets.js';
+import { createScrubber } from './scrub.js';
 
 const SECRET_FIELDS = [
   'adminKey',
@@ -32,12 +32,6 @@ const REDACT_PATHS = [
   '*.headers["x-api-key"]',
 ];
 
-/**
- * The password of a URL with credentials (`postgresql://user:password@host/db`), wherever a URL is written out:
- * a driver's error message, a connection string in a field. The user name stays for diagnosis.
- */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/"'`]*:)[^\s"'`]*@(?=[^\s@"'`]*(?:[\s"'`/]|$))/gi;
-
 export interface LoggerOptions {
   level: string;
   /** Pretty output for a human at a terminal. Defaults to: stdout is a TTY and NODE_ENV is not production. */
@@ -49,15 +43,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(o: LoggerOptions): PinoLogger {
-  const secrets = (o.secrets ?? [])
-    .filter((s): s is string => typeof s === 'string' && s.length >= 6)
-    // Lines are scrubbed as JSON, where a secret with `"`, `\` or control characters appears escaped.
-    .flatMap((s) => [...new Set([JSON.stringify(s).slice(1, -1), s])]);
-  const scrub = (s: string) => {
-    let out = redactSecrets(s).replace(URL_CREDENTIALS, `$1${'[REDACTED]'}@`);
-    for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
-    return out;
-  };
+  const scrub = createScrubber(o.secrets);
   const usePretty =
     o.pretty ?? (!o.destination && Boolean(process.stdout.isTTY) && process.env.NODE_ENV !== 'production');
   const target: DestinationStream = usePretty

@@ -43,6 +43,11 @@ export interface SlackAdapterOptions {
   apiUrl: string;
   dispatcher: Dispatcher;
   logger: Logger;
+  /**
+   * SLACK_ALLOWED_TEAMS, in every mode: a list of team (T…) or Enterprise Grid (E…) ids, or `*` (or unset) for
+   * any workspace. Commands and button clicks from elsewhere are refused, events ignored.
+   */
+  allowedTeams?: readonly string[] | '*' | null;
   /** Test-only: Bolt answers 404 when a listener has not acked by then (default 3001 ms, Slack's limit). */
   ackTimeoutMs?: number;
 }
@@ -103,6 +108,29 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
     logLevel: LogLevel.WARN,
     clientOptions,
   });
+
+  const allowed = o.allowedTeams ?? o.oauth?.allowedTeams ?? null;
+  if (allowed && allowed !== '*') {
+    // Global middleware: runs before every listener, in HTTP and Socket Mode alike, with and without OAuth.
+    app.use(async ({ body, next, ...rest }) => {
+      const args = rest as { ack?: unknown; respond?: unknown };
+      const from = slackOrigin(body as SlackBody);
+      if (from.every((ids) => ids.some((id) => id !== undefined && allowed.includes(id)))) return next();
+      logger.warn(
+        { type: (body as SlackBody).type ?? 'slash_command', teams: from.flat().filter(Boolean) },
+        'slack request refused: workspace not in SLACK_ALLOWED_TEAMS',
+      );
+      // Commands and clicks are acknowledged and told; events (already acknowledged by Bolt) are dropped.
+      if (typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
+      if (typeof args.respond === 'function') {
+        await (args.respond as (m: unknown) => Promise<unknown>)({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: NOT_ALLOWED,
+        }).catch((err: unknown) => logger.warn({ err }, 'could not answer a refused Slack request'));
+      }
+    });
+  }
 
   if (installationStore) {
     // An uninstalled workspace (or one whose bot token was revoked) must not keep a stored token around.
@@ -202,6 +230,35 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
       if (socket) await app.stop();
     },
   };
+}
+
+export const NOT_ALLOWED = 'This Quartermaster serves only its own Slack workspaces; nothing was run.';
+
+interface SlackBody {
+  type?: string;
+  team_id?: string;
+  enterprise_id?: string;
+  user_team?: string;
+  user_enterprise?: string;
+  team?: { id?: string } | null;
+  enterprise?: { id?: string } | null;
+  user?: { team_id?: string; enterprise_id?: string };
+  authorizations?: { team_id?: string | null; enterprise_id?: string | null }[];
+}
+
+/**
+ * Who a request comes from, as groups of ids of which each group needs one listed: the workspace (its team id
+ * or, for an Enterprise Grid org-wide install, its enterprise id) and, where Slack names it (a Slack Connect
+ * channel shared with another organization), the acting user's own workspace.
+ */
+function slackOrigin(b: SlackBody): (string | undefined)[][] {
+  const team = b.team_id ?? b.team?.id;
+  const workspace = [team, b.enterprise_id ?? b.enterprise?.id ?? undefined];
+  const userTeam = b.user_team ?? b.user?.team_id;
+  // A user of another workspace (Slack Connect; or another workspace of a Grid org, which needs its own T… id
+  // listed unless the user's enterprise is given and listed) must come from a listed one too.
+  if (!userTeam || userTeam === team) return [workspace];
+  return [workspace, [userTeam, b.user_enterprise ?? b.user?.enterprise_id]];
 }
 
 /** users.info → the facts the core needs to link a Slack user (scopes users:read and users:read.email). */

@@ -138,11 +138,13 @@ export class FakeSlack {
   }
 
   /** Deliver a slash command over Socket Mode and wait for the app's ack of that envelope. */
-  async socketCommand(text: string, user: string): Promise<{ ack: any; reply: any }> {
+  async socketCommand(text: string, user: string, team = this.team): Promise<{ ack: any; reply: any }> {
     const ws = await waitFor(() => this.sockets.find((s) => s.readyState === 1));
     const responseId = randomBytes(6).toString('hex');
     const envelopeId = `env-${responseId}`;
-    const payload = Object.fromEntries(new URLSearchParams(this.slashCommandBody(text, user, responseId)));
+    const payload = Object.fromEntries(
+      new URLSearchParams(this.slashCommandBody(text, user, responseId, undefined, team)),
+    );
     ws.send(
       JSON.stringify({ envelope_id: envelopeId, type: 'slash_commands', payload, accepts_response_payload: true }),
     );
@@ -293,18 +295,26 @@ export class FakeSlack {
    */
   async click(
     appUrl: string,
-    o: { user: string; actionId: string; message: FakeSlackMessage },
+    o: {
+      user: string;
+      actionId: string;
+      message: FakeSlackMessage;
+      team?: { id: string; domain: string };
+      /** The clicking user's own workspace, when not the channel's (Slack Connect). */
+      userTeamId?: string;
+    },
   ): Promise<{ status: number; responseId: string }> {
+    const team = o.team ?? this.team;
     const responseId = randomBytes(6).toString('hex');
     const u = this.users.get(o.user);
     const payload = {
       type: 'block_actions',
-      user: { id: o.user, username: u?.name, name: u?.name, team_id: this.team.id },
+      user: { id: o.user, username: u?.name, name: u?.name, team_id: o.userTeamId ?? team.id },
       api_app_id: 'A0QM',
       token: 'deprecated-verification-token',
       container: { type: 'message', message_ts: o.message.ts, channel_id: o.message.channel, is_ephemeral: false },
       trigger_id: `${Date.now()}.${++this.seq}.${randomBytes(16).toString('hex')}`,
-      team: { id: this.team.id, domain: this.team.domain },
+      team: { id: team.id, domain: team.domain },
       enterprise: null,
       is_enterprise_install: false,
       channel: { id: o.message.channel, name: 'general' },

@@ -57,4 +57,43 @@ describe('DATABASE_URL password in logs', () => {
     expect(output()).not.toContain('an0ther-pw');
     expect(output()).toContain('postgres://replica:[REDACTED]@replica.internal/qm');
   });
+
+  it('redacts a password holding @ whole, and password / sslpassword query parameters', () => {
+    for (const [url, passwords] of [
+      ['postgresql://u:p@ssw0rdsecret@127.0.0.1:1/db', ['p@ssw0rdsecret']],
+      [
+        'postgresql://u@127.0.0.1:1/db?password=supersecretpw&sslpassword=keyphrase-9',
+        ['supersecretpw', 'keyphrase-9'],
+      ],
+      ['postgresql://u@127.0.0.1:1/db?sslmode=require&password=p%40ss%2Fw0rd', ['p%40ss%2Fw0rd', 'p@ss/w0rd']],
+    ] as const) {
+      const { logger, output } = capture(url);
+      logger.error({ err: driverError(url) }, 'database unreachable');
+      logger.info({ hint: `tried ${passwords.join(' and ')}` }, 'alone');
+      const out = output();
+      for (const s of passwords) expect(out).not.toContain(s);
+      expect(out).not.toContain('ssw0rdsecret@');
+      expect(out).toContain('@127.0.0.1:1/db');
+    }
+  });
+
+  it('redacts a short configured password where it stands as a credential, and nowhere else', () => {
+    const url = 'postgresql://u:pw1@127.0.0.1:1/db?sslpassword=pw1';
+    const { logger, output } = capture(url);
+    logger.error({ err: driverError(url) }, 'database unreachable');
+    logger.info({}, 'the upw1x label stays');
+    const out = output();
+    expect(out).not.toMatch(/:pw1@|password=pw1/);
+    expect(out).toContain('postgresql://u:[REDACTED]@127.0.0.1:1/db?sslpassword=[REDACTED]');
+    expect(out).toContain('the upw1x label stays');
+  });
+});
+
+describe('secretValues', () => {
+  it('lists query-parameter and @-holding passwords as written, encoded and decoded', () => {
+    const values = secretValues(
+      loadConfig({ DATABASE_URL: 'postgresql://u:p@ss%3Aword@127.0.0.1:1/db?password=q%40rty&sslpassword=k3y' }),
+    );
+    expect(values).toEqual(expect.arrayContaining(['p@ss%3Aword', 'p@ss:word', 'q%40rty', 'q@rty', 'k3y']));
+  });
 });
