@@ -59,6 +59,23 @@ export interface ActionRequest {
   notify(reply: Reply): Promise<void>;
 }
 
+/** How an invocation ends: the reply, its outcome, the error code and the audit message. */
+type Ending = [reply: Reply, outcome: AuditOutcome, errorCode: string | null, message: string | null];
+
+/** One command invocation as it moves through the stages (what the audit entry records). */
+interface Invocation {
+  req: DispatchRequest;
+  started: number;
+  log: Logger;
+  caller: Caller | null;
+  command: RegisteredCommand | undefined;
+  /** The raw options once parsed. */
+  raw?: Record<string, unknown>;
+  /** What the audit entry records as the options (redacted there). */
+  options: Record<string, unknown>;
+  stage: AuditStage;
+}
+
 export class Dispatcher {
   constructor(
     private readonly deps: {
@@ -84,177 +101,209 @@ export class Dispatcher {
     return this.deps.registry;
   }
 
+  /** Runs one command through the named stages; whatever happens, one audit entry and one reply. */
   async dispatch(req: DispatchRequest): Promise<DispatchResult> {
-    const started = Date.now();
-    const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
-    let caller: Caller | null = null;
-    let command: RegisteredCommand | undefined;
-    let options: Record<string, unknown> =
-      req.input.kind === 'text' ? { text: req.input.text } : { ...req.input.options };
-    let stage: AuditStage = 'resolve';
-
-    const finish = async (
-      reply: Reply,
-      outcome: AuditOutcome,
-      errorCode: string | null,
-      message: string | null,
-    ): Promise<DispatchResult> => {
-      let finalOutcome = outcome;
-      let finalCode = errorCode;
-      let finalMessage = message;
-      try {
-        stage = outcome === 'allowed' ? 'render' : stage;
-        const ref = await req.deliver(reply);
-        if (ref && reply.track) await reply.track(ref);
-      } catch (err) {
-        stage = 'render';
-        finalOutcome = 'failed';
-        finalCode = 'RENDER_FAILED';
-        finalMessage = `The reply could not be shown: ${(err as Error).message}`;
-        log.error({ err, command: command?.name }, 'reply delivery failed');
-      }
-      // An unknown command's first word is the user's text: never let it carry a secret into the audit or logs.
-      const name = redactSecrets(
-        command?.name ?? (req.input.kind === 'structured' ? req.input.name : req.input.text.split(/\s+/)[0]) ?? '',
-      );
-      try {
-        await this.deps.store.audit.append({
-          platform: req.platform,
-          teamId: req.teamId,
-          actorId: req.userId,
-          orgUserId: caller?.orgUser?.id ?? null,
-          actorEmail: caller?.orgUser?.email ?? null,
-          action: name || 'help',
-          options: redactDeep(options),
-          outcome: finalOutcome,
-          stage,
-          errorCode: finalCode,
-          // Defence in depth: validation and error texts may quote what was typed.
-          message: finalMessage === null ? null : redactSecrets(finalMessage),
-          durationMs: Date.now() - started,
-        });
-      } catch (err) {
-        // The user already has their answer; an audit failure must still be loud for the operator.
-        log.error({ err, command: name }, 'audit append failed');
-      }
-      log.info(
-        { command: name, outcome: finalOutcome, stage, errorCode: finalCode, ms: Date.now() - started },
-        'command',
-      );
-      this.deps.observe?.({
-        kind: 'command',
-        platform: req.platform,
-        name: command?.name ?? 'unknown',
-        outcome: finalOutcome,
-        durationMs: Date.now() - started,
-      });
-      return { reply, outcome: finalOutcome, stage, errorCode: finalCode, command: name || '' };
+    const inv: Invocation = {
+      req,
+      started: Date.now(),
+      log: this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId }),
+      caller: null,
+      command: undefined,
+      options: req.input.kind === 'text' ? { text: req.input.text } : { ...req.input.options },
+      stage: 'resolve',
     };
-
+    let ending: Ending;
     try {
-      // resolve
-      caller = await this.deps.identity.resolve(req.platform, req.teamId, req.userId, req.chat);
+      ending = await this.runStages(inv);
+    } catch (err) {
+      ending = this.failure(err, inv.command, inv.stage, inv.log);
+    }
+    return this.finish(inv, ...ending);
+  }
 
-      // A pasted secret is refused before anything parses, validates, echoes or stores what was typed.
-      const found = identifySecret(
-        req.input.kind === 'text' ? req.input.text : stringsIn(req.input.options).join('\n'),
-      );
-      if (found) {
-        stage = 'validate';
-        if (req.input.kind === 'text') {
-          const parsed = parseCommandText(redactSecrets(req.input.text), this.deps.registry, req.prefix);
-          if (parsed.ok) command = parsed.command;
-        } else command = this.deps.registry.get(req.input.name);
-        const { title, text } = secretRefusal(found.shape, found.secret, req.prefix);
-        return finish(errorReply(title, text), 'failed', 'SECRET_IN_INPUT', text);
-      }
+  private async runStages(inv: Invocation): Promise<Ending> {
+    inv.caller = await this.deps.identity.resolve(inv.req.platform, inv.req.teamId, inv.req.userId, inv.req.chat);
+    const stop = this.refuseSecret(inv) ?? this.parse(inv) ?? (await this.authorize(inv));
+    if (stop) return stop;
+    const valid = this.validate(inv);
+    if (!valid.ok) return valid.ending;
+    await this.confirmForOptions(inv, valid.options);
+    return this.run(inv, valid.options);
+  }
 
-      let raw: Record<string, unknown>;
-      if (req.input.kind === 'text') {
-        const parsed = parseCommandText(req.input.text, this.deps.registry, req.prefix);
-        if (!parsed.ok) {
-          stage = 'validate';
-          return finish(
-            errorReply(`Can't run ${md.code(parsed.attempted)}`, parsed.message),
-            'failed',
-            'INVALID_INPUT',
-            parsed.message,
-          );
-        }
-        command = parsed.command;
-        raw = parsed.raw;
-      } else {
-        command = this.deps.registry.get(req.input.name);
-        if (!command) {
-          stage = 'validate';
-          const msg = `There is no ${md.code(`${req.prefix} ${req.input.name}`)} command.`;
-          return finish(errorReply('Unknown command', msg), 'failed', 'INVALID_INPUT', msg);
-        }
-        raw = req.input.options;
-      }
-      options = { ...raw };
+  /** A pasted secret is refused before anything parses, validates, echoes or stores what was typed. */
+  private refuseSecret(inv: Invocation): Ending | null {
+    const { req } = inv;
+    const found = identifySecret(req.input.kind === 'text' ? req.input.text : stringsIn(req.input.options).join('\n'));
+    if (!found) return null;
+    inv.stage = 'validate';
+    if (req.input.kind === 'text') {
+      const parsed = parseCommandText(redactSecrets(req.input.text), this.deps.registry, req.prefix);
+      if (parsed.ok) inv.command = parsed.command;
+    } else inv.command = this.deps.registry.get(req.input.name);
+    const { title, text } = secretRefusal(found.shape, found.secret, req.prefix);
+    return [errorReply(title, text), 'failed', 'SECRET_IN_INPUT', text];
+  }
 
-      // authorize
-      stage = 'authorize';
-      const access = command.definition.access;
-      if (access !== 'public') {
-        // Anything that changes the organization or shows the audit log is decided on the role as it is now.
-        if (isLinked(caller) && needsLiveRole(command.definition))
-          caller = await this.deps.identity.confirmLive(caller);
-        if (!isLinked(caller)) {
-          const msg = caller.unlinkedReason ?? 'Your chat account is not linked to an Anthropic org member.';
-          return finish(
-            errorReply(`You can't run ${md.code(`${req.prefix} ${command.name}`)} yet`, msg),
-            'denied',
-            'UNLINKED',
-            msg,
-          );
-        }
-        if (access !== 'member' && !caller.permissions.has(access)) {
-          const msg = `${md.code(`${req.prefix} ${command.name}`)} needs the ${md.bold(roleNeededFor(access))} org role or higher; you are ${md.bold(caller.orgUser.role)}.`;
-          return finish(errorReply('Not allowed', msg), 'denied', 'FORBIDDEN', msg);
-        }
-      }
-
-      // validate
-      stage = 'validate';
-      const valid = validateOptions(command, raw);
-      if (!valid.ok) {
-        const msg = `${valid.message}\nUsage: ${md.code(usageOf(req.prefix, command))}`;
-        return finish(
-          errorReply(`Can't run ${md.code(`${req.prefix} ${command.name}`)}`, msg),
+  /** Which command, and its raw options: typed text (Slack) or structured options (Discord). */
+  private parse(inv: Invocation): Ending | null {
+    const { req } = inv;
+    if (req.input.kind === 'text') {
+      const parsed = parseCommandText(req.input.text, this.deps.registry, req.prefix);
+      if (!parsed.ok) {
+        inv.stage = 'validate';
+        return [
+          errorReply(`Can't run ${md.code(parsed.attempted)}`, parsed.message),
           'failed',
           'INVALID_INPUT',
-          valid.message,
-        );
+          parsed.message,
+        ];
       }
-
-      // Options that act on someone else (link another person) are decided on the role as it is now, too.
-      if (isLinked(caller) && !caller.roleCheckedLive && command.definition.liveRoleWhen?.(valid.options, caller)) {
-        stage = 'authorize';
-        caller = await this.deps.identity.confirmLive(caller);
+      inv.command = parsed.command;
+      inv.raw = parsed.raw;
+    } else {
+      inv.command = this.deps.registry.get(req.input.name);
+      if (!inv.command) {
+        inv.stage = 'validate';
+        const msg = `There is no ${md.code(`${req.prefix} ${req.input.name}`)} command.`;
+        return [errorReply('Unknown command', msg), 'failed', 'INVALID_INPUT', msg];
       }
+      inv.raw = req.input.options;
+    }
+    inv.options = { ...inv.raw };
+    return null;
+  }
 
-      // run
-      stage = 'run';
-      const invocation: InvocationInfo = {
+  /** May this caller run this command at all? Anything that changes the org is decided on the live role. */
+  private async authorize(inv: Invocation): Promise<Ending | null> {
+    inv.stage = 'authorize';
+    const command = inv.command!;
+    const access = command.definition.access;
+    if (access === 'public') return null;
+    let caller = inv.caller!;
+    if (isLinked(caller) && needsLiveRole(command.definition)) {
+      caller = await this.deps.identity.confirmLive(caller);
+      inv.caller = caller;
+    }
+    const name = md.code(`${inv.req.prefix} ${command.name}`);
+    if (!isLinked(caller)) {
+      const msg = caller.unlinkedReason ?? 'Your chat account is not linked to an Anthropic org member.';
+      return [errorReply(`You can't run ${name} yet`, msg), 'denied', 'UNLINKED', msg];
+    }
+    if (access !== 'member' && !caller.permissions.has(access)) {
+      const msg = `${name} needs the ${md.bold(roleNeededFor(access))} org role or higher; you are ${md.bold(caller.orgUser.role)}.`;
+      return [errorReply('Not allowed', msg), 'denied', 'FORBIDDEN', msg];
+    }
+    return null;
+  }
+
+  private validate(inv: Invocation): { ok: true; options: Record<string, unknown> } | { ok: false; ending: Ending } {
+    inv.stage = 'validate';
+    const command = inv.command!;
+    const valid = validateOptions(command, inv.raw ?? {});
+    if (valid.ok) return { ok: true, options: valid.options };
+    const msg = `${valid.message}\nUsage: ${md.code(usageOf(inv.req.prefix, command))}`;
+    return {
+      ok: false,
+      ending: [
+        errorReply(`Can't run ${md.code(`${inv.req.prefix} ${command.name}`)}`, msg),
+        'failed',
+        'INVALID_INPUT',
+        valid.message,
+      ],
+    };
+  }
+
+  /** Options that act on someone else (link another person) are decided on the role as it is now, too. */
+  private async confirmForOptions(inv: Invocation, options: Record<string, unknown>): Promise<void> {
+    const caller = inv.caller!;
+    if (isLinked(caller) && !caller.roleCheckedLive && inv.command!.definition.liveRoleWhen?.(options, caller)) {
+      inv.stage = 'authorize';
+      inv.caller = await this.deps.identity.confirmLive(caller);
+    }
+  }
+
+  private async run(inv: Invocation, options: Record<string, unknown>): Promise<Ending> {
+    inv.stage = 'run';
+    const { req } = inv;
+    const command = inv.command!;
+    const invocation: InvocationInfo = {
+      platform: req.platform,
+      teamId: req.teamId,
+      userId: req.userId,
+      channelId: req.channelId,
+      commandText: `${req.prefix} ${command.name}`,
+    };
+    const reply = await command.definition.handler({
+      options,
+      caller: inv.caller!,
+      services: this.deps.services,
+      invocation,
+      registry: this.deps.registry,
+    });
+    return [reply, 'allowed', null, reply.summary.slice(0, 500)];
+  }
+
+  /** Delivers the reply, then writes the one audit entry, the log line and the metric (render stage). */
+  private async finish(
+    inv: Invocation,
+    reply: Reply,
+    outcome: AuditOutcome,
+    errorCode: string | null,
+    message: string | null,
+  ): Promise<DispatchResult> {
+    const { req, log, command, caller, started } = inv;
+    let finalOutcome = outcome;
+    let finalCode = errorCode;
+    let finalMessage = message;
+    try {
+      inv.stage = outcome === 'allowed' ? 'render' : inv.stage;
+      const ref = await req.deliver(reply);
+      if (ref && reply.track) await reply.track(ref);
+    } catch (err) {
+      inv.stage = 'render';
+      finalOutcome = 'failed';
+      finalCode = 'RENDER_FAILED';
+      finalMessage = `The reply could not be shown: ${(err as Error).message}`;
+      log.error({ err, command: command?.name }, 'reply delivery failed');
+    }
+    const stage = inv.stage;
+    // An unknown command's first word is the user's text: never let it carry a secret into the audit or logs.
+    const name = redactSecrets(
+      command?.name ?? (req.input.kind === 'structured' ? req.input.name : req.input.text.split(/\s+/)[0]) ?? '',
+    );
+    try {
+      await this.deps.store.audit.append({
         platform: req.platform,
         teamId: req.teamId,
-        userId: req.userId,
-        channelId: req.channelId,
-        commandText: `${req.prefix} ${command.name}`,
-      };
-      const reply = await command.definition.handler({
-        options: valid.options,
-        caller,
-        services: this.deps.services,
-        invocation,
-        registry: this.deps.registry,
+        actorId: req.userId,
+        orgUserId: caller?.orgUser?.id ?? null,
+        actorEmail: caller?.orgUser?.email ?? null,
+        action: name || 'help',
+        options: redactDeep(inv.options),
+        outcome: finalOutcome,
+        stage,
+        errorCode: finalCode,
+        // Defence in depth: validation and error texts may quote what was typed.
+        message: finalMessage === null ? null : redactSecrets(finalMessage),
+        durationMs: Date.now() - started,
       });
-      return finish(reply, 'allowed', null, reply.summary.slice(0, 500));
     } catch (err) {
-      return finish(...this.failure(err, command, stage, log));
+      // The user already has their answer; an audit failure must still be loud for the operator.
+      log.error({ err, command: name }, 'audit append failed');
     }
+    log.info(
+      { command: name, outcome: finalOutcome, stage, errorCode: finalCode, ms: Date.now() - started },
+      'command',
+    );
+    this.deps.observe?.({
+      kind: 'command',
+      platform: req.platform,
+      name: command?.name ?? 'unknown',
+      outcome: finalOutcome,
+      durationMs: Date.now() - started,
+    });
+    return { reply, outcome: finalOutcome, stage, errorCode: finalCode, command: name || '' };
   }
 
   /** A button click: resolve the clicker now, look the action up, let its handler re-check everything. */
