@@ -139,6 +139,28 @@ describe('members invite', () => {
     expect(state().invites.some((i) => i.email === 'erin@example.com')).toBe(false);
   });
 
+  it('a requester who may not list members hears the same whether an invite was already pending or is new', async () => {
+    state().addInvite({ email: 'pending-one@example.com', role: 'developer' });
+    const first = await file('members invite pending-one@example.com user', 'UDAVE');
+    const already = await approve(first.card, first.id);
+    const second = await file('members invite brand-new@example.com user', 'UDAVE');
+    const fresh = await approve(second.card, second.id);
+    for (const [text, email] of [
+      [already, 'pending-one@example.com'],
+      [fresh, 'brand-new@example.com'],
+    ] as const) {
+      expect(text).toContain(`${email} has an invite to the organization; Anthropic emails them a link to accept it.`);
+      expect(text).not.toContain('already pending');
+      expect(text).not.toContain('`developer`');
+    }
+    const audit = await auditEntry(
+      t,
+      (e) => e.action === 'execute member.invite' && !!e.message?.includes('pending-one'),
+    );
+    expect(audit.message).toContain('An invite was already pending for pending-one@example.com as `developer`');
+    expect(state().invites.filter((i) => i.email === 'pending-one@example.com')).toHaveLength(1);
+  });
+
   it('an invite that expires unaccepted closes the pending part and tells the requester', async () => {
     const { card, id } = await file('members invite ghost@example.com user workspaces:research:workspace_user');
     await approve(card, id);

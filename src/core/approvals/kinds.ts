@@ -82,10 +82,17 @@ export const memberInvite: KindDefinition = {
     const then = workspaces.length
       ? ` Once accepted, they will be added to ${workspaces.map((w) => `${md.escape(w.name)} (${md.code(w.role)})`).join(', ')}.`
       : '';
-    return {
-      message: `${pending ? 'An invite was already pending for' : 'Invited'} ${md.escape(email)} as ${md.code(invite.role)} (expires ${invite.expiresAt?.slice(0, 10) ?? 'in 21 days'}).${then}`,
-      data: { inviteId: invite.id, workspacesPending: workspaces.length > 0 },
-    };
+    const exact = `${pending ? 'An invite was already pending for' : 'Invited'} ${md.escape(email)} as ${md.code(invite.role)} (expires ${invite.expiresAt?.slice(0, 10) ?? 'in 21 days'}).${then}`;
+    const data = { inviteId: invite.id, workspacesPending: workspaces.length > 0 };
+    // Nor is such a requester told that someone had been invited already (or with which role): the same sentence
+    // either way, and the exact one goes to the audit log.
+    return r.payload.requesterSeesMembers === false
+      ? {
+          message: `${md.escape(email)} has an invite to the organization; Anthropic emails them a link to accept it.${then}`,
+          auditDetail: exact,
+          data,
+        }
+      : { message: exact, data };
   },
 };
 
