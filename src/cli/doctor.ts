@@ -105,7 +105,7 @@ async function checkDatabase(c: Config, report: Report): Promise<void> {
         : `The database ${where} is reachable and migrated.`,
     );
   } catch (err) {
-    report(false, `The database ${where} is not reachable: ${networkReason(err)}.`);
+    report(false, `The database ${where} is not reachable: ${databaseReason(err)}.`);
   } finally {
     await store?.close().catch(() => undefined);
   }
@@ -129,4 +129,13 @@ async function checkAdminApi(c: Config, report: Report): Promise<void> {
   } catch (err) {
     report(false, err instanceof AdminApiError ? describeAdminApiError(err) : networkReason(err));
   }
+}
+
+/** Prisma wraps a driver's failure in a multi-line "Invalid `prisma.…()` invocation" text: keep its message. */
+function databaseReason(err: unknown): string {
+  const reason = networkReason(err);
+  const quoted = /Message: `([^`]+)`/.exec(reason)?.[1];
+  if (quoted) return quoted.replace(/\.$/, '');
+  const lines = reason.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines.at(-1) ?? reason).replace(/\.$/, '');
 }

@@ -130,4 +130,13 @@ describe('quartermaster doctor', () => {
       await bare.drop();
     }
   }, 60_000);
+
+  it('names an unreachable database in one line, without the wrapping text of the database driver', async () => {
+    const r = await runToExit(DOCTOR, { DATABASE_URL: 'postgresql://qm@127.0.0.1:1/qm' });
+    expect(r.code).toBe(1);
+    const line = lines(r.stdout).find((l) => l.includes('database'));
+    expect(line).toMatch(/^✗ The database PostgreSQL on 127\.0\.0\.1:1 \(DATABASE_URL\) is not reachable: .+\.$/);
+    expect(r.stdout).not.toContain('Invalid `prisma');
+    expect(r.stdout).not.toContain('Raw query failed');
+  }, 60_000);
 });
