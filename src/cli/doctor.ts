@@ -136,6 +136,9 @@ function databaseReason(err: unknown): string {
   const reason = networkReason(err);
   const quoted = /Message: `([^`]+)`/.exec(reason)?.[1];
   if (quoted) return quoted.replace(/\.$/, '');
-  const lines = reason.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = reason
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return (lines.at(-1) ?? reason).replace(/\.$/, '');
 }
