@@ -10,20 +10,27 @@ import { ADMIN_KEY, startTestApp, type TestApp } from '../support/app.js';
 let t: TestApp;
 /** A realistically shaped API key (not a real one): `sk-ant-api03-`, 93 characters, `AA`. */
 const PASTED_KEY = `sk-ant-api03-${'Vq3_mK8-xZ1pR7'.repeat(7).slice(0, 93)}AA`;
-let commandStartedAt = new Date(0);
-const run = async (text: string, user = 'UALICE') => {
-  commandStartedAt = new Date();
-  return t.slack.command(t.url, text, user);
-};
-/** The audit entry of the last command: the reply can reach Slack a moment before the entry is written. */
-const lastAudit = async () => {
-  for (let i = 0; i < 100; i++) {
-    const entry = (await t.qm.store.audit.list({ limit: 1 })).entries[0];
-    if (entry && entry.at >= commandStartedAt) return entry;
+/** The last command run: who typed it, when, and the audit entries that existed before it. */
+let last: { user: string; at: Date; before: Set<string> } | null = null;
+/** The audit entry of a command by user since a time: the reply reaches Slack a moment before it is written. */
+const auditOf = async (c: NonNullable<typeof last>) => {
+  for (let i = 0; i < 150; i++) {
+    const { entries } = await t.qm.store.audit.list({ limit: 10 });
+    const entry = entries.find((e) => e.actorId === c.user && e.at >= c.at && !c.before.has(e.id));
+    if (entry) return entry;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error('no audit entry for the last command');
 };
+const run = async (text: string, user = 'UALICE') => {
+  // The previous command's entry is written first, so it can never be taken for this one's.
+  if (last) await auditOf(last).catch(() => undefined);
+  const { entries } = await t.qm.store.audit.list({ limit: 10 });
+  last = { user, at: new Date(), before: new Set(entries.map((e) => e.id)) };
+  return t.slack.command(t.url, text, user);
+};
+/** The audit entry of the last command. */
+const lastAudit = () => auditOf(last!);
 
 beforeAll(async () => {
   t = await startTestApp();
