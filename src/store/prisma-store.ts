@@ -2,7 +2,7 @@
  * The Store port over a generated Prisma client. Both generated clients (sqlite, postgres) come from the same
  * models, so their query API is identical; this module is written against the sqlite client's types.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { DomainError } from '../core/errors.js';
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from '../core/ports/admin-api.js';
@@ -19,6 +19,7 @@ import type {
 } from '../core/ports/store.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
 import { approvalStores } from './approvals-store.js';
+import { AuditWriter } from './audit-writer.js';
 import { slackInstallationStore } from './slack-installations-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
@@ -200,6 +201,7 @@ async function mapErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provider; migrationsDir: string }): Store {
   const { provider } = opts;
+  const auditWriter = new AuditWriter(prisma);
 
   const upsertUsers = (tx: Tx, users: OrgUser[], syncedAt: Date) =>
     Promise.all(
@@ -510,28 +512,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     },
 
     audit: {
-      async append(entry: AuditEntryInput) {
-        const r = await prisma.auditEvent.create({
-          data: {
-            id: randomUUID(),
-            at: new Date(),
-            platform: entry.platform,
-            teamId: entry.teamId,
-            actorId: entry.actorId,
-            orgUserId: entry.orgUserId,
-            actorEmail: entry.actorEmail,
-            action: entry.action,
-            // Round-trip through JSON so undefined/functions/Dates become what a Json column can hold.
-            options: JSON.parse(JSON.stringify(entry.options ?? {})) as Prisma.InputJsonValue,
-            outcome: entry.outcome,
-            stage: entry.stage,
-            errorCode: entry.errorCode,
-            message: entry.message,
-            durationMs: Math.max(0, Math.round(entry.durationMs)),
-          },
-        });
-        return auditFromRow(r);
-      },
+      append: (entry: AuditEntryInput) => auditWriter.append(entry),
       async list({ limit, offset = 0 }) {
         const [rows, total] = await prisma.$transaction([
           prisma.auditEvent.findMany({
@@ -576,6 +557,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     ...slackInstallationStore(prisma),
 
     async close() {
+      await auditWriter.flush();
       await prisma.$disconnect();
     },
   };

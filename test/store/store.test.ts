@@ -274,6 +274,15 @@ describe('audit', () => {
     expect(next.total).toBe(7);
   });
 
+  it('keeps every entry of a burst, in the order they were appended', async () => {
+    const before = (await store.audit.list({ limit: 0 })).total;
+    const burst = await Promise.all(Array.from({ length: 60 }, (_, i) => store.audit.append(entry(`burst ${i}`))));
+    expect(new Set(burst.map((e) => e.id)).size).toBe(60);
+    const page = await store.audit.list({ limit: 60 });
+    expect(page.total).toBe(before + 60);
+    expect(page.entries.map((e) => e.action)).toEqual(Array.from({ length: 60 }, (_, i) => `burst ${59 - i}`));
+  });
+
   it('exposes no way to change history', () => {
     expect(Object.keys(store.audit).sort()).toEqual(['append', 'list']);
   });
