@@ -4,6 +4,7 @@
  * Every invocation ends in exactly one audit entry recording the stage it reached and its outcome:
  * `denied` (not linked, not permitted) is kept apart from `failed` (bad input, API or internal failure).
  */
+import pLimit, { type LimitFunction } from 'p-limit';
 import { describeAdminApiError } from '../admin-errors.js';
 import { DomainError } from '../errors.js';
 import type { Caller } from '../identity/caller.js';
@@ -76,9 +77,22 @@ interface Invocation {
   stage: AuditStage;
 }
 
+/** Commands and clicks run at once by default; the rest wait their turn (see Dispatcher). */
+export const DEFAULT_WORK_CONCURRENCY = 8;
+
+/**
+ * Adapters acknowledge a command or click before they call the dispatcher (Slack and Discord want an answer
+ * within 3 seconds), and the dispatcher runs at most `concurrency` of them at a time. A burst therefore queues
+ * here instead of crowding the event loop with hundreds of half-done commands, which would make the next
+ * request's acknowledgement wait behind all of their work.
+ */
 export class Dispatcher {
+  private readonly work: LimitFunction;
+
   constructor(
     private readonly deps: {
+      /** How many commands and clicks run at once (default DEFAULT_WORK_CONCURRENCY). */
+      concurrency?: number;
       registry: CommandRegistry;
       actions: ActionRegistry;
       services: Services;
@@ -95,14 +109,25 @@ export class Dispatcher {
         durationMs: number;
       }) => void;
     },
-  ) {}
+  ) {
+    this.work = pLimit(deps.concurrency ?? DEFAULT_WORK_CONCURRENCY);
+  }
+
+  /** Commands and clicks accepted but not started yet (waiting for a free slot). */
+  get queued(): number {
+    return this.work.pendingCount;
+  }
 
   get registry(): CommandRegistry {
     return this.deps.registry;
   }
 
   /** Runs one command through the named stages; whatever happens, one audit entry and one reply. */
-  async dispatch(req: DispatchRequest): Promise<DispatchResult> {
+  dispatch(req: DispatchRequest): Promise<DispatchResult> {
+    return this.work(() => this.dispatchNow(req));
+  }
+
+  private async dispatchNow(req: DispatchRequest): Promise<DispatchResult> {
     const inv: Invocation = {
       req,
       started: Date.now(),
@@ -307,7 +332,11 @@ export class Dispatcher {
   }
 
   /** A button click: resolve the clicker now, look the action up, let its handler re-check everything. */
-  async dispatchAction(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
+  dispatchAction(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
+    return this.work(() => this.dispatchActionNow(req));
+  }
+
+  private async dispatchActionNow(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
     const started = Date.now();
     const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
     let caller: Caller | null = null;
