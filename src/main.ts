@@ -4,12 +4,11 @@
  */
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LogLevel, webApi } from '@slack/bolt';
-import { REST } from 'discord.js';
 import type { DestinationStream } from 'pino';
 import { actions, commands } from '../commands/index.js';
 import { type AdminApiRequestInfo, createAdminApiClient } from './anthropic/client.js';
-import { SIMULATOR_ADMIN_KEY, type Simulator, startSimulator } from './anthropic/simulator/index.js';
+import { SIMULATOR_ADMIN_KEY } from './anthropic/simulator/demo-key.js';
+import type { Simulator } from './anthropic/simulator/index.js';
 import { ConfigError, loadConfig, StartupConfigError } from './config/load.js';
 import { loadPolicyFile } from './config/policy-file.js';
 import { type Config, secretValues } from './config/schema.js';
@@ -28,21 +27,66 @@ import { type CredentialCheck, networkReason } from './core/ports/credentials.js
 import { type Clock, type Logger, systemClock } from './core/ports/runtime.js';
 import type { Store } from './core/ports/store.js';
 import type { Services } from './core/services.js';
-import { checkDiscordToken } from './discord/credentials.js';
-import { createDiscordGateway, type DiscordGateway } from './discord/gateway.js';
-import { discordInteractionsEndpoint } from './discord/http.js';
-import { discordNotifier } from './discord/notifier.js';
+import type { DiscordGateway } from './discord/gateway.js';
 import { Metrics } from './http/metrics.js';
 import { Readiness } from './http/readiness.js';
 import { createHttpServer, type Handler, json, listen } from './http/server.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { startScheduler } from './scheduler/scheduler.js';
-import { createSlackAdapter, type SlackAdapter } from './slack/app.js';
-import { checkSlackAppToken, checkSlackBotToken } from './slack/credentials.js';
-import { EncryptedInstallationStore } from './slack/installation-store.js';
-import { slackNotifier } from './slack/notifier.js';
+import type { SlackAdapter } from './slack/app.js';
 import { migrateIfPending, openStore } from './store/index.js';
+
+/**
+ * Each chat platform's libraries load only when that platform is configured: discord.js alone takes about half a
+ * second and 20 MB to load, which a Slack-only (or chat-less) deployment should not pay at every start.
+ */
+const slackModules = once(async () => {
+  const [bolt, app, credentials, installations, notifier] = await Promise.all([
+    import('@slack/bolt'),
+    import('./slack/app.js'),
+    import('./slack/credentials.js'),
+    import('./slack/installation-store.js'),
+    import('./slack/notifier.js'),
+  ]);
+  return {
+    webApi: bolt.webApi,
+    LogLevel: bolt.LogLevel,
+    createSlackAdapter: app.createSlackAdapter,
+    checkSlackBotToken: credentials.checkSlackBotToken,
+    checkSlackAppToken: credentials.checkSlackAppToken,
+    EncryptedInstallationStore: installations.EncryptedInstallationStore,
+    slackNotifier: notifier.slackNotifier,
+  };
+});
+
+const discordModules = once(async () => {
+  const [discord, credentials, gateway, http, notifier] = await Promise.all([
+    import('discord.js'),
+    import('./discord/credentials.js'),
+    import('./discord/gateway.js'),
+    import('./discord/http.js'),
+    import('./discord/notifier.js'),
+  ]);
+  return {
+    REST: discord.REST,
+    checkDiscordToken: credentials.checkDiscordToken,
+    createDiscordGateway: gateway.createDiscordGateway,
+    discordInteractionsEndpoint: http.discordInteractionsEndpoint,
+    discordNotifier: notifier.discordNotifier,
+  };
+});
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | null = null;
+  return () => {
+    loaded ??= load().catch((err) => {
+      loaded = null;
+      throw err;
+    });
+    return loaded;
+  };
+}
 
 export interface StartOptions {
   env?: Record<string, string | undefined>;
@@ -166,6 +210,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
     let simulator: Simulator | null = null;
     let target = adminApiTarget(config);
     if (!target) {
+      const { startSimulator } = await import('./anthropic/simulator/index.js');
       simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
       cleanups.push(() => simulator!.close());
       target = { baseURL: simulator.url, adminKey: simulator.adminKey };
@@ -212,6 +257,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
     cleanups.push(() => services.approvals.idle());
 
     if (config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_SECRET) {
+      const { webApi, LogLevel, EncryptedInstallationStore, slackNotifier } = await slackModules();
       const client = new webApi.WebClient(config.SLACK_BOT_TOKEN, {
         slackApiUrl: config.SLACK_API_URL,
         logLevel: LogLevel.ERROR,
@@ -228,6 +274,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       services.notifiers.slack = slackNotifier(client, installations && ((team) => installations.botTokenFor(team)));
     }
     if (config.DISCORD_TOKEN) {
+      const { REST, discordNotifier } = await discordModules();
       const rest = new REST({ version: '10', api: config.DISCORD_API_URL }).setToken(config.DISCORD_TOKEN);
       services.notifiers.discord = discordNotifier(rest);
       cleanups.push(async () => {
@@ -276,7 +323,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     const ctx: ChatContext = { config, core, dispatcher, routes, readiness, life };
     const slack = await connectSlack(ctx, checks.slack, opts.slackAckTimeoutMs);
     const discord = await connectDiscord(ctx, checks.discord);
-    mountDiscordInteractions(ctx, discord?.gateway ?? null);
+    await mountDiscordInteractions(ctx, discord?.gateway ?? null);
     startBackgroundWork(services, logger, life, opts.scheduler !== false);
     const { url, port } = await serveHttp(
       config,
@@ -437,6 +484,7 @@ async function checkChatCredentials(config: Config): Promise<ChatChecks> {
 
 async function checkSlack(config: Config): Promise<ChatChecks['slack']> {
   if (!config.SLACK_BOT_TOKEN) return { status: 'ok', detail: 'No SLACK_BOT_TOKEN to check.' };
+  const { checkSlackBotToken, checkSlackAppToken } = await slackModules();
   const [bot, app] = await Promise.all([
     checkSlackBotToken(config.SLACK_API_URL, config.SLACK_BOT_TOKEN),
     config.SLACK_APP_TOKEN ? checkSlackAppToken(config.SLACK_API_URL, config.SLACK_APP_TOKEN) : null,
@@ -446,8 +494,10 @@ async function checkSlack(config: Config): Promise<ChatChecks['slack']> {
   return bot;
 }
 
-function checkDiscord(config: Config): Promise<CredentialCheck> | null {
-  return config.DISCORD_TOKEN ? checkDiscordToken(config.DISCORD_API_URL, config.DISCORD_TOKEN) : null;
+async function checkDiscord(config: Config): Promise<CredentialCheck | null> {
+  if (!config.DISCORD_TOKEN) return null;
+  const { checkDiscordToken } = await discordModules();
+  return checkDiscordToken(config.DISCORD_API_URL, config.DISCORD_TOKEN);
 }
 
 /** Slack as it stands: the adapter once the bot token was accepted, and why not while it is missing. */
@@ -485,6 +535,7 @@ async function connectSlack(
   if (!config.SLACK_APP_TOKEN) routes.set('POST /slack/events', (req, res) => events(req, res));
 
   const mount = async (ids: { botId?: string; botUserId?: string }): Promise<void> => {
+    const { createSlackAdapter, slackNotifier } = await slackModules();
     const slack = createSlackAdapter({
       botToken: config.SLACK_BOT_TOKEN,
       ...ids,
@@ -576,6 +627,7 @@ async function connectDiscord(ctx: ChatContext, check: CredentialCheck | null): 
   const { config, core, readiness, life } = ctx;
   if (!config.DISCORD_TOKEN || !check) return null;
   const logger = core.logger;
+  const { createDiscordGateway, checkDiscordToken } = await discordModules();
   const gateway = createDiscordGateway({
     token: config.DISCORD_TOKEN,
     apiUrl: config.DISCORD_API_URL,
@@ -641,9 +693,10 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, sleep(ms, undefined, { ref: false })]);
 }
 
-function mountDiscordInteractions(ctx: ChatContext, gateway: DiscordGateway | null): void {
+async function mountDiscordInteractions(ctx: ChatContext, gateway: DiscordGateway | null): Promise<void> {
   const { config, routes, dispatcher } = ctx;
   if (!config.DISCORD_PUBLIC_KEY) return;
+  const { REST, discordInteractionsEndpoint } = await discordModules();
   routes.set(
     'POST /discord/interactions',
     discordInteractionsEndpoint({

@@ -4,9 +4,10 @@
  * (a key pasted into a command, an upstream error echoing a header, a child logger's bindings).
  * JSON in production; readable in a terminal.
  */
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { createScrubber } from './scrub.js';
 
 const SECRET_FIELDS = [
@@ -47,7 +48,7 @@ export function createLogger(o: LoggerOptions): PinoLogger {
   const usePretty =
     o.pretty ?? (!o.destination && Boolean(process.stdout.isTTY) && process.env.NODE_ENV !== 'production');
   const target: DestinationStream = usePretty
-    ? pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,app', destination: 1 })
+    ? loadPretty()({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,app', destination: 1 })
     : (o.destination ?? pino.destination({ dest: 1, sync: true }));
   const scrubbing = new Writable({
     write(chunk, _enc, cb) {
@@ -75,4 +76,9 @@ function serializeError(e: unknown): Record<string, unknown> {
   }
   if (e.cause) out.cause = serializeError(e.cause);
   return out;
+}
+
+/** The terminal formatter loads only in a terminal: a server writing JSON lines never pays for it. */
+function loadPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 }

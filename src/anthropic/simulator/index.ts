@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SIMULATOR_ADMIN_KEY } from './demo-key.js';
 import { arrayParam, costReport, ReportError, usageReport } from './reports.js';
 import {
   SIMULATED_ORG_ID,
@@ -15,13 +16,7 @@ import {
 
 export type { SimApiKey, SimInvite, SimMember, SimUser, SimWorkspace } from './state.js';
 export { keyHint, SimulatorState, seedDemo, simId } from './state.js';
-
-/**
- * A local stand-in for the Anthropic Admin API (see /work/shared/admin-api.md), for demos and for the client's
- * contract tests. Deliberately not shaped like a real admin key, so it can never be mistaken for one or trip
- * secret scanners.
- */
-export const SIMULATOR_ADMIN_KEY = 'sk-ant-admin01-simulated-organization-key';
+export { SIMULATOR_ADMIN_KEY };
 
 export interface Fault {
   /** HTTP status to answer with; 0 means "only delay, then handle the request normally". */
