@@ -317,7 +317,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
 
   try {
     const dispatcher = createDispatcher(core, metrics);
-    await syncDirectoryAtStart(core);
+    await syncDirectoryAtStart(core, life);
     const checks = await checkChatCredentials(config);
     const routes = new Map<string, Handler>();
     const ctx: ChatContext = { config, core, dispatcher, routes, readiness, life };
@@ -433,12 +433,25 @@ function createDispatcher(core: Core, metrics: Metrics): Dispatcher {
 }
 
 /**
- * The first directory sync doubles as the check of ANTHROPIC_ADMIN_KEY: a refused key stops start-up; any other
- * failure (network, an outage) is logged and the next command retries.
+ * The first Admin API call doubles as the check of ANTHROPIC_ADMIN_KEY: a refused key stops start-up; any other
+ * failure (network, an outage) is logged and the next command retries. A stored copy of the directory that is
+ * still fresh (a restart) is served while the sync runs in the background, so a large organization does not hold
+ * up start-up; without one, start-up waits for the sync (permissions are computed from it).
  */
-async function syncDirectoryAtStart(core: Core): Promise<void> {
+async function syncDirectoryAtStart(core: Core, life: Lifetime): Promise<void> {
+  const { directory, organization, clock } = core.services;
   try {
-    await core.services.directory.sync();
+    const last = await core.store.directory.lastSyncedAt();
+    if (last && clock.now().getTime() - last.getTime() <= directory.maxAgeMs) {
+      await organization();
+      const background = directory.sync().then(
+        () => undefined,
+        (err) => core.logger.warn({ err }, 'background directory sync at start failed; the next command retries it'),
+      );
+      life.onClose(() => background);
+      return;
+    }
+    await directory.sync();
   } catch (err) {
     if (err instanceof AdminApiError && err.kind === 'auth') {
       throw new StartupConfigError(
