@@ -211,7 +211,10 @@ export async function measure(): Promise<BenchRow[]> {
     };
     const found = findSecrets(text).length;
     if (found !== PLANTED) throw new Error(`the detector found ${found} secrets in the bench file, not ${PLANTED}`);
-    plainPass();
+    for (let i = 0; i < 2; i++) {
+      plainPass();
+      findSecrets(text);
+    }
     const detectorMs: number[] = [];
     const plainMs: number[] = [];
     for (let i = 0; i < 5; i++) {
