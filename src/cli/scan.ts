@@ -2,6 +2,9 @@
  * `npx quartermaster scan [--format json|jsonl|sarif] [files…]` (stdin when no file is named): prints the
  * findings and exits 1 when a secret is found, 0 when none, 2 when a file cannot be read. Findings show only the
  * key's hint; when an Admin API is configured, each is matched by that hint to the key it belongs to.
+ *
+ * Files and stdin are scanned as they are read, a chunk at a time and without decoding (scan-stream.ts), so a
+ * file larger than memory can be scanned; this module loads nothing else until there is an error or a finding.
  */
 import { open } from 'node:fs/promises';
 import type { SecretFinding } from '../core/leaks/detect.js';
