@@ -1,25 +1,20 @@
 /**
  * `npx quartermaster <verb>`: the operator's command line (DESIGN.md operator contract).
  * Returns the process exit code; prints plain sentences, never a secret.
+ *
+ * Each verb loads only what it uses (dynamic imports): `scan` on a large file, `--help` and `--version` must not
+ * wait for the database client, the chat SDKs or zod to load.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAdminApiClient } from '../anthropic/client.js';
-import { runSimulatorCli, SIMULATOR_OPTIONS, SIMULATOR_USAGE } from '../anthropic/simulator/cli.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { describeAdminApiError } from '../core/admin-errors.js';
-import { PolicyError } from '../core/approvals/policy.js';
-import { AdminApiError } from '../core/ports/admin-api.js';
 import type { Platform } from '../core/ports/store.js';
-import { DISCORD_REGISTER_USAGE, runDiscordRegister, runManifestDiscord } from '../discord/cli.js';
-import { migrateIfPending, openStore } from '../store/index.js';
 import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
-import { runDoctor } from './doctor.js';
-import { JOBS_USAGE, runJobsCli } from './jobs.js';
-import { checkLinkArguments } from './link-args.js';
-import { printError, printLine } from './output.js';
 import { runScan, SCAN_USAGE } from './scan.js';
+
+async function printError(line: string): Promise<void> {
+  (await import('./output.js')).printError(line);
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -70,18 +65,18 @@ const DOCTOR_USAGE = `Usage: npx quartermaster doctor
 
 Checks the configuration, the database and access to the Admin API and the chat platforms; exit 0 when all pass.`;
 
-/** The usage of each verb, for `--help` after it and `help VERB`. */
-const VERB_USAGE: Record<string, string> = {
-  start: START_USAGE,
-  migrate: MIGRATE_USAGE,
-  simulator: SIMULATOR_USAGE,
-  manifest: MANIFEST_USAGE,
-  discord: DISCORD_REGISTER_USAGE,
-  link: LINK_USAGE,
-  scan: SCAN_USAGE,
-  digest: DIGEST_USAGE,
-  doctor: DOCTOR_USAGE,
-  jobs: JOBS_USAGE,
+/** The usage of each verb, for `--help` after it and `help VERB` (those defined elsewhere are loaded when asked). */
+const VERB_USAGE: Record<string, () => Promise<string>> = {
+  start: async () => START_USAGE,
+  migrate: async () => MIGRATE_USAGE,
+  simulator: async () => (await import('../anthropic/simulator/cli.js')).SIMULATOR_USAGE,
+  manifest: async () => MANIFEST_USAGE,
+  discord: async () => (await import('../discord/cli.js')).DISCORD_REGISTER_USAGE,
+  link: async () => LINK_USAGE,
+  scan: async () => SCAN_USAGE,
+  digest: async () => DIGEST_USAGE,
+  doctor: async () => DOCTOR_USAGE,
+  jobs: async () => (await import('./jobs.js')).JOBS_USAGE,
 };
 
 function version(): string {
@@ -98,12 +93,13 @@ function help(usage: string): number {
  * Reads ./.env into process.env with Node's own loader when the file exists. Variables already set in the
  * environment win over the file.
  */
-function loadDotEnv(): void {
+async function loadDotEnv(): Promise<void> {
   const file = path.resolve('.env');
   if (!existsSync(file)) return;
   try {
     process.loadEnvFile(file);
   } catch (err) {
+    const { ConfigError } = await import('../config/load.js');
     throw new ConfigError([
       `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix it or remove it`,
     ]);
@@ -114,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   try {
     if (verb === undefined) {
-      printError(USAGE);
+      await printError(USAGE);
       return 2;
     }
     if (verb === '--version' || verb === 'version') {
@@ -125,14 +121,13 @@ export async function main(argv: string[]): Promise<number> {
     if (verb === '--help' || verb === '-h' || verb === 'help') {
       const [topic] = parseCommandLine(rest, USAGE, {}, { max: 1 }).positionals;
       if (topic === undefined) return help(USAGE);
-      const usage = VERB_USAGE[topic];
-      if (!usage) throw new UsageError(`Unknown command "${topic}".`, USAGE);
-      return help(usage);
+      if (!Object.hasOwn(VERB_USAGE, topic)) throw new UsageError(`Unknown command "${topic}".`, USAGE);
+      return help(await VERB_USAGE[topic]!());
     }
     if (!Object.hasOwn(VERB_USAGE, verb)) {
       throw new UsageError(verb.startsWith('-') ? `Unknown option ${verb}.` : `Unknown command "${verb}".`, USAGE);
     }
-    loadDotEnv();
+    await loadDotEnv();
     switch (verb) {
       case 'start': {
         if (parseCommandLine(rest, START_USAGE).help) return help(START_USAGE);
@@ -143,6 +138,7 @@ export async function main(argv: string[]): Promise<number> {
         return await migrate();
       }
       case 'simulator': {
+        const { runSimulatorCli, SIMULATOR_OPTIONS, SIMULATOR_USAGE } = await import('../anthropic/simulator/cli.js');
         if (parseCommandLine(rest, SIMULATOR_USAGE, SIMULATOR_OPTIONS).help) return help(SIMULATOR_USAGE);
         await runSimulatorCli(rest);
         return await new Promise<number>(() => {});
@@ -151,6 +147,7 @@ export async function main(argv: string[]): Promise<number> {
         return await manifest(rest);
       case 'discord': {
         const [sub, ...more] = rest;
+        const { DISCORD_REGISTER_USAGE, runDiscordRegister } = await import('../discord/cli.js');
         if (sub === 'register') return await runDiscordRegister(more);
         if (parseCommandLine(rest, DISCORD_REGISTER_USAGE, {}, { max: 1 }).help) return help(DISCORD_REGISTER_USAGE);
         throw new UsageError(
@@ -164,34 +161,45 @@ export async function main(argv: string[]): Promise<number> {
         return await link(rest);
       case 'digest': {
         if (parseCommandLine(rest, DIGEST_USAGE, DIGEST_OPTIONS, { max: 1 }).help) return help(DIGEST_USAGE);
-        printError('Usage digests are not available in this version of Quartermaster yet.');
+        await printError('Usage digests are not available in this version of Quartermaster yet.');
         return 2;
       }
       case 'scan':
         return await runScan(rest);
       case 'doctor': {
         if (parseCommandLine(rest, DOCTOR_USAGE).help) return help(DOCTOR_USAGE);
-        return await runDoctor();
+        return await (await import('./doctor.js')).runDoctor();
       }
       default:
-        return await runJobsCli(rest);
+        return await (await import('./jobs.js')).runJobsCli(rest);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      printError(err.text);
-      return 2;
-    }
-    if (err instanceof ConfigError || err instanceof PolicyError) {
-      printError(err.message);
-      return 78;
-    }
-    if (err instanceof AdminApiError) {
-      printError(describeAdminApiError(err));
-      return 1;
-    }
-    printError(err instanceof Error ? err.message : String(err));
+    return await failed(err);
+  }
+}
+
+/** Prints what went wrong; returns the exit code. */
+async function failed(err: unknown): Promise<number> {
+  if (err instanceof UsageError) {
+    await printError(err.text);
+    return 2;
+  }
+  const [{ ConfigError }, { PolicyError }, { AdminApiError }, { describeAdminApiError }] = await Promise.all([
+    import('../config/load.js'),
+    import('../core/approvals/policy.js'),
+    import('../core/ports/admin-api.js'),
+    import('../core/admin-errors.js'),
+  ]);
+  if (err instanceof ConfigError || err instanceof PolicyError) {
+    await printError(err.message);
+    return 78;
+  }
+  if (err instanceof AdminApiError) {
+    await printError(describeAdminApiError(err));
     return 1;
   }
+  await printError(err instanceof Error ? err.message : String(err));
+  return 1;
 }
 
 const DIGEST_OPTIONS: OptionSpecs = {
@@ -227,7 +235,10 @@ function isAlive(pid: number): boolean {
 
 async function start(): Promise<number> {
   // Loaded here, not at the top: the other verbs (and --help) need none of the chat adapters.
-  const { startQuartermaster } = await import('../main.js');
+  const [{ startQuartermaster }, { loadConfig }] = await Promise.all([
+    import('../main.js'),
+    import('../config/load.js'),
+  ]);
   const qm = await startQuartermaster().catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
       const config = loadConfig();
@@ -271,6 +282,11 @@ async function start(): Promise<number> {
 }
 
 async function migrate(): Promise<number> {
+  const [{ loadConfig }, { migrateIfPending, openStore }, { printLine }] = await Promise.all([
+    import('../config/load.js'),
+    import('../store/index.js'),
+    import('./output.js'),
+  ]);
   const config = loadConfig();
   const store = await openStore(config.DATABASE_URL);
   try {
@@ -295,7 +311,7 @@ async function manifest(args: string[]): Promise<number> {
   );
   if (cl.help) return help(MANIFEST_USAGE);
   const [kind] = cl.positionals;
-  if (kind === 'discord') return await runManifestDiscord(cl.values.write === true);
+  if (kind === 'discord') return await (await import('../discord/cli.js')).runManifestDiscord(cl.values.write === true);
   if (kind !== 'slack') throw new UsageError(`There is no manifest "${kind}": use slack or discord.`, MANIFEST_USAGE);
   const [{ commands }, { CommandRegistry }, { slackManifest }] = await Promise.all([
     import('../../commands/index.js'),
@@ -320,8 +336,14 @@ async function link(args: string[]): Promise<number> {
   );
   if (cl.help) return help(LINK_USAGE);
   const [platform, teamId, userId, email] = cl.positionals as [string, string, string, string];
+  const { checkLinkArguments } = await import('./link-args.js');
   const wrong = checkLinkArguments(platform, teamId, userId, email);
   if (wrong) throw new UsageError(wrong, LINK_USAGE);
+  const [{ loadConfig }, { migrateIfPending, openStore }, { createAdminApiClient }] = await Promise.all([
+    import('../config/load.js'),
+    import('../store/index.js'),
+    import('../anthropic/client.js'),
+  ]);
   const config = loadConfig();
   const store = await openStore(config.DATABASE_URL);
   await migrateIfPending(store, config.DATABASE_URL).catch(async (err) => {
@@ -339,7 +361,7 @@ async function link(args: string[]): Promise<number> {
     });
     const user = (await admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
     if (!user) {
-      printError(`No member of the Anthropic organization has the email ${email}. Invite them first.`);
+      await printError(`No member of the Anthropic organization has the email ${email}. Invite them first.`);
       return 1;
     }
     await store.directory.upsertUsers([user]);

@@ -2,13 +2,23 @@
  * `npx quartermaster scan [--format json|jsonl|sarif] [files…]` (stdin when no file is named): prints the
  * findings and exits 1 when a secret is found, 0 when none, 2 when a file cannot be read. Findings show only the
  * key's hint; when an Admin API is configured, each is matched by that hint to the key it belongs to.
+ *
+ * Files and stdin are scanned as they are read, a chunk at a time and without decoding (scan-stream.ts), so a
+ * file larger than memory can be scanned; this module loads nothing else until there is an error or a finding.
  */
-import { readFile } from 'node:fs/promises';
-import { loadConfig } from '../config/load.js';
-import { findSecrets, type SecretFinding } from '../core/leaks/detect.js';
+import { open } from 'node:fs/promises';
+import type { SecretFinding } from '../core/leaks/detect.js';
 import type { ApiKey } from '../core/ports/admin-api.js';
 import { parseCommandLine, UsageError } from './args.js';
-import { printError } from './output.js';
+import { ByteSecretScanner } from './scan-stream.js';
+
+/** Files are read this much at a time: memory stays flat however large they are. */
+export const SCAN_CHUNK_BYTES = 1 << 20;
+
+// Loaded only to print an error or to match findings: a clean scan needs neither (nor zod, which they load).
+async function printError(line: string): Promise<void> {
+  (await import('./output.js')).printError(line);
+}
 
 interface Finding extends SecretFinding {
   file: string;
@@ -38,24 +48,27 @@ export async function runScan(args: string[], env: Record<string, string | undef
     throw new UsageError(`--format must be json, jsonl or sarif, not "${cl.values.format}".`, SCAN_USAGE);
   }
   const files = cl.positionals;
-  const sources: { file: string; text: string }[] = [];
+  const scanned: string[] = [];
+  const found: Finding[] = [];
   let unreadable = false;
   if (files.length === 0) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    sources.push({ file: '-', text: Buffer.concat(chunks).toString('utf8') });
+    const scanner = new ByteSecretScanner();
+    const findings: SecretFinding[] = [];
+    for await (const c of process.stdin) findings.push(...scanner.push(c as Buffer));
+    findings.push(...scanner.end());
+    scanned.push('-');
+    found.push(...findings.map((f) => ({ ...f, file: '-', key: null })));
   }
   for (const file of files) {
     try {
-      sources.push({ file, text: await readFile(file, 'utf8') });
+      const findings = await scanFile(file);
+      scanned.push(file);
+      found.push(...findings.map((f) => ({ ...f, file, key: null })));
     } catch (err) {
       unreadable = true;
-      printError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      await printError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  const found: Finding[] = sources.flatMap(({ file, text }) =>
-    findSecrets(text).map((f) => ({ ...f, file, key: null })),
-  );
   let matchedAgainst: string | null = null;
   if (found.length) {
     const keys = await knownKeys(env);
@@ -68,16 +81,28 @@ export async function runScan(args: string[], env: Record<string, string | undef
       }
     }
   }
-  process.stdout.write(
-    render(
-      format,
-      sources.map((s) => s.file),
-      matchedAgainst,
-      found,
-    ),
-  );
+  process.stdout.write(render(format, scanned, matchedAgainst, found));
   if (unreadable) return 2;
   return found.length ? 1 : 0;
+}
+
+/** The findings in one file, read a chunk at a time into one reused buffer. */
+async function scanFile(file: string): Promise<SecretFinding[]> {
+  const handle = await open(file, 'r');
+  try {
+    const scanner = new ByteSecretScanner();
+    const findings: SecretFinding[] = [];
+    const chunk = Buffer.allocUnsafe(SCAN_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      findings.push(...scanner.push(chunk.subarray(0, bytesRead)));
+    }
+    findings.push(...scanner.end());
+    return findings;
+  } finally {
+    await handle.close();
+  }
 }
 
 function render(format: Format, scanned: string[], matchedAgainst: string | null, findings: Finding[]): string {
@@ -118,6 +143,7 @@ function render(format: Format, scanned: string[], matchedAgainst: string | null
 
 /** The organization's keys, when an Admin API is configured; null otherwise (scanning works offline too). */
 async function knownKeys(env: Record<string, string | undefined>): Promise<ApiKey[] | null> {
+  const { loadConfig } = await import('../config/load.js');
   const config = loadConfig(env);
   if (!config.ANTHROPIC_ADMIN_KEY) return null;
   try {
@@ -128,7 +154,7 @@ async function knownKeys(env: Record<string, string | undefined>): Promise<ApiKe
       maxRetries: 1,
     }).listApiKeys();
   } catch (err) {
-    printError(`Could not match findings to keys: ${(err as Error).message}`);
+    await printError(`Could not match findings to keys: ${(err as Error).message}`);
     return null;
   }
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
+import { SCAN_CHUNK_BYTES } from '../../src/cli/scan.js';
 import { keyHint } from '../../src/core/leaks/detect.js';
 import { ADMIN_KEY } from '../support/app.js';
 
@@ -85,3 +86,39 @@ it('--format jsonl prints one finding per line; --format sarif a SARIF 2.1.0 log
   });
   expect(jsonl.out + sarif.out).not.toContain(SECRET);
 }, 60_000);
+
+it('reads a file larger than its chunk size piece by piece and gives exact lines and columns for keys cut by a chunk boundary', async () => {
+  // Lines of about 64 bytes, some with two-byte characters: a key starts 40 bytes before each chunk boundary, after
+  // two-byte characters on its line (so its column in characters differs from its offset in bytes); the last key
+  // ends the file.
+  const filler = (i: number) => (i % 5 === 0 ? `é line ${i} `.padEnd(63, '.') : `line ${i} `.padEnd(64, '.'));
+  const lines: string[] = [];
+  let bytes = 0;
+  const expected: { line: number; column: number }[] = [];
+  const boundaries = [1, 2, 3].map((n) => n * SCAN_CHUNK_BYTES);
+  while (bytes < 3 * SCAN_CHUNK_BYTES + 5000) {
+    const next = boundaries.find((b) => bytes + 40 <= b && b <= bytes + 200);
+    if (next !== undefined) {
+      // The key straddles the boundary: it starts 40 bytes before it, after a prefix of 'é' and spaces.
+      const lead = next - 40 - bytes; // bytes of this line before the key
+      const prefix = `${'é'.repeat(Math.floor(lead / 4))}${' '.repeat(lead - 2 * Math.floor(lead / 4))}`;
+      lines.push(`${prefix}${SECRET}`);
+      expected.push({ line: lines.length, column: prefix.length + 1 });
+      boundaries.splice(boundaries.indexOf(next), 1);
+    } else lines.push(filler(lines.length));
+    bytes += Buffer.byteLength(lines.at(-1)!) + 1;
+  }
+  lines.push(`last: ${SECRET}`);
+  expected.push({ line: lines.length, column: 7 });
+  const file = path.join(dir, 'large.log');
+  writeFileSync(file, lines.join('\n'));
+  const r = await scan(['--format', 'jsonl', file]);
+  expect(r.code).toBe(1);
+  const found = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(found.map((f) => ({ line: f.line, column: f.column }))).toEqual(expected);
+  expect(found.every((f) => f.kind === 'anthropic_api_key' && f.hint === keyHint(SECRET))).toBe(true);
+  expect(expected).toHaveLength(4);
+}, 30_000);

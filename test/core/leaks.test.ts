@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findSecrets, keyHint } from '../../src/core/leaks/detect.js';
+import { byPatterns, mixedText } from '../support/leaks.js';
 
 const body = (c: string) => c.repeat(93).slice(0, 93);
 const API_KEY = `sk-ant-api03-${body('Ab3_-x')}AA`;
@@ -26,5 +27,34 @@ describe('findSecrets', () => {
 
   it('finds OAuth tokens', () => {
     expect(findSecrets(`token=sk-ant-oat01-${'t'.repeat(48)}`)[0]?.kind).toBe('anthropic_oauth_token');
+  });
+});
+
+describe('findSecrets agrees with the patterns', () => {
+  it('on keys glued to each other, to near misses and to non-ASCII text', () => {
+    let findings = 0;
+    for (let seed = 1; seed <= 600; seed++) {
+      const text = mixedText(seed, 12);
+      const want = byPatterns(text);
+      expect(findSecrets(text), JSON.stringify(text)).toEqual(want);
+      findings += want.length;
+    }
+    expect(findings).toBeGreaterThan(200);
+  });
+
+  it('counts lines and columns far into a text, in UTF-16 code units', () => {
+    const text = `${'é😀 filler\n'.repeat(5000)}😀 ${API_KEY}\n${'x'.repeat(300)} ${ADMIN_KEY}`;
+    expect(findSecrets(text)).toEqual([
+      { kind: 'anthropic_api_key', line: 5001, column: 4, hint: keyHint(API_KEY) },
+      { kind: 'anthropic_admin_key', line: 5002, column: 302, hint: keyHint(ADMIN_KEY) },
+    ]);
+  });
+
+  it('finds a key right after a prefix that leads nowhere, and none inside a longer token', () => {
+    expect(findSecrets(`sk-ant- ${API_KEY}`)).toHaveLength(1);
+    expect(findSecrets(`sk-ant-${API_KEY}`)).toEqual([]);
+    expect(findSecrets(`sk-ant-oat01-${'t'.repeat(48)}${API_KEY}`).map((f) => f.kind)).toEqual([
+      'anthropic_oauth_token',
+    ]);
   });
 });
