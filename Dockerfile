@@ -10,6 +10,8 @@ COPY scripts ./scripts
 COPY prisma ./prisma
 RUN npm ci
 COPY . .
+# The sources arrive after npm ci, so bundle them now (the postinstall skipped it): bin runs dist/app.
+RUN node scripts/build.mjs
 # The start path needs only runtime dependencies (tsx, prisma and the adapters are among them).
 RUN npm prune --omit=dev
 
