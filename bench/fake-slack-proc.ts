@@ -55,6 +55,8 @@ type Message =
   | ({ id: number; op: 'load' } & LoadRequest)
   | { id: number; op: 'command'; url: string; text: string; user: string; timeoutMs: number };
 
+/** After this long an ack counts as failed (Infinity); Slack itself gives up after 3 s. */
+const ACK_GIVE_UP_MS = 15_000;
 const fake = new FakeSlack();
 // One connection per command, as a webhook sender without a pool would: no keep-alive race (a server closing an idle
 // socket as the next request arrives on it) can be counted against the server.
@@ -84,7 +86,8 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
         method: 'POST',
         agent,
         headers: { 'content-type': FORM, 'content-length': String(Buffer.byteLength(body)), ...headers },
-        timeout: 30_000,
+        // Slack gives up after 3 s; waiting longer only tells how late a failed ack was.
+        timeout: ACK_GIVE_UP_MS,
       },
       (res) => {
         res.resume();

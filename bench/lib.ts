@@ -175,6 +175,20 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
+/**
+ * Waits until a process is quiet (under `maxPct` % of one core over a second), at most `maxMs`; resolves with how
+ * long that took, ms (`maxMs` when it never settled).
+ */
+export async function waitQuiet(pid: number, maxMs = 60_000, maxPct = 10): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < maxMs) {
+    const before = cpuMs(pid);
+    await sleep(1000);
+    if (cpuMs(pid) - before <= maxPct * 10) return performance.now() - started;
+  }
+  return maxMs;
+}
+
 /** Resident set size in MB (VmRSS), from /proc/<pid>/status. */
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -23,11 +23,15 @@ const WATCHDOG_MS = 12 * 60_000;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { only: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: false,
   });
   if (values.help) {
-    console.log(`Usage: npm run bench [-- --only ${MODULES.join(',')}]`);
+    console.log(`Usage: npm run bench [-- [--only ${MODULES.join(',')}] [--keep]]
+
+Measures the real \`quartermaster start\` process against floors measured in the same run; prints the table,
+writes bench/latest.md, exits 1 when a goal is missed. --keep leaves the scratch directory (every process's
+output) in place and names it.`);
     return 0;
   }
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...MODULES];
@@ -64,7 +68,8 @@ async function main(): Promise<number> {
     if (cleaned) return;
     cleaned = true;
     for (const p of procs) p.kill();
-    rmSync(tmp, { recursive: true, force: true });
+    if (values.keep) process.stderr.write(`[bench] kept ${tmp} (each process's output is <name>.log there)\n`);
+    else rmSync(tmp, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -134,7 +139,7 @@ function formatRow(r: BenchRow): string[] {
   return [
     r.subject,
     unit(r.value),
-    r.floorName ? `${unit(r.floor)} (${r.floorName})` : unit(r.floor),
+    Number.isNaN(r.floor) && !r.floorName ? '—' : r.floorName ? `${unit(r.floor)} (${r.floorName})` : unit(r.floor),
     Number.isFinite(r.ratio) ? `${fmt(r.ratio)}×` : '—',
     r.goal,
     r.ok ? 'ok' : 'MISS',
