@@ -312,7 +312,9 @@ export function mainBot(ctx: BenchContext): Promise<MainBot> {
       const r = await httpGet(`${started.url}/metrics`, { authorization: `Bearer ${metricsToken}` }, 90_000);
       const v = r && /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)/m.exec(r.body)?.[1];
       if (!v) {
-        ctx.note(`GET /metrics: ${r ? `${r.status} without nodejs_eventloop_lag_max_seconds` : 'no answer within 90 s'}.`);
+        ctx.note(
+          `GET /metrics: ${r ? `${r.status} without nodejs_eventloop_lag_max_seconds` : 'no answer within 90 s'}.`,
+        );
         return Number.NaN;
       }
       return Number(v) * 1000;
