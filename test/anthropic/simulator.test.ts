@@ -1,7 +1,14 @@
 /** The simulator's own HTTP behaviour, exercised with plain fetch (no SDK in between). */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runSimulatorCli } from '../../src/anthropic/simulator/cli.js';
-import { SIMULATOR_ADMIN_KEY, type Simulator, simId, startSimulator } from '../../src/anthropic/simulator/index.js';
+import {
+  SIMULATOR_ADMIN_KEY,
+  type Simulator,
+  SimulatorState,
+  seedLarge,
+  simId,
+  startSimulator,
+} from '../../src/anthropic/simulator/index.js';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const HEADERS = { 'x-api-key': SIMULATOR_ADMIN_KEY, 'anthropic-version': '2023-06-01' };
@@ -324,5 +331,27 @@ describe('seed', () => {
       await cliSim.close();
     }
     await expect(runSimulatorCli(['--port', 'abc'])).rejects.toThrow(/port/);
+    await expect(runSimulatorCli(['--seed', 'huge'])).rejects.toThrow(/demo, empty or large/);
+  });
+
+  it('the large seed (npm run bench) is an organization of the documented size, the same on every run', () => {
+    const seeded = () => {
+      const s = new SimulatorState(() => new Date('2026-03-10T00:00:00Z'));
+      seedLarge(s);
+      return s;
+    };
+    const org = seeded();
+    expect(org.users).toHaveLength(2000);
+    expect(org.apiKeys).toHaveLength(10_000);
+    expect(org.users.filter((u) => u.role === 'admin').length).toBeGreaterThan(0);
+    expect(new Set(org.users.map((u) => u.email)).size).toBe(2000);
+    const active = org.workspaces.filter((w) => !w.is_default && w.archived_at === null);
+    expect(active).toHaveLength(100);
+    for (const w of active) {
+      const explicit = org.members.filter((m) => m.workspace_id === w.id).length;
+      expect(explicit).toBeGreaterThanOrEqual(20);
+      expect(explicit).toBeLessThanOrEqual(60);
+    }
+    expect(JSON.stringify(seeded().toJSON())).toBe(JSON.stringify(org.toJSON()));
   });
 });

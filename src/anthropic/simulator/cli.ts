@@ -6,10 +6,10 @@ export interface SimulatorCliIo {
 }
 
 /**
- * `quartermaster simulator [--port N] [--host H] [--seed demo|empty]`: runs the Admin API simulator in the
+ * `quartermaster simulator [--port N] [--host H] [--seed demo|empty|large]`: runs the Admin API simulator in the
  * foreground until SIGINT/SIGTERM. Resolves with the running simulator so callers (and tests) can close it.
  */
-export const SIMULATOR_USAGE = `Usage: npx quartermaster simulator [--port 4010] [--host 127.0.0.1] [--seed demo|empty]
+export const SIMULATOR_USAGE = `Usage: npx quartermaster simulator [--port 4010] [--host 127.0.0.1] [--seed demo|empty|large]
 
 Runs the simulated Anthropic Admin API in the foreground until SIGINT or SIGTERM.`;
 
@@ -20,7 +20,7 @@ export const SIMULATOR_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /**
- * `quartermaster simulator [--port N] [--host H] [--seed demo|empty]`: runs the Admin API simulator in the
+ * `quartermaster simulator [--port N] [--host H] [--seed demo|empty|large]`: runs the Admin API simulator in the
  * foreground until SIGINT/SIGTERM. Resolves with the running simulator so callers (and tests) can close it.
  * A bad command line rejects with a UsageError (the CLI handles --help before calling this).
  */
@@ -32,8 +32,8 @@ export async function runSimulatorCli(argv: string[], io: SimulatorCliIo = { log
   }
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const seed = values.seed ?? 'demo';
-  if (seed !== 'demo' && seed !== 'empty') {
-    throw new UsageError(`--seed must be demo or empty, not "${seed}".`, SIMULATOR_USAGE);
+  if (seed !== 'demo' && seed !== 'empty' && seed !== 'large') {
+    throw new UsageError(`--seed must be demo, empty or large, not "${seed}".`, SIMULATOR_USAGE);
   }
 
   const sim = await startSimulator({ port, host, seed });

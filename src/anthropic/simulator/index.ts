@@ -12,10 +12,11 @@ import {
   SimulatorState,
   type SimWorkspace,
   seedDemo,
+  seedLarge,
 } from './state.js';
 
 export type { SimApiKey, SimInvite, SimMember, SimUser, SimWorkspace } from './state.js';
-export { keyHint, SimulatorState, seedDemo, simId } from './state.js';
+export { keyHint, type LargeSeedOptions, SimulatorState, seedDemo, seedLarge, simId } from './state.js';
 export { SIMULATOR_ADMIN_KEY };
 
 export interface Fault {
@@ -59,7 +60,8 @@ export interface SimulatorOptions {
   port?: number;
   host?: string;
   adminKeys?: string[];
-  seed?: 'demo' | 'empty';
+  /** `large`: the benchmark organization (2,000 members, 100 workspaces, 10,000 keys; see seedLarge). */
+  seed?: 'demo' | 'empty' | 'large';
   now?: () => Date;
 }
 
@@ -115,6 +117,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const reseed = () => {
     state.clear();
     if (seed === 'demo') seedDemo(state);
+    else if (seed === 'large') seedLarge(state);
   };
   reseed();
 
@@ -734,10 +737,18 @@ class Api {
   }
 }
 
+/** Position of an id in creation order; the index is built once per request (O(n), not O(n) per lookup). */
 function seqIndex<T>(all: T[], idOf: (t: T) => string): (id: string) => number | undefined {
+  let index: Map<string, number> | null = null;
   return (id) => {
-    const i = all.findIndex((t) => idOf(t) === id);
-    return i < 0 ? undefined : i;
+    if (!index) {
+      index = new Map();
+      for (let i = 0; i < all.length; i++) {
+        const key = idOf(all[i]!);
+        if (!index.has(key)) index.set(key, i);
+      }
+    }
+    return index.get(id);
   };
 }
 

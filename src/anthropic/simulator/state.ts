@@ -241,9 +241,12 @@ export class SimulatorState {
    * members (workspace_billing) inherit in every workspace.
    */
   membersOf(workspaceId: string): SimMember[] {
+    // Indexed once per call: a large organization has thousands of users and memberships.
+    const explicitOf = new Map<string, SimMember>();
+    for (const m of this.members) if (m.workspace_id === workspaceId) explicitOf.set(m.user_id, m);
     const out: SimMember[] = [];
     for (const u of this.users) {
-      const explicit = this.members.find((m) => m.workspace_id === workspaceId && m.user_id === u.id);
+      const explicit = explicitOf.get(u.id);
       if (explicit) out.push(explicit);
       else if (u.role === 'admin')
         out.push({ workspace_id: workspaceId, user_id: u.id, workspace_role: 'workspace_admin' });
@@ -448,4 +451,243 @@ export function seedDemo(s: SimulatorState): void {
     invitedAt: grace.added_at,
     status: 'accepted',
   });
+}
+
+export interface LargeSeedOptions {
+  /** Organization members (default 2,000). */
+  users?: number;
+  /** API keys (default 10,000). */
+  keys?: number;
+  /** Active workspaces besides Default (default 100, the API's limit); a few archived ones come on top. */
+  workspaces?: number;
+}
+
+const FIRST_NAMES = [
+  'Ada',
+  'Ben',
+  'Chloe',
+  'Dmitri',
+  'Elena',
+  'Farah',
+  'Gustavo',
+  'Hana',
+  'Ibrahim',
+  'Jonas',
+  'Keiko',
+  'Lucia',
+  'Mateo',
+  'Nadia',
+  'Olu',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Sven',
+  'Tomoko',
+  'Uma',
+  'Viktor',
+  'Wen',
+  'Yusuf',
+  'Zara',
+];
+const LAST_NAMES = [
+  'Abara',
+  'Berg',
+  'Costa',
+  'Dubois',
+  'Eriksen',
+  'Fontaine',
+  'Garcia',
+  'Haddad',
+  'Ivanova',
+  'Jensen',
+  'Kowalski',
+  'Lindqvist',
+  'Moreau',
+  'Nakamura',
+  'Okafor',
+  'Patel',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Varga',
+];
+const TEAMS = [
+  'payments',
+  'search',
+  'support',
+  'growth',
+  'data',
+  'infra',
+  'mobile',
+  'web',
+  'risk',
+  'ml-platform',
+  'evals',
+  'security',
+  'billing',
+  'docs',
+  'sales-eng',
+  'research',
+  'agents',
+  'ads',
+  'ops',
+  'labs',
+];
+const STAGES = ['prod', 'staging', 'dev', 'sandbox', 'eu'];
+const KEY_PURPOSES = ['backend', 'worker', 'batch', 'ci', 'notebook', 'cron', 'gateway', 'webhooks', 'evals', 'cli'];
+const WORKSPACE_ROLE_MIX = [
+  'workspace_developer',
+  'workspace_developer',
+  'workspace_developer',
+  'workspace_developer',
+  'workspace_developer',
+  'workspace_user',
+  'workspace_user',
+  'workspace_user',
+  'workspace_admin',
+  'workspace_restricted_developer',
+];
+const COPRIME_STRIDES = [7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47];
+
+/**
+ * A large organization for benchmarks (`simulator --seed large`): by default 2,000 members, 100 active workspaces
+ * (plus Default and a few archived ones) with 20-60 explicit members each, 10,000 API keys spread over them, and
+ * a handful of invites. Deterministic: the same options give the same ids, names and dates on every run.
+ * Shapes follow seedDemo: a few org admins and billing members (who inherit a role in every workspace), mostly
+ * developers and users; keys active, inactive, archived, some expiring, most created by a member of their workspace.
+ */
+export function seedLarge(s: SimulatorState, o: LargeSeedOptions = {}): void {
+  const userCount = o.users ?? 2000;
+  const keyCount = o.keys ?? 10_000;
+  const workspaceCount = o.workspaces ?? 100;
+  s.orgName = 'Globex (simulated large organization)';
+  s.maxActiveWorkspaces = Math.max(s.maxActiveWorkspaces, workspaceCount);
+  const at = (hours: number) => iso(SEED_EPOCH + hours * HOUR);
+
+  const users: SimUser[] = [];
+  for (let i = 0; i < userCount; i++) {
+    const first = FIRST_NAMES[i % FIRST_NAMES.length]!;
+    const last = LAST_NAMES[Math.floor(i / FIRST_NAMES.length) % LAST_NAMES.length]!;
+    const email = `${first}.${last}.${i}@globex.example.com`.toLowerCase();
+    // One admin in 400 (the first member is always one), one billing member in 200, then a realistic mix.
+    const r = unitRandom(`large:role:${i}`);
+    const role =
+      i % 400 === 0
+        ? 'admin'
+        : i % 200 === 7
+          ? 'billing'
+          : r < 0.45
+            ? 'developer'
+            : r < 0.55
+              ? 'claude_code_user'
+              : 'user';
+    users.push(
+      s.addUser({
+        id: simId('user', email),
+        email,
+        name: `${first} ${last}`,
+        role,
+        addedAt: at(-24 * 700 + Math.floor((i * 24 * 700) / userCount)),
+      }),
+    );
+  }
+  const regular = users.filter((u) => u.role !== 'admin' && u.role !== 'billing');
+  const developers = users.filter((u) => u.role === 'developer');
+
+  const def = s.addWorkspace({
+    id: simId('wrkspc', 'large:Default'),
+    name: 'Default',
+    isDefault: true,
+    createdAt: at(-24 * 800),
+    displayColor: '#8A8A8A',
+  });
+  const active: SimWorkspace[] = [];
+  for (let i = 0; i < workspaceCount; i++) {
+    const name = `${TEAMS[i % TEAMS.length]}-${STAGES[Math.floor(i / TEAMS.length) % STAGES.length]}${i >= TEAMS.length * STAGES.length ? `-${i}` : ''}`;
+    active.push(
+      s.addWorkspace({
+        id: simId('wrkspc', `large:${name}`),
+        name,
+        createdAt: at(-24 * 700 + i * 24 * 5),
+        displayColor: `#${simId('color', name)
+          .slice(-6)
+          .replace(/[^0-9A-F]/gi, '7')
+          .toUpperCase()}`,
+      }),
+    );
+  }
+  const archived: SimWorkspace[] = [];
+  for (let i = 0; i < Math.max(1, Math.round(workspaceCount / 25)); i++) {
+    const name = `retired-${i + 1}`;
+    archived.push(
+      s.addWorkspace({
+        id: simId('wrkspc', `large:${name}`),
+        name,
+        createdAt: at(-24 * 750 + i * 24),
+        archivedAt: at(-24 * 200 + i * 24),
+        displayColor: '#777777',
+      }),
+    );
+  }
+
+  // Explicit memberships: 20-60 members per workspace, walked through the non-admin members with a stride that
+  // is coprime with their count, so each workspace gets distinct people and the org is covered evenly.
+  const membersOf = new Map<string, SimUser[]>();
+  for (const [i, w] of [...active, ...archived].entries()) {
+    const size = Math.min(regular.length, 20 + Math.floor(unitRandom(`large:size:${w.id}`) * 41));
+    const stride = COPRIME_STRIDES.find((p) => regular.length % p !== 0) ?? 1;
+    const start = Math.floor(unitRandom(`large:start:${w.id}`) * regular.length);
+    const picked: SimUser[] = [];
+    for (let j = 0; j < size; j++) {
+      const u = regular[(start + j * stride * (1 + (i % 3))) % regular.length]!;
+      if (picked.includes(u)) continue;
+      picked.push(u);
+      const role =
+        WORKSPACE_ROLE_MIX[Math.floor(unitRandom(`large:wsrole:${w.id}:${u.id}`) * WORKSPACE_ROLE_MIX.length)]!;
+      s.members.push({ workspace_id: w.id, user_id: u.id, workspace_role: role });
+    }
+    membersOf.set(w.id, picked);
+  }
+
+  // Keys: ~88% in active workspaces, ~8% in Default, ~3% in archived workspaces, ~1% organization-scoped.
+  for (let n = 0; n < keyCount; n++) {
+    const r = unitRandom(`large:keyplace:${n}`);
+    const ws =
+      r < 0.88 ? active[n % active.length]! : r < 0.96 ? def : r < 0.99 ? archived[n % archived.length]! : null;
+    const pool = (ws && membersOf.get(ws.id)) || developers;
+    const creator = pool.length ? pool[n % pool.length]! : null;
+    const purpose = KEY_PURPOSES[n % KEY_PURPOSES.length]!;
+    const name = `${ws ? (ws.is_default ? 'default' : ws.name) : 'org'}-${purpose}-${n}`;
+    const s2 = unitRandom(`large:keystatus:${n}`);
+    const status: SimApiKey['status'] =
+      ws && archived.includes(ws) ? 'archived' : s2 < 0.15 ? 'archived' : s2 < 0.23 ? 'inactive' : 'active';
+    const e = unitRandom(`large:keyexpiry:${n}`);
+    const createdHours = -24 * 600 + Math.floor((n * 24 * 600) / keyCount);
+    // About one key in ten expires: most well after the seed epoch, a few already expired.
+    const expiresAt = e < 0.08 ? iso(Date.parse('2027-06-30T00:00:00Z') + n * HOUR) : e < 0.1 ? at(-24 * 30) : null;
+    s.addApiKey({
+      id: simId('apikey', `large:${n}`),
+      name,
+      workspaceId: ws?.id ?? null,
+      status,
+      createdBy: creator && r < 0.995 ? { id: creator.id, type: 'user' } : null,
+      createdAt: at(createdHours),
+      expiresAt,
+    });
+  }
+
+  // Invites, dated relative to the simulator clock so some are always pending.
+  const nowMs = s.now().getTime();
+  const dayStart = nowMs - (nowMs % DAY);
+  const inviteStatuses: SimInvite['status'][] = ['pending', 'pending', 'pending', 'accepted', 'expired', 'deleted'];
+  for (let i = 0; i < 60; i++) {
+    const status = inviteStatuses[i % inviteStatuses.length]!;
+    s.addInvite({
+      id: simId('invite', `large:${i}`),
+      email: `new.hire.${i}@globex.example.com`,
+      role: i % 4 === 0 ? 'user' : 'developer',
+      invitedAt: iso(dayStart - (status === 'expired' ? 30 + i : 1 + (i % 14)) * DAY),
+      status: status === 'expired' ? 'pending' : status,
+    });
+  }
 }
