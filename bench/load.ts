@@ -1,6 +1,6 @@
 /**
  * Load: 2,000 signed `/qm whoami` slash commands at 200/s (open loop, by wall clock) from 2,000 distinct Slack
- * users whose profile emails are members of the large organization (each links on first use), sent by the fake
+ * users linked to members of the large organization (as after their first command), sent by the fake
  * Slack process to the bot, then the same to the bare Bolt floor (`ack()` then `respond({ text: 'ok' })`).
  * Measured per command: the ack (HTTP response to the POST), and the reply on the response_url. CPU per command:
  * utime + stime of the server process from /proc, from just before the first command until the last reply,
