@@ -6,12 +6,15 @@
  */
 import { createClient } from '@libsql/client';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIRECTORY_CHECK_MS, DirectoryService } from '../src/core/directory.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAdminApiClient } from '../src/anthropic/client.js';
+import { DIRECTORY_CHECK_MS, DirectoryService } from '../src/core/directory.js';
 import { visibleText } from './fakes/slack.js';
 import { ADMIN_KEY, startTestApp, type TestApp, TestClock } from './support/app.js';
 import { createTestDatabase, type TestDatabase, testProvider } from './support/db.js';
+
+// Syncs of a few thousand rows each: generous limits for a busy machine (this file asserts no timings).
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 });
 
 const USERS = 1200;
 const WORKSPACES = 20;

@@ -242,8 +242,11 @@ export class SimulatorState {
    */
   membersOf(workspaceId: string): SimMember[] {
     const out: SimMember[] = [];
+    const explicitOf = new Map<string, SimMember>();
+    for (const m of this.members)
+      if (m.workspace_id === workspaceId && !explicitOf.has(m.user_id)) explicitOf.set(m.user_id, m);
     for (const u of this.users) {
-      const explicit = this.members.find((m) => m.workspace_id === workspaceId && m.user_id === u.id);
+      const explicit = explicitOf.get(u.id);
       if (explicit) out.push(explicit);
       else if (u.role === 'admin')
         out.push({ workspace_id: workspaceId, user_id: u.id, workspace_role: 'workspace_admin' });
