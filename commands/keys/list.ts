@@ -59,7 +59,7 @@ export default defineCommand({
     // The same rule decides which keys every other command may name (src/core/identity/visibility.ts).
     const visible = keys.filter((k) => !(workspace === 'default' && k.workspaceId !== null) && canSeeKey(caller, k));
     const hidden = keys.length - visible.length;
-    visible.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    // Already newest first (the directory keeps its keys sorted).
 
     const names = new Map(workspaces.map((w) => [w.id, w.name]));
     const emails = { get: (id: string) => directory.user(id)?.email };

@@ -29,6 +29,7 @@ export class DirectoryService {
   private inFlight: Promise<DirectorySnapshot> | null = null;
   private model: DirectoryModel | null = null;
   private loading: Promise<DirectoryModel> | null = null;
+  private checking: Promise<DirectoryModel> | null = null;
   /** Clock time (ms) of the last version check. */
   private checkedAt = Number.NEGATIVE_INFINITY;
   /** Bumped whenever this process's own sync replaces the model, so a reload started earlier does not undo it. */
@@ -124,16 +125,24 @@ export class DirectoryService {
   }
 
   /** The read model, reloaded when the store's version moved (checked at most every checkMs unless `force`). */
-  private async current(force = false): Promise<DirectoryModel> {
-    const now = this.clock.now().getTime();
-    if (this.model && !force && now - this.checkedAt < this.checkMs) return this.model;
-    if (this.loading) return this.loading;
+  private current(force = false): Promise<DirectoryModel> {
+    if (this.model && !force && this.clock.now().getTime() - this.checkedAt < this.checkMs) {
+      return Promise.resolve(this.model);
+    }
+    // Commands arriving while a check runs share it: one version query, not one per command.
+    this.checking ??= this.check().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  private async check(): Promise<DirectoryModel> {
     const model = this.model;
     if (model) {
       const version = await this.store.directory.version();
-      this.checkedAt = now;
-      if (this.model === model && sameVersion(version, model.version)) return model;
-      if (this.model !== model && this.model) return this.model;
+      this.checkedAt = this.clock.now().getTime();
+      if (this.model !== model) return this.model ?? this.reload();
+      if (sameVersion(version, model.version)) return model;
     }
     return this.reload();
   }
