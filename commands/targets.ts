@@ -57,7 +57,7 @@ export async function findMember(s: Services, who: string, caller: Caller, where
     return await resolveMember(s, who, caller, where);
   } catch (e) {
     if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND' || !who.includes('@') || !seesAllMembers(caller)) throw e;
-    const emails = (await s.store.directory.listUsers()).map((u) => u.email);
+    const emails = (await s.directory.read()).listUsers().map((u) => u.email);
     const local = who.trim().toLowerCase().split('@')[0]!;
     const byLocal =
       local.length < 3 || who.length > MAX_SUGGEST_INPUT
@@ -86,7 +86,10 @@ export async function findWorkspace(s: Services, name: string, defaultRefusal: s
     return await resolveWorkspace(s, name);
   } catch (e) {
     if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND') throw e;
-    const active = (await s.store.directory.listWorkspaces()).filter((w) => !w.archivedAt).map((w) => w.name);
+    const active = (await s.directory.read())
+      .listWorkspaces()
+      .filter((w) => !w.archivedAt)
+      .map((w) => w.name);
     const near = suggestions(name, active);
     throw new DomainError(
       'NOT_FOUND',
@@ -113,7 +116,7 @@ export async function findKey(s: Services, ref: string, caller: Caller): Promise
 /** The workspace a key belongs to, for the policy (null: the Default workspace, or an org-scoped key). */
 export async function workspaceOfKey(s: Services, key: ApiKey): Promise<Workspace | null> {
   if (!key.workspaceId) return null;
-  return (await s.store.directory.listWorkspaces()).find((w) => w.id === key.workspaceId) ?? null;
+  return (await s.directory.read()).workspace(key.workspaceId);
 }
 
 export function keyPlace(key: ApiKey, ws: Workspace | null): string {

@@ -26,9 +26,11 @@ export default defineCommand({
       return null;
     });
     const user = caller.orgUser;
-    const workspaces = new Map((await services.store.directory.listWorkspaces()).map((w) => [w.id, w]));
+    const directory = await services.directory.read();
     const roles = caller.memberships
-      .map((m) => `${md.escape(workspaces.get(m.workspaceId)?.name ?? m.workspaceId)}: ${md.code(m.workspaceRole)}`)
+      .map(
+        (m) => `${md.escape(directory.workspace(m.workspaceId)?.name ?? m.workspaceId)}: ${md.code(m.workspaceRole)}`,
+      )
       .sort();
     let workspaceText = roles.length ? roles.join('\n') : 'No workspace memberships.';
     if (user.role === 'admin')

@@ -83,6 +83,8 @@ describe('keys', () => {
       workspaceId: wsId('research'),
       createdBy: { id: userId('grace@example.com'), type: 'user' },
     });
+    // Made in the Console: commands name keys from the synced directory, so it is known after the next sync.
+    await t.qm.services.directory.sync();
     const admin = await say('keys rename staging-chat staging-chat-2', 'UALICE');
     expect(admin).toContain('2 keys are called `staging-chat`; use the key id');
     expect(admin).toContain(hidden.id);
@@ -98,6 +100,7 @@ describe('keys', () => {
       workspaceId: wsId('research'),
       createdBy: { id: userId('dave@example.com'), type: 'user' },
     });
+    await t.qm.services.directory.sync();
     expect(await say('keys disable dave-notebook reason:"done with it"', 'UDAVE')).toContain(
       '(pending): Disable key dave-notebook in workspace research',
     );
@@ -193,6 +196,7 @@ describe('suggestions stay bounded and specific', () => {
     for (let i = 0; i < 100; i++) {
       t.sim.state.addApiKey({ name: `bulk-${String(i).padStart(4, '0')}-service`, workspaceId: wsId('prod') });
     }
+    await t.qm.services.directory.sync();
     const long = 'k'.repeat(500);
     const admin = await say(`keys disable ${long} reason:x`, 'UALICE');
     expect(admin).toContain(`No API key has the id or name \`${long}\`. See \`/qm keys list\`.`);

@@ -4,7 +4,7 @@ import { md, pageFooter, paginate, reply } from '../../src/core/command/reply.js
 import { DomainError } from '../../src/core/errors.js';
 import { canSeeKey } from '../../src/core/identity/visibility.js';
 import type { ApiKey, Workspace } from '../../src/core/ports/admin-api.js';
-import { day } from '../format.js';
+import { asOf, day } from '../format.js';
 
 const PAGE_SIZE = 15;
 
@@ -28,8 +28,9 @@ export default defineCommand({
   examples: ['keys list', 'keys list workspace:prod status:active', 'keys list mine'],
   async handler({ options, caller, services, invocation }) {
     const me = caller.orgUser!;
-    await services.directory.ensureFresh();
-    const workspaces = await services.store.directory.listWorkspaces();
+    // Served from the synced directory (never a listing of every key from the Admin API), see asOf.
+    const directory = await services.directory.forList();
+    const workspaces = directory.listWorkspaces();
     let workspace: Workspace | 'default' | undefined;
     if (options.workspace) {
       const wanted = options.workspace.toLowerCase();
@@ -46,20 +47,22 @@ export default defineCommand({
       }
     }
 
-    const keys = await services.admin.listApiKeys({
-      status: options.status,
-      workspaceId: workspace && workspace !== 'default' ? workspace.id : undefined,
-      createdByUserId: options.mine ? me.id : undefined,
-    });
-    await services.store.directory.upsertApiKeys(keys);
+    const keys = directory
+      .listApiKeys()
+      .filter(
+        (k) =>
+          (!options.status || k.status === options.status) &&
+          (!workspace || workspace === 'default' || k.workspaceId === workspace.id) &&
+          (!options.mine || k.createdBy?.id === me.id),
+      );
 
     // The same rule decides which keys every other command may name (src/core/identity/visibility.ts).
     const visible = keys.filter((k) => !(workspace === 'default' && k.workspaceId !== null) && canSeeKey(caller, k));
     const hidden = keys.length - visible.length;
-    visible.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    // Already newest first (the directory keeps its keys sorted).
 
     const names = new Map(workspaces.map((w) => [w.id, w.name]));
-    const emails = new Map((await services.store.directory.listUsers()).map((u) => [u.id, u.email]));
+    const emails = { get: (id: string) => directory.user(id)?.email };
     const p = paginate(visible, options.page ?? 1, PAGE_SIZE);
     const filters = [
       options.workspace
@@ -71,7 +74,7 @@ export default defineCommand({
     const base = [invocation.commandText, ...filters].join(' ');
 
     const blocks = p.items.map((k) => ({ type: 'text' as const, text: describeKey(k, names, emails) }));
-    const notes = [pageFooter(p, base, 'keys')];
+    const notes = [pageFooter(p, base, 'keys'), asOf(directory.syncedAt, services.clock.now())];
     if (hidden > 0) {
       // How many is not said either: that is for those who may list them.
       notes.push('Keys in workspaces where you are not a developer or admin are not shown.');
@@ -84,7 +87,11 @@ export default defineCommand({
   },
 });
 
-function describeKey(k: ApiKey, workspaces: Map<string, string>, emails: Map<string, string>): string {
+function describeKey(
+  k: ApiKey,
+  workspaces: Map<string, string>,
+  emails: { get(id: string): string | undefined },
+): string {
   const ws = k.workspaceId ? (workspaces.get(k.workspaceId) ?? k.workspaceId) : 'Default';
   const owner = !k.createdBy
     ? 'unknown owner'

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../../src/core/command/define.js';
 import { md, pageFooter, paginate, reply } from '../../src/core/command/reply.js';
 import { KNOWN_ORG_ROLES } from '../../src/core/identity/permissions.js';
+import { asOf } from '../format.js';
 
 const PAGE_SIZE = 25;
 
@@ -17,9 +18,10 @@ export default defineCommand({
   positional: ['role'],
   examples: ['members list', 'members list developer'],
   async handler({ options, services, invocation }) {
-    const all = await services.admin.listUsers();
-    await services.store.directory.upsertUsers(all);
-    const users = all
+    // Served from the synced directory, see asOf.
+    const directory = await services.directory.forList();
+    const users = directory
+      .listUsers()
       .filter((u) => !options.role || u.role === options.role)
       .sort((a, b) => a.email.localeCompare(b.email));
     const p = paginate(users, options.page ?? 1, PAGE_SIZE);
@@ -29,7 +31,10 @@ export default defineCommand({
       title: options.role ? `Members with role ${options.role}` : 'Organization members',
       blocks: [
         ...(lines.length ? [{ type: 'text' as const, text: lines.join('\n') }] : []),
-        { type: 'context', text: pageFooter(p, base, 'members') },
+        {
+          type: 'context',
+          text: `${pageFooter(p, base, 'members')} ${asOf(directory.syncedAt, services.clock.now())}`,
+        },
       ],
       summary: `${users.length} members`,
     });

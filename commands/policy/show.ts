@@ -23,7 +23,7 @@ export default defineCommand({
     const base = options.kind ? policy.describeKind(options.kind, ws, view) : policy.describeWorkspace(ws!, view);
     if (ws) {
       // A workspace named in the command or the policy but unknown to the organization is worth saying.
-      const known = await services.store.directory.listWorkspaces();
+      const known = (await services.directory.read()).listWorkspaces();
       if (!known.some((w) => w.name.toLowerCase() === ws.toLowerCase())) {
         base.blocks.splice(base.blocks.length - 1, 0, {
           type: 'text',

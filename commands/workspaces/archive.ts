@@ -20,7 +20,7 @@ export default defineCommand({
       'The Default workspace cannot be archived: every organization keeps it.',
     );
     const keys = (await services.admin.listApiKeys({ workspaceId: ws.id })).filter((k) => k.status !== 'archived');
-    await services.store.directory.upsertApiKeys(keys);
+    await services.directory.upsertApiKeys(keys);
     // How many keys go is said only to a requester who may see every one of them (the card is shown where they
     // asked); the executor records the exact count in the audit log.
     const requesterSeesKeys = keys.every((k) => canSeeKey(caller, k));

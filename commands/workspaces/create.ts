@@ -23,7 +23,7 @@ export default defineCommand({
       throw new DomainError('CONFLICT', 'Every organization already has a Default workspace; choose another name.');
     }
     const all = await services.admin.listWorkspaces();
-    await services.store.directory.upsertWorkspaces(all);
+    await services.directory.upsertWorkspaces(all);
     const active = all.filter((w) => !w.archivedAt);
     const same = active.find((w) => w.name.toLowerCase() === name.toLowerCase());
     if (same) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '../../src/core/command/define.js';
 import { md, pageFooter, paginate, reply } from '../../src/core/command/reply.js';
-import { day } from '../format.js';
+import { asOf, day } from '../format.js';
 
 const PAGE_SIZE = 25;
 
@@ -15,22 +15,20 @@ export default defineCommand({
     page: z.number().int().min(1).max(1000).optional().describe('Page of the list to show'),
   }),
   async handler({ options, services, invocation }) {
-    const workspaces = await services.admin.listWorkspaces({ includeArchived: options.archived ?? false });
-    await services.store.directory.upsertWorkspaces(workspaces);
-    const keys = await services.store.directory.listApiKeys();
-    const users = await services.store.directory.listUsers();
-    const memberCounts = new Map<string, number>();
-    for (const u of users) {
-      for (const m of await services.store.directory.membershipsOf(u.id)) {
-        memberCounts.set(m.workspaceId, (memberCounts.get(m.workspaceId) ?? 0) + 1);
-      }
+    // Served from the synced directory, see asOf.
+    const directory = await services.directory.forList();
+    const workspaces = directory.listWorkspaces().filter((w) => options.archived || !w.archivedAt);
+    const memberCounts = directory.memberCounts();
+    const activeKeys = new Map<string, number>();
+    for (const k of directory.listApiKeys()) {
+      if (k.workspaceId && k.status === 'active')
+        activeKeys.set(k.workspaceId, (activeKeys.get(k.workspaceId) ?? 0) + 1);
     }
     const sorted = [...workspaces].sort((a, b) => a.name.localeCompare(b.name));
     const p = paginate(sorted, options.page ?? 1, PAGE_SIZE);
     const lines = p.items.map((w) => {
-      const activeKeys = keys.filter((k) => k.workspaceId === w.id && k.status === 'active').length;
       const state = w.archivedAt ? ` · archived ${day(w.archivedAt)}` : '';
-      return `${md.bold(w.name)} ${md.code(w.id)}\n${memberCounts.get(w.id) ?? 0} members · ${activeKeys} active keys · created ${day(w.createdAt)}${state}`;
+      return `${md.bold(w.name)} ${md.code(w.id)}\n${memberCounts.get(w.id) ?? 0} members · ${activeKeys.get(w.id) ?? 0} active keys · created ${day(w.createdAt)}${state}`;
     });
     return reply({
       title: 'Workspaces',
@@ -38,7 +36,7 @@ export default defineCommand({
         ...lines.map((text) => ({ type: 'text' as const, text })),
         {
           type: 'context',
-          text: `${pageFooter(p, `${invocation.commandText}${options.archived ? ' archived' : ''}`, 'workspaces')} The Default workspace is not listed by the Admin API.`,
+          text: `${pageFooter(p, `${invocation.commandText}${options.archived ? ' archived' : ''}`, 'workspaces')} The Default workspace is not listed by the Admin API. ${asOf(directory.syncedAt, services.clock.now())}`,
         },
       ],
       summary: `${workspaces.length} workspaces`,

@@ -33,7 +33,7 @@ export interface AdminApiClientOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
   onRequest?: (info: AdminApiRequestInfo) => void;
-  /** Items requested per page when listing (default 100); lists are always read to the end. */
+  /** Items requested per page when listing (default 1000, the API's maximum); lists are always read to the end. */
   pageSize?: number;
 }
 
@@ -45,12 +45,14 @@ interface CallContext {
 type Json = Record<string, unknown>;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** The largest `limit` the ID-cursor list endpoints accept: the fewest requests for a full listing. */
+const MAX_PAGE_SIZE = 1000;
 /** Cap on an honoured retry-after for creates, so a misbehaving server cannot park a chat command for hours. */
 const MAX_RETRY_AFTER_MS = 60_000;
 
 export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
   const maxRetries = opts.maxRetries ?? 2;
-  const pageSize = opts.pageSize ?? 100;
+  const pageSize = opts.pageSize ?? MAX_PAGE_SIZE;
   const baseFetch = opts.fetch ?? globalThis.fetch;
   const calls = new AsyncLocalStorage<CallContext>();
 

@@ -5,47 +5,35 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { DomainError } from '../core/errors.js';
-import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from '../core/ports/admin-api.js';
 import type {
   AuditEntry,
   AuditEntryInput,
   AuditOutcome,
   AuditStage,
-  DirectorySnapshot,
   IdentityLink,
   LinkRequest,
   Platform,
   Store,
 } from '../core/ports/store.js';
-import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
+import type { PrismaClient } from '../generated/sqlite/client.js';
 import { approvalStores } from './approvals-store.js';
 import { AuditWriter } from './audit-writer.js';
+import { directoryStore } from './directory-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
 
-type Tx = Prisma.TransactionClient;
 type Row<M extends keyof PrismaClient> = PrismaClient[M] extends { findFirstOrThrow(...a: any[]): Promise<infer R> }
   ? R
   : never;
 
-const DIRECTORY_SYNC_ID = 'directory';
-/** pg_advisory_xact_lock key that serializes directory.replace on Postgres (arbitrary, fixed). */
-const DIRECTORY_LOCK_KEY = 7_513_022_001;
 /** Postgres advisory lock taken while a link request is filed (the pending caps are counted under it). */
 const LINK_REQUESTS_LOCK_KEY = 7_513_022_002;
-/** A full sync writes every row of the org; the default 5 s interactive-transaction timeout is too tight. */
+/** Generous interactive-transaction limits (the default 5 s timeout is tight for a busy database). */
 const TX_OPTIONS = { maxWait: 30_000, timeout: 120_000 };
 
 // --- conversions -------------------------------------------------------------------------------------------
 
-/** API timestamps are strings; unparseable ones are stored as null rather than failing the whole sync. */
-const toDate = (s: string | null | undefined): Date | null => {
-  if (!s) return null;
-  const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? null : d;
-};
-const toIso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 const lower = (email: string) => email.trim().toLowerCase();
 
 const linkFromRow = (r: Row<'identityLink'>): IdentityLink => ({
@@ -74,85 +62,6 @@ const linkRequestFromRow = (r: Row<'linkRequest'>): LinkRequest => ({
   messageId: r.messageId,
 });
 
-const userFromRow = (r: Row<'orgUser'>): OrgUser => ({
-  id: r.id,
-  email: r.email,
-  name: r.name,
-  role: r.role,
-  addedAt: toIso(r.addedAt),
-});
-const userToRow = (u: OrgUser, syncedAt: Date) => ({
-  id: u.id,
-  email: u.email,
-  emailLower: lower(u.email),
-  name: u.name,
-  role: u.role,
-  addedAt: toDate(u.addedAt),
-  syncedAt,
-});
-
-const inviteToRow = (i: Invite, syncedAt: Date) => ({
-  id: i.id,
-  email: i.email,
-  emailLower: lower(i.email),
-  role: i.role,
-  status: i.status,
-  invitedAt: toDate(i.invitedAt),
-  expiresAt: toDate(i.expiresAt),
-  syncedAt,
-});
-
-const workspaceFromRow = (r: Row<'workspace'>): Workspace => ({
-  id: r.id,
-  name: r.name,
-  createdAt: toIso(r.createdAt),
-  archivedAt: toIso(r.archivedAt),
-  displayColor: r.displayColor,
-});
-const workspaceToRow = (w: Workspace, syncedAt: Date) => ({
-  id: w.id,
-  name: w.name,
-  createdAt: toDate(w.createdAt),
-  archivedAt: toDate(w.archivedAt),
-  displayColor: w.displayColor,
-  syncedAt,
-});
-
-const memberFromRow = (r: Row<'workspaceMember'>): WorkspaceMember => ({
-  userId: r.userId,
-  workspaceId: r.workspaceId,
-  workspaceRole: r.workspaceRole,
-});
-const memberToRow = (m: WorkspaceMember, syncedAt: Date) => ({
-  workspaceId: m.workspaceId,
-  userId: m.userId,
-  workspaceRole: m.workspaceRole,
-  syncedAt,
-});
-
-const apiKeyFromRow = (r: Row<'apiKey'>): ApiKey => ({
-  id: r.id,
-  name: r.name,
-  status: r.status,
-  partialKeyHint: r.partialKeyHint,
-  workspaceId: r.workspaceId,
-  createdAt: toIso(r.createdAt),
-  createdBy: r.createdById ? { id: r.createdById, type: r.createdByType ?? 'user' } : null,
-  expiresAt: toIso(r.expiresAt),
-});
-const apiKeyToRow = (k: ApiKey, syncedAt: Date) => ({
-  id: k.id,
-  name: k.name,
-  status: k.status,
-  partialKeyHint: k.partialKeyHint,
-  workspaceId: k.workspaceId,
-  createdAt: toDate(k.createdAt),
-  createdById: k.createdBy?.id ?? null,
-  createdByType: k.createdBy?.type ?? null,
-  expiresAt: toDate(k.expiresAt),
-  syncedAt,
-});
-
 const auditFromRow = (r: Row<'auditEvent'>): AuditEntry => ({
   id: r.id,
   at: r.at,
@@ -169,13 +78,6 @@ const auditFromRow = (r: Row<'auditEvent'>): AuditEntry => ({
   message: r.message,
   durationMs: r.durationMs,
 });
-
-/** Later rows win, as the API would have it; duplicate ids would otherwise fail createMany with P2002. */
-function dedupe<T>(rows: T[], key: (r: T) => string): T[] {
-  const m = new Map<string, T>();
-  for (const r of rows) m.set(key(r), r);
-  return [...m.values()];
-}
 
 // --- errors --------------------------------------------------------------------------------------------------
 
@@ -202,42 +104,6 @@ async function mapErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
 export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provider; migrationsDir: string }): Store {
   const { provider } = opts;
   const auditWriter = new AuditWriter(prisma);
-
-  const upsertUsers = (tx: Tx, users: OrgUser[], syncedAt: Date) =>
-    Promise.all(
-      dedupe(users, (u) => u.id).map((u) => {
-        const row = userToRow(u, syncedAt);
-        return tx.orgUser.upsert({ where: { id: u.id }, create: row, update: row });
-      }),
-    );
-  const upsertWorkspaces = (tx: Tx, workspaces: Workspace[], syncedAt: Date) =>
-    Promise.all(
-      dedupe(workspaces, (w) => w.id).map((w) => {
-        const row = workspaceToRow(w, syncedAt);
-        return tx.workspace.upsert({ where: { id: w.id }, create: row, update: row });
-      }),
-    );
-  const upsertApiKeys = (tx: Tx, keys: ApiKey[], syncedAt: Date) =>
-    Promise.all(
-      dedupe(keys, (k) => k.id).map((k) => {
-        const row = apiKeyToRow(k, syncedAt);
-        return tx.apiKey.upsert({ where: { id: k.id }, create: row, update: row });
-      }),
-    );
-
-  /**
-   * Concurrent full syncs must not interleave: on Postgres (READ COMMITTED) two delete-then-insert transactions
-   * would collide on the primary keys. SQLite transactions on one client are already serialized by the libsql
-   * adapter's mutex, and writing the DirectorySync row first takes SQLite's write lock for the rest.
-   */
-  const lockDirectory = async (tx: Tx, syncedAt: Date) => {
-    if (provider === 'postgres') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${DIRECTORY_LOCK_KEY})`);
-    await tx.directorySync.upsert({
-      where: { id: DIRECTORY_SYNC_ID },
-      create: { id: DIRECTORY_SYNC_ID, lastSyncedAt: syncedAt },
-      update: { lastSyncedAt: syncedAt },
-    });
-  };
 
   return {
     links: {
@@ -281,111 +147,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
       },
     },
 
-    directory: {
-      async replace(snapshot: DirectorySnapshot) {
-        const at = snapshot.syncedAt;
-        await mapErrors('The directory sync', () =>
-          prisma.$transaction(async (tx) => {
-            await lockDirectory(tx, at);
-            // A synced copy with no foreign keys: clearing and re-inserting is the same as "delete vanished,
-            // upsert the rest" inside one transaction, and much cheaper than a round trip per row.
-            await tx.orgUser.deleteMany({});
-            await tx.orgUser.createMany({ data: dedupe(snapshot.users, (u) => u.id).map((u) => userToRow(u, at)) });
-            if (snapshot.invites) {
-              await tx.invite.deleteMany({});
-              await tx.invite.createMany({
-                data: dedupe(snapshot.invites, (i) => i.id).map((i) => inviteToRow(i, at)),
-              });
-            }
-            if (snapshot.workspaces) {
-              await tx.workspace.deleteMany({});
-              await tx.workspace.createMany({
-                data: dedupe(snapshot.workspaces, (w) => w.id).map((w) => workspaceToRow(w, at)),
-              });
-            }
-            if (snapshot.members) {
-              await tx.workspaceMember.deleteMany({});
-              await tx.workspaceMember.createMany({
-                data: dedupe(snapshot.members, (m) => `${m.workspaceId}\u0000${m.userId}`).map((m) =>
-                  memberToRow(m, at),
-                ),
-              });
-            }
-            if (snapshot.apiKeys) {
-              await tx.apiKey.deleteMany({});
-              await tx.apiKey.createMany({
-                data: dedupe(snapshot.apiKeys, (k) => k.id).map((k) => apiKeyToRow(k, at)),
-              });
-            }
-          }, TX_OPTIONS),
-        );
-      },
-      async upsertUsers(users) {
-        if (users.length === 0) return;
-        await mapErrors('Saving users', () =>
-          prisma.$transaction((tx) => upsertUsers(tx, users, new Date()), TX_OPTIONS),
-        );
-      },
-      async upsertWorkspaces(workspaces) {
-        if (workspaces.length === 0) return;
-        await mapErrors('Saving workspaces', () =>
-          prisma.$transaction((tx) => upsertWorkspaces(tx, workspaces, new Date()), TX_OPTIONS),
-        );
-      },
-      async upsertApiKeys(keys) {
-        if (keys.length === 0) return;
-        await mapErrors('Saving API keys', () =>
-          prisma.$transaction((tx) => upsertApiKeys(tx, keys, new Date()), TX_OPTIONS),
-        );
-      },
-      async replaceWorkspaceMembers(workspaceId, members) {
-        const at = new Date();
-        await mapErrors('Saving workspace members', () =>
-          prisma.$transaction(async (tx) => {
-            await tx.workspaceMember.deleteMany({ where: { workspaceId } });
-            await tx.workspaceMember.createMany({
-              data: dedupe(
-                members.map((m) => ({ ...m, workspaceId })),
-                (m) => m.userId,
-              ).map((m) => memberToRow(m, at)),
-            });
-          }, TX_OPTIONS),
-        );
-      },
-      async lastSyncedAt() {
-        const r = await prisma.directorySync.findUnique({ where: { id: DIRECTORY_SYNC_ID } });
-        return r?.lastSyncedAt ?? null;
-      },
-      async getUser(orgUserId) {
-        const r = await prisma.orgUser.findUnique({ where: { id: orgUserId } });
-        return r ? userFromRow(r) : null;
-      },
-      async findUserByEmail(email) {
-        const r = await prisma.orgUser.findFirst({ where: { emailLower: lower(email) }, orderBy: { id: 'asc' } });
-        return r ? userFromRow(r) : null;
-      },
-      async listUsers() {
-        const rows = await prisma.orgUser.findMany({ orderBy: [{ emailLower: 'asc' }, { id: 'asc' }] });
-        return rows.map(userFromRow);
-      },
-      async listWorkspaces() {
-        const rows = await prisma.workspace.findMany({ orderBy: [{ name: 'asc' }, { id: 'asc' }] });
-        return rows.map(workspaceFromRow);
-      },
-      async membershipsOf(orgUserId) {
-        const rows = await prisma.workspaceMember.findMany({
-          where: { userId: orgUserId },
-          orderBy: { workspaceId: 'asc' },
-        });
-        return rows.map(memberFromRow);
-      },
-      async listApiKeys() {
-        const rows = await prisma.apiKey.findMany({
-          orderBy: [{ createdAt: { sort: 'desc', nulls: 'last' } }, { id: 'asc' }],
-        });
-        return rows.map(apiKeyFromRow);
-      },
-    },
+    directory: directoryStore(prisma, provider, mapErrors),
 
     linkRequests: {
       async create({ requesterKey, ...input }, limits) {

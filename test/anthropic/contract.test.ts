@@ -55,9 +55,17 @@ async function failure(p: Promise<unknown>): Promise<AdminApiError> {
 const hits = (method: string, path: string) => sim.requests.filter((r) => r.method === method && r.path === path);
 
 describe('lists', () => {
+  it('asks for the largest page the API allows (limit=1000), so 1,200 users take two requests', async () => {
+    for (let i = 0; i < 1200 - 25; i++) sim.state.addUser({ email: `many${i}@example.com`, role: 'user' });
+    const users = await client().listUsers();
+    expect(users).toHaveLength(1200);
+    const pages = hits('GET', '/v1/organizations/users');
+    expect(pages.map((p) => p.query.limit)).toEqual(['1000', '1000']);
+  });
+
   it('pages users past one page and returns every user', async () => {
     for (let i = 0; i < 110; i++) sim.state.addUser({ email: `extra${i}@example.com`, role: 'user' });
-    const users = await client().listUsers();
+    const users = await client({ pageSize: 100 }).listUsers();
     expect(users).toHaveLength(135);
     expect(new Set(users.map((u) => u.id)).size).toBe(135);
     const pages = hits('GET', '/v1/organizations/users');

@@ -311,6 +311,8 @@ describe('keys rotate', () => {
       'bob-service',
       new Date(clock.now().getTime() - 48 * HOUR),
     );
+    // Made in the Console: commands name keys from the synced directory, so it is known after the next sync.
+    await t.qm.services.directory.sync();
     const { card, id } = await file('keys rotate bob-service "rotate after offboarding"', 'UBOB');
     const day = clock.now().toISOString().slice(0, 10);
     expect(plain(visibleText(card))).toContain(

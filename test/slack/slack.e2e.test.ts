@@ -262,29 +262,35 @@ describe('/qm members list and /qm workspaces list', () => {
 });
 
 describe('Admin API failures reach the user as plain explanations', () => {
+  // Lists answer from the synced directory; a command that names a key reads that one key live (GET).
+  const oneKey = /^\/v1\/organizations\/api_keys\/[^/]+$/;
+  const disable = 'keys disable staging-temp reason:"no longer used"';
+
   it('401: the admin key was rejected; the operator is named', async () => {
-    t.sim.faults.inject({ status: 401, path: '/v1/organizations/api_keys' });
-    const text = visibleText((await run('keys list')).reply);
+    t.sim.faults.inject({ status: 401, path: oneKey });
+    const text = visibleText((await run(disable)).reply);
     expect(text).toMatch(/rejected Quartermaster's admin key \(401\)/);
     expect(text).toContain('ANTHROPIC_ADMIN_KEY');
     expect(await lastAudit()).toMatchObject({ outcome: 'failed', errorCode: 'UPSTREAM_FAILED', stage: 'run' });
   });
 
   it('429 then 200: retried after retry-after and answered normally', async () => {
-    const before = t.sim.requests.filter((r) => r.path === '/v1/organizations/api_keys').length;
-    t.sim.faults.inject({ status: 429, retryAfter: 0, path: '/v1/organizations/api_keys' });
-    const text = visibleText((await run('keys list')).reply);
-    expect(text).toContain('Showing 1–15');
-    const calls = t.sim.requests.filter((r) => r.path === '/v1/organizations/api_keys').slice(before);
+    const before = t.sim.requests.filter((r) => oneKey.test(r.path)).length;
+    t.sim.faults.inject({ status: 429, retryAfter: 0, path: oneKey });
+    const text = visibleText((await run(disable)).reply);
+    // The normal answer for that key (it is inactive already), from the retried read.
+    expect(text).toContain('is already disabled (inactive)');
+    const calls = t.sim.requests.filter((r) => oneKey.test(r.path)).slice(before);
     expect(calls.map((c) => c.status).slice(0, 2)).toEqual([429, 200]);
-    expect((await lastAudit()).outcome).toBe('allowed');
+    expect(await lastAudit()).toMatchObject({ errorCode: 'CONFLICT' });
   });
 
   it('500 on every attempt: explained after retries, audited as failed', async () => {
-    t.sim.faults.inject({ status: 500, times: 10, path: '/v1/organizations/api_keys' });
-    const text = visibleText((await run('keys list')).reply);
+    t.sim.faults.inject({ status: 500, times: 10, path: oneKey });
+    const text = visibleText((await run(disable)).reply);
     expect(text).toMatch(/Anthropic's API is having trouble \(500\) after 3 attempts/);
     expect(await lastAudit()).toMatchObject({ outcome: 'failed', errorCode: 'UPSTREAM_FAILED' });
+    t.sim.faults.clear();
   });
 });
 

@@ -242,9 +242,10 @@ export class SimulatorState {
    */
   membersOf(workspaceId: string): SimMember[] {
     // Indexed once per call: a large organization has thousands of users and memberships.
-    const explicitOf = new Map<string, SimMember>();
-    for (const m of this.members) if (m.workspace_id === workspaceId) explicitOf.set(m.user_id, m);
     const out: SimMember[] = [];
+    const explicitOf = new Map<string, SimMember>();
+    for (const m of this.members)
+      if (m.workspace_id === workspaceId && !explicitOf.has(m.user_id)) explicitOf.set(m.user_id, m);
     for (const u of this.users) {
       const explicit = explicitOf.get(u.id);
       if (explicit) out.push(explicit);

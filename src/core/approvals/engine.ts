@@ -188,7 +188,7 @@ export class ApprovalEngine implements Approvals {
       throw err;
     });
     if (!live) return refused('denied', 'UNLINKED', 'You are no longer a member of the Anthropic organization.');
-    await s.store.directory.upsertUsers([live]);
+    await s.directory.upsertUsers([live]);
     const approvers = request.approvers as unknown as Principals;
     let workspaceRole: string | null = null;
     if (request.workspaceId && approvers.workspaceRoles?.length) {
@@ -500,10 +500,9 @@ export class ApprovalEngine implements Approvals {
     const s = this.services;
     const approvers = r.approvers as unknown as Principals;
     const out: { platform: Platform; teamId: string; userId: string; orgUserId: string }[] = [];
-    for (const u of await s.store.directory.listUsers()) {
-      const m = r.workspaceId
-        ? (await s.store.directory.membershipsOf(u.id)).find((x) => x.workspaceId === r.workspaceId)
-        : undefined;
+    const directory = await s.directory.read();
+    for (const u of directory.listUsers()) {
+      const m = r.workspaceId ? directory.membershipsOf(u.id).find((x) => x.workspaceId === r.workspaceId) : undefined;
       for (const link of await s.store.links.listForOrgUser(u.id)) {
         const who = {
           orgRole: u.role,

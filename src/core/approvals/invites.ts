@@ -74,7 +74,7 @@ async function addMemberships(s: Services, r: ApprovalRequest, user: OrgUser): P
         await s.admin.addWorkspaceMember(w.workspaceId, user.id, w.role);
         done.push(where);
       }
-      await s.store.directory
+      await s.directory
         .replaceWorkspaceMembers(w.workspaceId, await s.admin.listWorkspaceMembers(w.workspaceId))
         .catch(() => undefined);
     } catch (err) {

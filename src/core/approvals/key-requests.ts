@@ -124,7 +124,7 @@ async function grantJustInTime(r: ApprovalRequest, s: Services): Promise<Executi
       else await s.admin.addWorkspaceMember(workspaceId, userId, JIT_ROLE);
       members = await s.admin.listWorkspaceMembers(workspaceId);
     }
-    await s.store.directory.replaceWorkspaceMembers(workspaceId, members);
+    await s.directory.replaceWorkspaceMembers(workspaceId, members);
   }
 
   const who = md.escape(r.requester.email);
@@ -256,7 +256,7 @@ async function tryBind(s: Services, g: AccessGrant): Promise<boolean> {
     await s.store.grants.transition(g.id, 'bound', 'active', { boundKeyId: null });
     throw err;
   }
-  await s.store.directory.upsertApiKeys(keys);
+  await s.directory.upsertApiKeys(keys);
 
   const hint = (k: ApiKey) => (k.partialKeyHint ? ` ${md.code(k.partialKeyHint)}` : '');
   const wanted = str(r.payload, 'keyName');
@@ -317,7 +317,7 @@ async function takeBack(s: Services, g: AccessGrant): Promise<string> {
     await s.admin.updateWorkspaceMember(ws, g.orgUserId, g.previousRole);
     text = `The temporary ${md.code(g.grantedRole)} role was removed; you are ${md.code(g.previousRole)} there again.`;
   }
-  await s.store.directory.replaceWorkspaceMembers(ws, await s.admin.listWorkspaceMembers(ws));
+  await s.directory.replaceWorkspaceMembers(ws, await s.admin.listWorkspaceMembers(ws));
   return text;
 }
 
@@ -384,7 +384,7 @@ export async function retireRotatedKeys(s: Services): Promise<number> {
       if (!old) text = `The old key ${md.code(b.replacesKeyId)} no longer exists.`;
       else if (old.status === 'active') {
         const updated = await s.admin.updateApiKey(old.id, { status: 'inactive' });
-        await s.store.directory.upsertApiKeys([updated]);
+        await s.directory.upsertApiKeys([updated]);
         text = `The old key ${md.bold(old.name)}${old.partialKeyHint ? ` ${md.code(old.partialKeyHint)}` : ''} is now inactive.`;
       } else text = `The old key ${md.bold(old.name)} was already ${md.code(old.status)}.`;
       await s.store.keyBindings.markReplaced(b.keyId, now);
@@ -460,7 +460,7 @@ export async function enforceBoundKeyExpiry(s: Services): Promise<number> {
       if (!key) text = `The key ${md.code(b.keyId)} bound to this request no longer exists.`;
       else if (key.status === 'active') {
         const updated = await s.admin.updateApiKey(key.id, { status: 'inactive' });
-        await s.store.directory.upsertApiKeys([updated]);
+        await s.directory.upsertApiKeys([updated]);
         text = `The key ${md.bold(key.name)}${key.partialKeyHint ? ` ${md.code(key.partialKeyHint)}` : ''} reached the expiry it was approved with and is now inactive. Ask for a new key with ${md.code('/qm keys request')} if you still need one.`;
       } else text = `The key ${md.bold(key.name)} reached its approved expiry; it was already ${md.code(key.status)}.`;
     } catch (err) {

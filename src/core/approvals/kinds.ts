@@ -110,7 +110,7 @@ export const workspaceAddMember: KindDefinition = {
       };
     if (current) await s.admin.updateWorkspaceMember(workspaceId, userId, role);
     else await s.admin.addWorkspaceMember(workspaceId, userId, role);
-    await s.store.directory.replaceWorkspaceMembers(workspaceId, await s.admin.listWorkspaceMembers(workspaceId));
+    await s.directory.replaceWorkspaceMembers(workspaceId, await s.admin.listWorkspaceMembers(workspaceId));
     return {
       message: `${md.escape(str(r.payload, 'email'))} is now ${md.code(role)} in ${md.escape(r.workspaceName ?? workspaceId)}.`,
     };
@@ -128,7 +128,7 @@ export const workspaceRemoveMember: KindDefinition = {
         message: `${md.escape(str(r.payload, 'email'))} was not a member of ${md.escape(r.workspaceName ?? workspaceId)}.`,
       };
     await s.admin.removeWorkspaceMember(workspaceId, userId);
-    await s.store.directory.replaceWorkspaceMembers(workspaceId, await s.admin.listWorkspaceMembers(workspaceId));
+    await s.directory.replaceWorkspaceMembers(workspaceId, await s.admin.listWorkspaceMembers(workspaceId));
     return {
       message: `${md.escape(str(r.payload, 'email'))} was removed from ${md.escape(r.workspaceName ?? workspaceId)}.`,
     };
@@ -141,7 +141,7 @@ export const workspaceCreate: KindDefinition = {
     const name = str(r.payload, 'name');
     const existing = (await s.admin.listWorkspaces()).find((w) => w.name === name);
     const ws = existing ?? (await s.admin.createWorkspace({ name }));
-    await s.store.directory.upsertWorkspaces([ws]);
+    await s.directory.upsertWorkspaces([ws]);
     return {
       message: `${existing ? 'Workspace already existed' : 'Created workspace'} ${md.bold(ws.name)} (${md.code(ws.id)}).`,
       data: { workspaceId: ws.id },
@@ -158,7 +158,7 @@ export const workspaceArchive: KindDefinition = {
       ? 0
       : (await s.admin.listApiKeys({ workspaceId })).filter((k) => k.status !== 'archived').length;
     const ws = current.archivedAt ? current : await s.admin.archiveWorkspace(workspaceId);
-    await s.store.directory.upsertWorkspaces([ws]);
+    await s.directory.upsertWorkspaces([ws]);
     const counted = `${going} API key${going === 1 ? ' was' : 's were'} archived with it.`;
     // The count only to a requester who could see those keys; otherwise to the audit log alone.
     return r.payload.requesterSeesKeys === false
@@ -177,7 +177,7 @@ const keyStatusKind = (kind: string, status: 'active' | 'inactive' | 'archived',
     const key = await s.admin.getApiKey(keyId);
     if (key.status === status) return { message: `Key ${md.bold(key.name)} was already ${status}.` };
     const updated = await s.admin.updateApiKey(keyId, { status });
-    await s.store.directory.upsertApiKeys([updated]);
+    await s.directory.upsertApiKeys([updated]);
     return { message: `Key ${md.bold(updated.name)} ${md.code(updated.partialKeyHint ?? keyId)} is ${verb}.` };
   },
 });
@@ -194,7 +194,7 @@ export const keyRename: KindDefinition = {
     const key = await s.admin.getApiKey(keyId);
     if (key.name === name) return { message: `Key ${md.bold(name)} already had that name.` };
     const updated = await s.admin.updateApiKey(keyId, { name });
-    await s.store.directory.upsertApiKeys([updated]);
+    await s.directory.upsertApiKeys([updated]);
     return { message: `Key ${md.bold(key.name)} is now called ${md.bold(updated.name)}.` };
   },
 };

@@ -29,7 +29,7 @@ export async function resolveMember(
     const me = caller.orgUser;
     const self = mention ? mention === caller.userId : me?.email.toLowerCase() === who.trim().toLowerCase();
     if (!me || !self) throw new DomainError('NOT_FOUND', onlyYourself(caller));
-    return (await s.store.directory.getUser(me.id)) ?? me;
+    return (await s.directory.read()).user(me.id) ?? (await s.store.directory.getUser(me.id)) ?? me;
   }
   if (mention) {
     const link = await s.store.links.find(where.platform, where.teamId, mention);
@@ -38,12 +38,13 @@ export async function resolveMember(
         'NOT_FOUND',
         `${md.mention(mention)} is not linked to an org member; name them by email instead.`,
       );
-    const user = await s.store.directory.getUser(link.orgUserId);
+    const user = (await s.directory.read()).user(link.orgUserId) ?? (await s.store.directory.getUser(link.orgUserId));
     if (!user) throw new DomainError('NOT_FOUND', `${md.mention(mention)} is no longer an org member.`);
     return user;
   }
-  await s.directory.ensureFresh();
+  const directory = await s.directory.read();
   const user =
+    directory.userByEmail(who) ??
     (await s.store.directory.findUserByEmail(who)) ??
     (await s.admin.listUsers({ email: who })).find((u) => u.email.toLowerCase() === who.trim().toLowerCase());
   if (!user) throw new DomainError('NOT_FOUND', `No org member has the email ${md.code(who)}.`);
@@ -51,8 +52,7 @@ export async function resolveMember(
 }
 
 export async function resolveWorkspace(s: Services, name: string): Promise<Workspace> {
-  await s.directory.ensureFresh();
-  const all = await s.store.directory.listWorkspaces();
+  const all = (await s.directory.read()).listWorkspaces();
   const ws = all.find((w) => w.id === name || w.name.toLowerCase() === name.trim().toLowerCase());
   if (!ws) {
     const names = all.filter((w) => !w.archivedAt).map((w) => md.code(w.name));
@@ -70,11 +70,12 @@ export function onlyYourself(caller: Caller): string {
   return `You can name only yourself here: org members are visible from the ${md.bold(roleNeededFor('members:read'))} org role up, and you are ${md.bold(caller.orgUser?.role ?? 'not linked')}.`;
 }
 
-/** The keys the caller may see, fresh from the Admin API (the directory is updated with all of them). */
+/**
+ * The keys the caller may see, from the synced directory (never a listing of every key from the Admin API: the
+ * copy is at most the directory's max age old, and each change made through Quartermaster updates it at once).
+ */
 export async function visibleKeys(s: Services, caller: Caller): Promise<ApiKey[]> {
-  const keys = await s.admin.listApiKeys();
-  await s.store.directory.upsertApiKeys(keys);
-  return keys.filter((k) => canSeeKey(caller, k));
+  return (await s.directory.forList()).listApiKeys().filter((k) => canSeeKey(caller, k));
 }
 
 /** "No API key has …", said so that it is the same for a key that exists but is not the caller's to see. */
@@ -83,7 +84,11 @@ export function noSuchKey(caller: Caller, ref: string): string {
   return `No API key you can see has the id or name ${md.code(ref)} (you see the keys you created and the keys of workspaces where you are a developer or admin).`;
 }
 
-/** A key the caller may see, by id (`apikey_…`) or by exact name (must be unambiguous among those). */
+/**
+ * A key the caller may see, by id (`apikey_…`) or by exact name (must be unambiguous among those), found in the
+ * synced copy and then read live (one GET of that key, which also refreshes the copy), so its status is current.
+ * An id the copy does not know yet (a key made in the Console since the last sync) is looked up the same way.
+ */
 export async function resolveKey(
   s: Services,
   ref: string,
@@ -92,17 +97,28 @@ export async function resolveKey(
   keys?: ApiKey[],
 ): Promise<ApiKey> {
   keys ??= await visibleKeys(s, caller);
-  const byId = keys.find((k) => k.id === ref.trim());
-  if (byId) return byId;
-  const byName = keys.filter((k) => k.name.toLowerCase() === ref.trim().toLowerCase());
-  if (byName.length === 1) return byName[0]!;
+  const id = ref.trim();
+  const notFound = () => new DomainError('NOT_FOUND', `${noSuchKey(caller, ref)}${seeKeysList(caller)}`);
+  const live = async (keyId: string) => {
+    const key = await s.directory.refreshApiKey(keyId);
+    if (!key || !canSeeKey(caller, key)) throw notFound();
+    return key;
+  };
+  const byId = keys.find((k) => k.id === id);
+  if (byId) return live(byId.id);
+  if (/^apikey_[A-Za-z0-9]+$/.test(id) && !(await s.directory.forList()).apiKey(id)) {
+    const key = await s.directory.refreshApiKey(id);
+    if (key && canSeeKey(caller, key)) return key;
+  }
+  const byName = keys.filter((k) => k.name.toLowerCase() === id.toLowerCase());
+  if (byName.length === 1) return live(byName[0]!.id);
   if (byName.length > 1) {
     throw new DomainError(
       'CONFLICT',
       `${byName.length} keys are called ${md.code(ref)}; use the key id: ${byName.map((k) => md.code(k.id)).join(', ')}.`,
     );
   }
-  throw new DomainError('NOT_FOUND', `${noSuchKey(caller, ref)}${seeKeysList(caller)}`);
+  throw notFound();
 }
 
 export function seeKeysList(caller: Caller): string {

@@ -57,7 +57,7 @@ async function lookUpMember(services: Services, email: string): Promise<OrgUser 
   if (stored) return stored;
   const live = (await services.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
   if (!live) return null;
-  await services.store.directory.upsertUsers([live]);
+  await services.directory.upsertUsers([live]);
   return live;
 }
 

@@ -7,6 +7,7 @@
 import { describeAdminApiError } from '../admin-errors.js';
 import { md } from '../command/reply.js';
 import type { DirectoryService } from '../directory.js';
+import type { DirectoryModel } from '../directory-model.js';
 import { DomainError } from '../errors.js';
 import { type AdminApi, AdminApiError, type OrgUser } from '../ports/admin-api.js';
 import type { ChatDirectory, ChatProfile, Clock } from '../ports/runtime.js';
@@ -39,7 +40,7 @@ export class IdentityResolver {
       permissions: new Set(),
       memberships: [],
     };
-    await this.directory.ensureFresh();
+    const directory = await this.directory.read();
     const now = this.clock.now();
     let link = await this.store.links.find(platform, teamId, userId);
 
@@ -69,7 +70,7 @@ export class IdentityResolver {
             : `${label(platform)} did not share your email address with Quartermaster, so it cannot tell which Anthropic org member you are. An operator can link you with \`npx quartermaster link ${platform} ${teamId} ${userId} you@example.com\`.`,
         };
       }
-      const orgUser = await this.findOrgUser(profile.email);
+      const orgUser = await this.findOrgUser(profile.email, directory);
       if (!orgUser) {
         if (link) await this.store.links.remove(platform, teamId, userId);
         return {
@@ -99,7 +100,9 @@ export class IdentityResolver {
       };
     }
 
-    const orgUser = await this.store.directory.getUser(link.orgUserId);
+    // The read model first; the store only for a member it does not know yet (e.g. one the CLI's `link` just
+    // looked up live), so a caller costs no directory query.
+    const orgUser = directory.user(link.orgUserId) ?? (await this.store.directory.getUser(link.orgUserId));
     if (!orgUser) {
       return {
         ...base,
@@ -107,7 +110,7 @@ export class IdentityResolver {
         unlinkedReason: `Your chat account was linked to ${md.escape(link.email)}, who is no longer a member of the Anthropic organization.`,
       };
     }
-    return this.linkedCaller(base, link, orgUser);
+    return this.linkedCaller(base, link, orgUser, directory);
   }
 
   /**
@@ -137,12 +140,17 @@ export class IdentityResolver {
         `Quartermaster could not confirm your current org role with the Anthropic Admin API, so it did not run this; it never acts on a role it cannot confirm. Try again in a few minutes.${why}`,
       );
     }
-    await this.store.directory.upsertUsers([live]);
+    await this.directory.upsertUsers([live]);
     return { ...(await this.linkedCaller(caller, caller.link, live)), roleCheckedLive: true };
   }
 
-  private async linkedCaller(base: Caller, link: IdentityLink, orgUser: OrgUser): Promise<Caller> {
-    const memberships = await this.store.directory.membershipsOf(orgUser.id);
+  private async linkedCaller(
+    base: Caller,
+    link: IdentityLink,
+    orgUser: OrgUser,
+    directory?: DirectoryModel,
+  ): Promise<Caller> {
+    const memberships = (directory ?? (await this.directory.read())).membershipsOf(orgUser.id);
     return { ...base, link, orgUser, permissions: permissionsForRole(orgUser.role), memberships };
   }
 
@@ -150,8 +158,8 @@ export class IdentityResolver {
    * The stored directory first; then the live API, for someone who joined since the last sync: at most once per
    * email every few minutes, so a chat user who is not a member does not cost an Admin API call per command.
    */
-  private async findOrgUser(email: string): Promise<OrgUser | null> {
-    const stored = await this.store.directory.findUserByEmail(email);
+  private async findOrgUser(email: string, directory: DirectoryModel): Promise<OrgUser | null> {
+    const stored = directory.userByEmail(email) ?? (await this.store.directory.findUserByEmail(email));
     if (stored) return stored;
     const lookup = await this.store.rateLimits.hit(
       `member-lookup:${email.toLowerCase()}`,
@@ -162,7 +170,7 @@ export class IdentityResolver {
     if (!lookup.allowed) return null;
     const live = (await this.admin.listUsers({ email })).find((u) => u.email.toLowerCase() === email.toLowerCase());
     if (!live) return null;
-    await this.store.directory.upsertUsers([live]);
+    await this.directory.upsertUsers([live]);
     return live;
   }
 }

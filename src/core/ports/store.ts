@@ -65,6 +65,32 @@ export interface DirectorySnapshot {
   syncedAt: Date;
 }
 
+/**
+ * Identifies a state of the stored directory: `syncedAt` moves with every full sync (it is the freshness the
+ * permission checks go by), `changedAt` with every partial write that changed a row (a live role check, a key
+ * change, a workspace's members re-read). Equal versions mean equal stored copies.
+ */
+export interface DirectoryVersion {
+  syncedAt: Date | null;
+  changedAt: Date | null;
+}
+
+/** The stored copy of the organization that permission checks and list commands read (invites aside). */
+export interface DirectoryData {
+  users: OrgUser[];
+  workspaces: Workspace[];
+  members: WorkspaceMember[];
+  apiKeys: ApiKey[];
+  version: DirectoryVersion;
+}
+
+/** Rows a directory write touched, all tables together. */
+export interface DirectoryWriteCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
 /** A chat user's request to be linked to an org member, decided by an org admin (Discord shares no email). */
 export interface LinkRequest {
   id: string;
@@ -219,16 +245,24 @@ export interface Store {
 
   directory: {
     /**
-     * Replace the synced copy of the organization with the snapshot, in one transaction:
-     * rows no longer present are deleted (or marked gone), the rest upserted.
+     * Replace the synced copy of the organization with the snapshot, in one transaction serialized with every
+     * other replace: the stored rows are compared with the snapshot and only the difference is written (rows no
+     * longer present deleted, new ones inserted, changed ones rewritten), in chunks. A null part is kept as stored.
      */
-    replace(snapshot: DirectorySnapshot): Promise<void>;
-    /** Upsert a subset without deleting anything else (used after a live list or a single change). */
+    replace(snapshot: DirectorySnapshot): Promise<DirectoryWriteCounts>;
+    /**
+     * Upsert a subset without deleting anything else (used after a live read or a single change). Rows equal to
+     * the stored ones are not written; when anything is, the copy's `changedAt` moves (see DirectoryVersion).
+     */
     upsertUsers(users: OrgUser[]): Promise<void>;
     upsertWorkspaces(workspaces: Workspace[]): Promise<void>;
     upsertApiKeys(keys: ApiKey[]): Promise<void>;
     replaceWorkspaceMembers(workspaceId: string, members: WorkspaceMember[]): Promise<void>;
     lastSyncedAt(): Promise<Date | null>;
+    /** One query: what identifies the stored copy as it is now (a read model compares it with its own). */
+    version(): Promise<DirectoryVersion>;
+    /** The whole stored copy (invites aside), read in chunks, consistent with the version it returns. */
+    load(): Promise<DirectoryData>;
     getUser(orgUserId: string): Promise<OrgUser | null>;
     /** Case-insensitive on both SQLite and PostgreSQL. */
     findUserByEmail(email: string): Promise<OrgUser | null>;
