@@ -297,6 +297,10 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
   const print = opts.print ?? ((line: string) => console.error(line));
   const metrics = new Metrics();
   const readiness = new Readiness();
+  // Slack and Discord are asked about their tokens (and their libraries load) while the database opens; the
+  // answers are looked at in the same order as before, after the Admin API check.
+  const checking = checkChatCredentials(config);
+  checking.catch(() => undefined);
   const core = await buildCore(config, {
     onAdminRequest: (info) => {
       metrics.adminRequest(info);
@@ -318,7 +322,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
   try {
     const dispatcher = createDispatcher(core, metrics);
     await syncDirectoryAtStart(core, life);
-    const checks = await checkChatCredentials(config);
+    const checks = await checking;
     const routes = new Map<string, Handler>();
     const ctx: ChatContext = { config, core, dispatcher, routes, readiness, life };
     const slack = await connectSlack(ctx, checks.slack, opts.slackAckTimeoutMs);
