@@ -321,6 +321,8 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
 
   try {
     const dispatcher = createDispatcher(core, metrics);
+    // Commands already acknowledged get their answers before the database closes (closing runs in reverse order).
+    life.onClose(() => within(dispatcher.idle(), 20_000).then(() => undefined));
     await syncDirectoryAtStart(core, life);
     const checks = await checking;
     const routes = new Map<string, Handler>();

@@ -67,3 +67,37 @@ describe('a burst of slash commands', () => {
     }
   });
 });
+
+describe('shutting down with acknowledged commands still queued', () => {
+  it('answers every command it acknowledged before it closes the database', async () => {
+    const t = await startTestApp();
+    try {
+      await t.slack.command(t.url, 'whoami', 'UALICE');
+      t.sim.faults.inject({ status: 0, delayMs: 300, times: Number.POSITIVE_INFINITY, path: LIVE_ROLE_CHECK });
+      const ids = Array.from({ length: 2 * DEFAULT_WORK_CONCURRENCY }, () => randomBytes(6).toString('hex'));
+      const acks = await Promise.all(
+        ids.map(async (id) => {
+          const body = t.slack.slashCommandBody('audit', 'UALICE', id);
+          const res = await fetch(`${t.url}/slack/events`, {
+            method: 'POST',
+            headers: { 'content-type': FORM, ...t.slack.sign(body) },
+            body,
+          });
+          await res.text();
+          return res.status;
+        }),
+      );
+      expect(acks).toEqual(ids.map(() => 200));
+      // Most of them are still waiting for a slot when the shutdown starts.
+      expect(t.qm.dispatcher.queued).toBeGreaterThan(0);
+      await t.qm.close();
+      const answered = ids.filter((id) => t.slack.responses.some((r) => r.id === id));
+      expect(answered).toEqual(ids);
+      for (const id of ids)
+        expect(JSON.stringify(t.slack.responses.find((r) => r.id === id)!.body)).toContain('Audit log');
+    } finally {
+      t.sim.faults.clear();
+      await t.close(); // closing twice is harmless: the second close finds nothing left to do
+    }
+  });
+});

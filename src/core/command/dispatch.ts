@@ -118,13 +118,28 @@ export class Dispatcher {
     return this.work.pendingCount;
   }
 
+  /** Resolves once every command and click accepted so far has finished (shutdown waits for acknowledged work). */
+  idle(): Promise<void> {
+    return this.unfinished === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private unfinished = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  private track<T>(run: () => Promise<T>): Promise<T> {
+    this.unfinished++;
+    return this.work(run).finally(() => {
+      if (--this.unfinished === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    });
+  }
+
   get registry(): CommandRegistry {
     return this.deps.registry;
   }
 
   /** Runs one command through the named stages; whatever happens, one audit entry and one reply. */
   dispatch(req: DispatchRequest): Promise<DispatchResult> {
-    return this.work(() => this.dispatchNow(req));
+    return this.track(() => this.dispatchNow(req));
   }
 
   private async dispatchNow(req: DispatchRequest): Promise<DispatchResult> {
@@ -333,7 +348,7 @@ export class Dispatcher {
 
   /** A button click: resolve the clicker now, look the action up, let its handler re-check everything. */
   dispatchAction(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
-    return this.work(() => this.dispatchActionNow(req));
+    return this.track(() => this.dispatchActionNow(req));
   }
 
   private async dispatchActionNow(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
