@@ -33,6 +33,7 @@ import { Readiness } from './http/readiness.js';
 import { createHttpServer, type Handler, json, listen } from './http/server.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
+import { FairQueue } from './runtime/fair-queue.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import type { SlackAdapter } from './slack/app.js';
 import { migrateIfPending, openStore } from './store/index.js';
@@ -321,8 +322,9 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
 
   try {
     const dispatcher = createDispatcher(core, metrics);
-    // Commands already acknowledged get their answers before the database closes (closing runs in reverse order).
-    life.onClose(() => within(dispatcher.idle(), 20_000).then(() => undefined));
+    // Commands already acknowledged get their answers before the database closes (closing runs in reverse order),
+    // within the CLI's 10 s grace period for a shutdown.
+    life.onClose(() => within(dispatcher.idle(), 7_000).then(() => undefined));
     await syncDirectoryAtStart(core, life);
     const checks = await checking;
     const routes = new Map<string, Handler>();
@@ -427,6 +429,7 @@ interface ChatContext {
 function createDispatcher(core: Core, metrics: Metrics): Dispatcher {
   const { services, store, logger, admin } = core;
   return new Dispatcher({
+    queue: new FairQueue(),
     observe: (e) => metrics.observe(e),
     registry: new CommandRegistry(commands),
     actions: new ActionRegistry(actions),

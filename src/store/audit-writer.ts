@@ -1,18 +1,19 @@
 /**
  * Audit entries are written with group commit: the first entry is written at once; entries appended while that
- * write is in flight are written together in the next statement (one createMany), so a burst of commands costs a
+ * write is in flight are written together in the next statement (one multi-row INSERT), so a burst of commands costs a
  * few inserts rather than one per command, and a lone command waits for nothing. Each append resolves once its
  * own row is stored (or rejects with the reason), so nothing is acknowledged that was not written.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, AuditEntryInput } from '../core/ports/store.js';
-import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
+import type { PrismaClient } from '../generated/sqlite/client.js';
+import { insertRows } from './insert-rows.js';
 
 /** Rows per insert statement (well under SQLite's and PostgreSQL's bound-parameter limits at 13 columns). */
 const MAX_BATCH = 250;
 
 interface Pending {
-  row: Prisma.AuditEventCreateManyInput;
+  row: Record<string, unknown>;
   entry: AuditEntry;
   resolve(entry: AuditEntry): void;
   reject(err: unknown): void;
@@ -22,7 +23,14 @@ export class AuditWriter {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
 
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly provider: 'sqlite' | 'postgres',
+  ) {}
+
+  private insert(rows: Record<string, unknown>[]): Promise<void> {
+    return insertRows(this.prisma, this.provider, 'AuditEvent', rows, { options: 'jsonb' });
+  }
 
   append(input: AuditEntryInput): Promise<AuditEntry> {
     const at = new Date();
@@ -31,7 +39,7 @@ export class AuditWriter {
     const options = JSON.parse(JSON.stringify(input.options ?? {})) as Record<string, unknown>;
     const durationMs = Math.max(0, Math.round(input.durationMs));
     const entry: AuditEntry = { ...input, id, at, options, durationMs };
-    const row: Prisma.AuditEventCreateManyInput = {
+    const row: Record<string, unknown> = {
       id,
       at,
       platform: input.platform,
@@ -40,7 +48,7 @@ export class AuditWriter {
       orgUserId: input.orgUserId,
       actorEmail: input.actorEmail,
       action: input.action,
-      options: options as Prisma.InputJsonValue,
+      options: JSON.stringify(options),
       outcome: input.outcome,
       stage: input.stage,
       errorCode: input.errorCode,
@@ -63,14 +71,12 @@ export class AuditWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        await this.prisma.auditEvent.createMany({ data: batch.map((p) => p.row) });
+        await this.insert(batch.map((p) => p.row));
         for (const p of batch) p.resolve(p.entry);
       } catch (err) {
         if (batch.length === 1) batch[0]!.reject(err);
         // One bad entry must not take the others down with it: write them one by one, each with its own outcome.
-        else
-          for (const p of batch)
-            await this.prisma.auditEvent.createMany({ data: [p.row] }).then(() => p.resolve(p.entry), p.reject);
+        else for (const p of batch) await this.insert([p.row]).then(() => p.resolve(p.entry), p.reject);
       }
     }
     // Cleared in the same turn as the last look at the queue, so an append is never left without a writer.

@@ -16,6 +16,7 @@ import type {
   Store,
 } from '../core/ports/store.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
+import { insertRows } from './insert-rows.js';
 
 type Tx = Prisma.TransactionClient;
 type Db = Tx | PrismaClient;
@@ -161,22 +162,6 @@ interface Table<R extends Record<string, unknown>> {
   readSome(db: Db, keys: R[]): Promise<R[]>;
   insert(db: Db, rows: R[]): Promise<unknown>;
   remove(db: Db, rows: R[]): Promise<unknown>;
-}
-
-/**
- * One multi-row INSERT per chunk, with bound parameters. Prisma's createMany goes through its query compiler row
- * by row, which costs more than twice as much CPU on a first sync of a large organization; the rows here are
- * plain columns (text, nullable text, timestamps), which both drivers bind natively.
- */
-async function insertRows(db: Db, provider: Provider, table: string, rows: Record<string, unknown>[]): Promise<void> {
-  if (rows.length === 0) return;
-  const columns = Object.keys(rows[0]!);
-  let n = 0;
-  const tuple = () => `(${columns.map(() => (provider === 'postgres' ? `$${++n}` : '?')).join(',')})`;
-  const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(',')}) VALUES ${rows.map(tuple).join(',')}`;
-  const params: unknown[] = [];
-  for (const r of rows) for (const c of columns) params.push(r[c] ?? null);
-  await db.$executeRawUnsafe(sql, ...params);
 }
 
 type Provider = 'sqlite' | 'postgres';

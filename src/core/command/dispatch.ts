@@ -4,7 +4,6 @@
  * Every invocation ends in exactly one audit entry recording the stage it reached and its outcome:
  * `denied` (not linked, not permitted) is kept apart from `failed` (bad input, API or internal failure).
  */
-import pLimit, { type LimitFunction } from 'p-limit';
 import { describeAdminApiError } from '../admin-errors.js';
 import { DomainError } from '../errors.js';
 import type { Caller } from '../identity/caller.js';
@@ -13,7 +12,14 @@ import { roleNeededFor } from '../identity/permissions.js';
 import type { IdentityResolver } from '../identity/resolve.js';
 import { keyHint } from '../leaks/detect.js';
 import { AdminApiError } from '../ports/admin-api.js';
-import type { ChatDirectory, Clock, Logger } from '../ports/runtime.js';
+import {
+  type ChatDirectory,
+  type Clock,
+  type Logger,
+  type WorkOwner,
+  type WorkQueue,
+  WorkRefused,
+} from '../ports/runtime.js';
 import type { AuditOutcome, AuditStage, Platform, Store } from '../ports/store.js';
 import { identifySecret, redactDeep, redactSecrets, type SecretShape } from '../secrets.js';
 import type { Services } from '../services.js';
@@ -77,22 +83,17 @@ interface Invocation {
   stage: AuditStage;
 }
 
-/** Commands and clicks run at once by default; the rest wait their turn (see Dispatcher). */
-export const DEFAULT_WORK_CONCURRENCY = 8;
-
 /**
  * Adapters acknowledge a command or click before they call the dispatcher (Slack and Discord want an answer
- * within 3 seconds), and the dispatcher runs at most `concurrency` of them at a time. A burst therefore queues
- * here instead of crowding the event loop with hundreds of half-done commands, which would make the next
- * request's acknowledgement wait behind all of their work.
+ * within 3 seconds), and the dispatcher runs it on the WorkQueue: a bounded number at a time, fair between users
+ * and workspaces. A burst therefore queues instead of crowding the event loop with hundreds of half-done commands,
+ * which would make the next request's acknowledgement wait behind all of their work.
  */
 export class Dispatcher {
-  private readonly work: LimitFunction;
-
   constructor(
     private readonly deps: {
-      /** How many commands and clicks run at once (default DEFAULT_WORK_CONCURRENCY). */
-      concurrency?: number;
+      /** Where acknowledged commands and clicks wait for their turn. */
+      queue: WorkQueue;
       registry: CommandRegistry;
       actions: ActionRegistry;
       services: Services;
@@ -109,13 +110,11 @@ export class Dispatcher {
         durationMs: number;
       }) => void;
     },
-  ) {
-    this.work = pLimit(deps.concurrency ?? DEFAULT_WORK_CONCURRENCY);
-  }
+  ) {}
 
   /** Commands and clicks accepted but not started yet (waiting for a free slot). */
   get queued(): number {
-    return this.work.pendingCount;
+    return this.deps.queue.waiting;
   }
 
   /** Resolves once every command and click accepted so far has finished (shutdown waits for acknowledged work). */
@@ -126,9 +125,9 @@ export class Dispatcher {
   private unfinished = 0;
   private readonly idleWaiters: (() => void)[] = [];
 
-  private track<T>(run: () => Promise<T>): Promise<T> {
+  private track<T>(owner: WorkOwner, run: () => Promise<T>): Promise<T> {
     this.unfinished++;
-    return this.work(run).finally(() => {
+    return this.deps.queue.run(owner, run).finally(() => {
       if (--this.unfinished === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
   }
@@ -139,19 +138,28 @@ export class Dispatcher {
 
   /** Runs one command through the named stages; whatever happens, one audit entry and one reply. */
   dispatch(req: DispatchRequest): Promise<DispatchResult> {
-    return this.track(() => this.dispatchNow(req));
+    return this.track(req, () => this.dispatchNow(req)).catch((err: unknown) => {
+      if (!(err instanceof WorkRefused)) throw err;
+      // Refused before it ran: told at once, and audited like any refusal.
+      return this.finish(this.invocation(req), ...busy(err));
+    });
   }
 
-  private async dispatchNow(req: DispatchRequest): Promise<DispatchResult> {
-    const inv: Invocation = {
+  private invocation(req: DispatchRequest): Invocation {
+    return {
       req,
       started: Date.now(),
       log: this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId }),
       caller: null,
       command: undefined,
+      // What was typed is recorded only once checked for secrets (redacted in finish).
       options: req.input.kind === 'text' ? { text: req.input.text } : { ...req.input.options },
       stage: 'resolve',
     };
+  }
+
+  private async dispatchNow(req: DispatchRequest): Promise<DispatchResult> {
+    const inv = this.invocation(req);
     let ending: Ending;
     try {
       ending = await this.runStages(inv);
@@ -348,7 +356,29 @@ export class Dispatcher {
 
   /** A button click: resolve the clicker now, look the action up, let its handler re-check everything. */
   dispatchAction(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
-    return this.track(() => this.dispatchActionNow(req));
+    return this.track(req, () => this.dispatchActionNow(req)).catch(async (err: unknown) => {
+      if (!(err instanceof WorkRefused)) throw err;
+      const [reply, outcome, errorCode, message] = busy(err);
+      const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
+      await req.notify(reply).catch((e) => log.error({ err: e }, 'could not tell the clicker they are refused'));
+      await this.deps.store.audit
+        .append({
+          platform: req.platform,
+          teamId: req.teamId,
+          actorId: req.userId,
+          orgUserId: null,
+          actorEmail: null,
+          action: 'button',
+          options: { actionId: req.actionId },
+          outcome,
+          stage: 'resolve',
+          errorCode,
+          message,
+          durationMs: 0,
+        })
+        .catch((e) => log.error({ err: e }, 'audit append failed'));
+      return { outcome, errorCode };
+    });
   }
 
   private async dispatchActionNow(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
@@ -458,6 +488,12 @@ export class Dispatcher {
     const msg = `Something went wrong inside Quartermaster (reference ${md.code(ref)}). An operator can find the details in the logs; check ${md.code('/qm requests list mine')} before trying again.`;
     return [errorReply(`Couldn't run ${what}`, msg), 'failed', 'INTERNAL', msg];
   }
+}
+
+/** The answer to a user who already has the most commands waiting that the queue takes. */
+function busy(err: WorkRefused): Ending {
+  const msg = `You already have ${err.waiting} commands waiting to run; Quartermaster did not queue this one. Wait for their answers, then try again.`;
+  return [errorReply('Too many commands at once', msg), 'denied', 'RATE_LIMITED', msg];
 }
 
 /** Every string in a structured command's options (values may nest on some platforms). */

@@ -49,3 +49,29 @@ export interface ChatNotifier {
   /** A direct message to one user. */
   dm(teamId: string, userId: string, reply: import('../command/reply.js').Reply): Promise<void>;
 }
+
+/** Who a piece of work is for: the queue is fair between workspaces and between the users of one workspace. */
+export interface WorkOwner {
+  platform: string;
+  teamId: string;
+  userId: string;
+}
+
+/**
+ * Where the dispatcher runs commands and clicks once the adapter has acknowledged them: a bounded number at a
+ * time, fair between users and workspaces, so a burst (or one user's slow commands) queues instead of starving
+ * the acknowledgements of everyone else.
+ */
+export interface WorkQueue {
+  /** Runs `work` when its turn comes; rejects with WorkRefused when the owner already has too much waiting. */
+  run<T>(owner: WorkOwner, work: () => Promise<T>): Promise<T>;
+  /** Work accepted but not started yet. */
+  readonly waiting: number;
+}
+
+/** The owner already has the most work waiting that the queue takes from one user. */
+export class WorkRefused extends Error {
+  constructor(readonly waiting: number) {
+    super(`already ${waiting} commands waiting`);
+  }
+}
