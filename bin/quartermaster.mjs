@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the bundle `npm install` built (scripts/build.mjs) when it is at least as new as every source it was
-// built from; otherwise (an edited checkout, or no bundle) the TypeScript sources directly through tsx.
+// Runs the bundle `npm install` built (scripts/build.mjs) when every source it was built from is exactly as it was
+// (size and modification time); otherwise (an edited or upgraded checkout, or no bundle) the TypeScript sources
+// directly through tsx. `npm run build` brings the bundle up to date.
 import { readFileSync, statSync } from 'node:fs';
 
 // `npx quartermaster jobs list | head -1`: a reader that stops early is not an error worth a stack trace.
@@ -13,8 +14,11 @@ const root = new URL('../', import.meta.url);
 
 function bundleIsCurrent() {
   try {
-    const { newest, inputs } = JSON.parse(readFileSync(new URL('dist/app/inputs.json', root), 'utf8'));
-    return inputs.every((p) => statSync(new URL(p, root)).mtimeMs <= newest);
+    const stamp = JSON.parse(readFileSync(new URL('dist/app/inputs.json', root), 'utf8'));
+    return Object.entries(stamp).every(([p, [size, mtimeMs]]) => {
+      const st = statSync(new URL(p, root));
+      return st.size === size && st.mtimeMs === mtimeMs;
+    });
   } catch {
     return false;
   }

@@ -41,6 +41,13 @@ const result = await build({
 });
 // What the bundle was built from, so the bin can tell when an edit made it stale.
 const inputs = Object.keys(result.metafile.inputs).map((p) => path.relative(root, path.resolve(root, p)));
-const newest = Math.max(...inputs.map((p) => statSync(path.join(root, p)).mtimeMs));
-writeFileSync(path.join(outdir, 'inputs.json'), `${JSON.stringify({ newest, inputs })}\n`);
+// Size and modification time of each, compared for equality (not "not newer"): an upgrade that restores archived
+// times (tar -x, rsync -a, cp -p) must make the bundle stale as surely as an edit does.
+const stamp = Object.fromEntries(
+  inputs.map((p) => {
+    const st = statSync(path.join(root, p));
+    return [p, [st.size, st.mtimeMs]];
+  }),
+);
+writeFileSync(path.join(outdir, 'inputs.json'), `${JSON.stringify(stamp)}\n`);
 console.log(`[build.mjs] bundled ${inputs.length} sources into dist/app in ${Date.now() - started} ms`);

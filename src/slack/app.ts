@@ -4,10 +4,12 @@
  * says otherwise). HTTP mode shares Quartermaster's port; Socket Mode is used when SLACK_APP_TOKEN is set.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Dispatcher } from '../core/command/dispatch.js';
 import { postedNotice, type Reply } from '../core/command/reply.js';
+import { DomainError } from '../core/errors.js';
 import type { ChatDirectory, ChatProfile, Logger } from '../core/ports/runtime.js';
 import { MAX_BODY_BYTES } from '../http/server.js';
 import { EncryptedInstallationStore, type SlackInstallations } from './installation-store.js';
@@ -262,11 +264,27 @@ function slackOrigin(b: SlackBody): (string | undefined)[][] {
 }
 
 /** users.info → the facts the core needs to link a Slack user (scopes users:read and users:read.email). */
+/** How long a users.info look-up may take before the command that needed it fails. */
+const LOOKUP_TIMEOUT_MS = 10_000;
+
 export function slackDirectory(client: WebClient): ChatDirectory {
   return {
     platform: 'slack',
     async lookupUser(teamId: string, userId: string): Promise<ChatProfile> {
-      const res = await client.users.info({ user: userId });
+      // Slack's client waits out a rate limit and retries; a command must not hold its place in the work queue for
+      // that long, so a look-up that takes longer than this fails the one command instead.
+      const stop = new AbortController();
+      const late = sleep(LOOKUP_TIMEOUT_MS, undefined, { ref: false, signal: stop.signal }).then(
+        () => {
+          throw new DomainError(
+            'UPSTREAM_FAILED',
+            'Slack did not say who you are in time (it may be rate limiting this workspace); nothing was run. Try again in a minute.',
+          );
+        },
+        // Cancelled because Slack answered: this promise has lost the race and must never settle.
+        () => new Promise<never>(() => {}),
+      );
+      const res = await Promise.race([client.users.info({ user: userId }), late]).finally(() => stop.abort());
       const u = res.user as (typeof res.user & { is_stranger?: boolean; is_email_confirmed?: boolean }) | undefined;
       if (!u) throw new Error(`users.info returned no user for ${userId}`);
       const kind: ChatProfile['kind'] = u.deleted

@@ -51,10 +51,17 @@ export async function openStore(databaseUrl: string): Promise<Store> {
     const onDisk = Boolean(file) && file !== ':memory:';
     // libsql creates the file but not its directory (the default is ./data/quartermaster.db).
     if (onDisk) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    prisma = new SqliteClient({ adapter: concurrentLibSQL(PrismaLibSQL, databaseUrl) });
+    const wal = { on: false };
+    prisma = new SqliteClient({ adapter: concurrentLibSQL(PrismaLibSQL, databaseUrl, wal) });
     // The bot and the operator's CLI verbs share the file: with write-ahead logging, readers never wait for a
     // writer and a writer never waits for readers. The mode is stored in the file, so setting it once is enough.
-    if (onDisk) await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+    if (onDisk) {
+      const [mode] = await prisma.$queryRawUnsafe<{ journal_mode?: string }[]>('PRAGMA journal_mode = WAL');
+      // Some file systems (network mounts) refuse WAL; the cheaper commit below is safe only with it.
+      wal.on = mode?.journal_mode?.toLowerCase() === 'wal';
+      // The connection that asked was prepared before the answer; later ones get it in prepare().
+      if (wal.on) await prisma.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
+    }
   }
   return createPrismaStore(prisma, { provider, migrationsDir: migrationsDirOf(provider) });
 }
@@ -67,7 +74,7 @@ export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
  * another process writes), and libsql opens a fresh connection after every transaction, so the pragma is
  * set again on the first statement of each new connection.
  */
-function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string): PrismaLibSQLType {
+function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string, wal: { on: boolean }): PrismaLibSQLType {
   class ConcurrentLibSQL extends Base {
     override createClient(config: Parameters<PrismaLibSQLType['createClient']>[0]) {
       const client = super.createClient(config);
@@ -78,8 +85,8 @@ function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string): PrismaLib
         fresh = false;
         await execute.call(client, `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
         // In write-ahead-log mode NORMAL is still safe against a crash of the process (a power cut may lose the
-        // last commits, never corrupt the file) and saves an fsync on every commit.
-        await execute.call(client, 'PRAGMA synchronous = NORMAL');
+        // last commits, never corrupt the file) and saves an fsync on every commit. Without WAL it keeps FULL.
+        if (wal.on) await execute.call(client, 'PRAGMA synchronous = NORMAL');
       };
       client.execute = (async (...args: Parameters<typeof execute>) => {
         await prepare();
