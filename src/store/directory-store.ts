@@ -31,6 +31,8 @@ const LOAD_CHUNK = 1000;
 const DIRECTORY_SYNC_ID = 'directory';
 /** A second DirectorySync row: when a partial write last changed the copy (see DirectoryVersion.changedAt). */
 const DIRECTORY_CHANGED_ID = 'directory:changed';
+/** A third row, written only to take the write lock before a partial write reads `directory:changed`. */
+const DIRECTORY_WRITE_LOCK_ID = 'directory:write-lock';
 /** pg_advisory_xact_lock key that serializes directory.replace on Postgres (arbitrary, fixed). */
 const DIRECTORY_LOCK_KEY = 7_513_022_001;
 /** A first sync of a large org writes every row; the default 5 s interactive-transaction timeout is too tight. */
@@ -327,6 +329,24 @@ export function directoryStore(
   };
 
   /**
+   * The lock for a partial write, and the new `changedAt`: strictly later than the one stored, even when two
+   * writes fall in the same millisecond (read models compare it for equality, so a repeat would go unseen). The
+   * lock is taken by writing a row of its own first, so the stored value is read under it (on SQLite the first
+   * write of a transaction takes the write lock; on PostgreSQL the advisory lock serializes).
+   */
+  const lockForChange = async (tx: Tx): Promise<void> => {
+    const now = new Date();
+    await lock(tx, DIRECTORY_WRITE_LOCK_ID, now);
+    const previous = await tx.directorySync.findUnique({ where: { id: DIRECTORY_CHANGED_ID } });
+    const at = new Date(Math.max(now.getTime(), (previous?.lastSyncedAt.getTime() ?? 0) + 1));
+    await tx.directorySync.upsert({
+      where: { id: DIRECTORY_CHANGED_ID },
+      create: { id: DIRECTORY_CHANGED_ID, lastSyncedAt: at },
+      update: { lastSyncedAt: at },
+    });
+  };
+
+  /**
    * A partial write: the rows given (by key) are compared with the stored ones under the lock and only those that
    * differ are written; when any is, `changedAt` moves so that read models elsewhere reload. The transaction
    * is rolled back (by throwing) when nothing differs, so an unchanged re-read writes nothing at all.
@@ -342,8 +362,7 @@ export function directoryStore(
     try {
       await mapErrors(what, () =>
         prisma.$transaction(async (tx) => {
-          const at = new Date();
-          await lock(tx, DIRECTORY_CHANGED_ID, at);
+          await lockForChange(tx);
           const diff = await diffTable(tx, table, rows, false);
           let counts = await applyDiff(tx, table, diff);
           if (extra) counts = addCounts(counts, await extra(tx));

@@ -189,6 +189,18 @@ describe('directory', () => {
     await store.directory.upsertUsers([]);
   });
 
+  it('moves the change marker on every changing write, even within one millisecond', async () => {
+    const marks: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      await store.directory.upsertUsers([user('user_9', `z${i}@x.io`)]);
+      marks.push((await store.directory.version()).changedAt!.getTime());
+    }
+    // Read models elsewhere reload when the marker differs from the one they were built from.
+    for (let i = 1; i < marks.length; i++) expect(marks[i]).toBeGreaterThan(marks[i - 1]!);
+    await store.directory.upsertUsers([user('user_9', 'z24@x.io')]);
+    expect((await store.directory.version()).changedAt!.getTime()).toBe(marks.at(-1));
+  });
+
   it('replaces the members of one workspace', async () => {
     expect(await store.directory.membershipsOf('user_1')).toEqual([
       member('wrkspc_a', 'user_1'),
