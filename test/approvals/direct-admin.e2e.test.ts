@@ -1,7 +1,7 @@
 /** `admins_act_directly`: an org admin's own request runs at once, with no card, and is still audited. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { visibleText, waitFor } from '../fakes/slack.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { auditEntry, startTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -23,9 +23,9 @@ it("runs an admin's request at once and audits it; a developer's still needs app
   });
   expect(request.kind).toBe('member.role');
   expect(request.decidedBy).toBe(t.sim.state.userByEmail('alice@example.com')!.id);
-  const audit = (await t.qm.store.audit.list({ limit: 20 })).entries;
-  expect(audit.find((e) => e.action === 'members role' && e.actorId === 'UALICE')?.outcome).toBe('allowed');
-  expect(audit.find((e) => e.action === 'execute member.role')).toMatchObject({
+  // Entries are written just after the answers they record: wait for them.
+  expect((await auditEntry(t, (e) => e.action === 'members role' && e.actorId === 'UALICE')).outcome).toBe('allowed');
+  expect(await auditEntry(t, (e) => e.action === 'execute member.role')).toMatchObject({
     outcome: 'allowed',
     platform: 'system',
   });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeSlackMessage } from '../fakes/slack.js';
 import { visibleText, waitFor } from '../fakes/slack.js';
-import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { auditEntry, startTestApp, type TestApp, TestClock } from '../support/app.js';
 import { clickCard, fileCard, slackDms } from '../support/slack-cards.js';
 
 const POLICY = `
@@ -85,6 +85,7 @@ describe('member.role with a quorum of 2', () => {
 
   it('an approver demoted between the request and the click is refused', async () => {
     const { card, id } = await file('members role erin@example.com billing');
+    const clicked = new Date();
     sim().state.users.find((u) => u.email === 'carol@example.com')!.role = 'developer';
     try {
       const r = await click('UCAROL', card, 'Approve');
@@ -93,8 +94,10 @@ describe('member.role with a quorum of 2', () => {
     } finally {
       sim().state.users.find((u) => u.email === 'carol@example.com')!.role = 'billing';
     }
-    const audit = (await t.qm.store.audit.list({ limit: 20 })).entries.find(
-      (e) => e.action === 'button approval.vote' && e.actorId === 'UCAROL',
+    // This click's entry (written just after the answer), not an earlier vote of carol's.
+    const audit = await auditEntry(
+      t,
+      (e) => e.action === 'button approval.vote' && e.actorId === 'UCAROL' && e.at >= clicked,
     );
     expect(audit).toMatchObject({ outcome: 'denied', errorCode: 'FORBIDDEN' });
   });
