@@ -11,18 +11,11 @@
  *    15.1.3 resets on every scrape), with a trickle of other users' `/qm whoami` (10/s) whose acks are timed.
  */
 
+import type { RecordedRequest } from '../src/anthropic/simulator/index.js';
 import { SIMULATOR_ADMIN_KEY } from '../src/anthropic/simulator/index.js';
 import { endpointTemplate } from '../src/http/metrics.js';
 import { type BenchContext, type BenchRow, BIN, budgetRow, cleanEnv, fmt, ratioRow, waitQuiet } from './lib.js';
-import {
-  type DirectorySyncLine,
-  fakeSlack,
-  type LargeSimulator,
-  largeSimulator,
-  mainBot,
-  type RecordedRequest,
-  syncLine,
-} from './world.js';
+import { type DirectorySyncLine, fakeSlack, type LargeSimulator, largeSimulator, mainBot, syncLine } from './world.js';
 
 const PAGE = 1000;
 

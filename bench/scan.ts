@@ -14,17 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findSecrets } from '../src/core/leaks/detect.js';
-
-export type BenchRow = {
-  subject: string;
-  value: number;
-  floorName: string;
-  floor: number;
-  unit: string;
-  ratio: number;
-  goal: string;
-  ok: boolean;
-};
+import type { BenchRow } from './lib.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin', 'quartermaster.mjs');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SIMULATOR_ADMIN_KEY } from '../src/anthropic/simulator/index.js';
+import { type RecordedRequest, SIMULATOR_ADMIN_KEY } from '../src/anthropic/simulator/index.js';
 import { openStore } from '../src/store/index.js';
 import { FakeSlack, SIGNING_SECRET } from '../test/fakes/slack.js';
 import type { CommandResult, LoadRequest, LoadResult } from './fake-slack-proc.js';
@@ -107,14 +107,6 @@ export async function freshDatabase(ctx: BenchContext, name: string): Promise<st
   copyFileSync(template, file);
   if (existsSync(`${template}-wal`)) copyFileSync(`${template}-wal`, `${file}-wal`);
   return `file:${file}`;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string | string[]>;
-  status: number | null;
-  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface SimOrgUser {

@@ -361,22 +361,15 @@ export class Dispatcher {
       const [reply, outcome, errorCode, message] = busy(err);
       const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
       await req.notify(reply).catch((e) => log.error({ err: e }, 'could not tell the clicker they are refused'));
-      await this.deps.store.audit
-        .append({
-          platform: req.platform,
-          teamId: req.teamId,
-          actorId: req.userId,
-          orgUserId: null,
-          actorEmail: null,
-          action: 'button',
-          options: { actionId: req.actionId },
-          outcome,
-          stage: 'resolve',
-          errorCode,
-          message,
-          durationMs: 0,
-        })
-        .catch((e) => log.error({ err: e }, 'audit append failed'));
+      await this.recordClick(req, log, Date.now(), {
+        caller: null,
+        action: 'button',
+        options: { actionId: req.actionId },
+        outcome,
+        stage: 'resolve',
+        errorCode,
+        message,
+      });
       return { outcome, errorCode };
     });
   }
@@ -437,31 +430,49 @@ export class Dispatcher {
       message = msg;
       await req.notify(reply).catch((e) => log.error({ err: e }, 'could not tell the clicker about a failure'));
     }
+    await this.recordClick(req, log, started, { caller, action, options, outcome, stage, errorCode, message });
+    return { outcome, errorCode };
+  }
+
+  /** A click's one audit entry, log line and metric. */
+  private async recordClick(
+    req: ActionRequest,
+    log: Logger,
+    started: number,
+    c: {
+      caller: Caller | null;
+      action: string;
+      options: Record<string, unknown>;
+      outcome: AuditOutcome;
+      stage: AuditStage;
+      errorCode: string | null;
+      message: string | null;
+    },
+  ): Promise<void> {
     await this.deps.store.audit
       .append({
         platform: req.platform,
         teamId: req.teamId,
         actorId: req.userId,
-        orgUserId: caller?.orgUser?.id ?? null,
-        actorEmail: caller?.orgUser?.email ?? null,
-        action,
-        options: redactDeep(options),
-        outcome,
-        stage,
-        errorCode,
-        message: message === null ? null : redactSecrets(message),
+        orgUserId: c.caller?.orgUser?.id ?? null,
+        actorEmail: c.caller?.orgUser?.email ?? null,
+        action: c.action,
+        options: redactDeep(c.options),
+        outcome: c.outcome,
+        stage: c.stage,
+        errorCode: c.errorCode,
+        message: c.message === null ? null : redactSecrets(c.message),
         durationMs: Date.now() - started,
       })
       .catch((err) => log.error({ err }, 'audit append failed'));
-    log.info({ action, outcome, errorCode, ms: Date.now() - started }, 'button');
+    log.info({ action: c.action, outcome: c.outcome, errorCode: c.errorCode, ms: Date.now() - started }, 'button');
     this.deps.observe?.({
       kind: 'button',
       platform: req.platform,
-      name: action,
-      outcome,
+      name: c.action,
+      outcome: c.outcome,
       durationMs: Date.now() - started,
     });
-    return { outcome, errorCode };
   }
 
   private failure(
