@@ -109,6 +109,8 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
     logger: boltLogger(logger),
     logLevel: LogLevel.WARN,
     clientOptions,
+    // Bolt's conversation store (context.conversation) is not used; it costs a look-up on every request.
+    convoStore: false,
   });
 
   const allowed = o.allowedTeams ?? o.oauth?.allowedTeams ?? null;
