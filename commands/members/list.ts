@@ -22,8 +22,8 @@ export default defineCommand({
     const directory = await services.directory.forList();
     const users = directory
       .listUsers()
-      .filter((u) => !options.role || u.role === options.role)
-      .sort((a, b) => a.email.localeCompare(b.email));
+      // Already in email order (case-insensitive) from the directory.
+      .filter((u) => !options.role || u.role === options.role);
     const p = paginate(users, options.page ?? 1, PAGE_SIZE);
     const base = `${invocation.commandText}${options.role ? ` role:${options.role}` : ''}`;
     const lines = p.items.map((u) => `${md.escape(u.name || '—')} · ${md.escape(u.email)} · ${md.code(u.role)}`);

@@ -51,7 +51,11 @@ export class DirectoryModel {
 
   /** Every member, by email then id. */
   listUsers(): OrgUser[] {
-    return [...this.users.values()].sort((a, b) => lower(a.email).localeCompare(lower(b.email)) || byId(a, b));
+    // Each lower-cased email once, then plain comparisons (localeCompare over 2,000 members held the event loop).
+    return [...this.users.values()]
+      .map((u) => ({ u, key: lower(u.email) }))
+      .sort((a, b) => cmp(a.key, b.key) || byId(a.u, b.u))
+      .map((x) => x.u);
   }
 
   membershipsOf(userId: string): WorkspaceMember[] {
