@@ -73,7 +73,7 @@ export function budgetRow(
   value: number,
   budget: number,
   unit: string,
-  floorName = 'budget',
+  floorName = 'the limit',
 ): BenchRow {
   const ratio = value / budget;
   return {
