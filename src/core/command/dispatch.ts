@@ -20,7 +20,7 @@ import {
   type WorkQueue,
   WorkRefused,
 } from '../ports/runtime.js';
-import type { AuditOutcome, AuditStage, Platform, Store } from '../ports/store.js';
+import type { AuditEntryInput, AuditOutcome, AuditStage, Platform, Store } from '../ports/store.js';
 import { identifySecret, redactDeep, redactSecrets, type SecretShape } from '../secrets.js';
 import type { Services } from '../services.js';
 import type { ActionRegistry } from './actions.js';
@@ -439,14 +439,8 @@ export class Dispatcher {
     req: ActionRequest,
     log: Logger,
     started: number,
-    c: {
+    c: Pick<AuditEntryInput, 'action' | 'options' | 'outcome' | 'stage' | 'errorCode' | 'message'> & {
       caller: Caller | null;
-      action: string;
-      options: Record<string, unknown>;
-      outcome: AuditOutcome;
-      stage: AuditStage;
-      errorCode: string | null;
-      message: string | null;
     },
   ): Promise<void> {
     await this.deps.store.audit
