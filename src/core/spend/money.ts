@@ -35,7 +35,10 @@ export function centsToNanos(amount: string | number): Nanos {
 
 /** A user-typed dollar amount ("1200", "$1,200.50"); null when it is not one. */
 export function parseUsd(input: string): Nanos | null {
-  const text = input.trim().replace(/^\$/, '').replace(/,(?=\d{3}(\D|$))/g, '');
+  const text = input
+    .trim()
+    .replace(/^\$/, '')
+    .replace(/,(?=\d{3}(\D|$))/g, '');
   const v = scaled(text, 9);
   return v === null || v < 0n ? null : v;
 }
