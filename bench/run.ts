@@ -3,7 +3,8 @@
  * against floors measured in the same run on this machine (issue 8), prints a table, writes it to
  * bench/latest.md, and exits 1 when a goal is missed (2 when the benchmark itself could not run).
  *
- * Measurements, in order: startup, load, rss, large, scan (bench/scan.ts, when present). Each is a module
+ * Measurements, in order: startup, load, rss, large, scan, spend (bench/spend.ts: the reports of the large
+ * organization ingested and its digest). Each is a module
  * exporting `measure(ctx): Promise<BenchRow[]>`; what they share (the fake Slack, the simulator, the bot under
  * load) is started once (bench/world.ts). Children run in their own process groups and are killed however the
  * run ends; the scratch directory is removed.
@@ -17,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchContext, type BenchRow, fmt, type Measure, type Proc, ROOT, spawnProc } from './lib.js';
 
-const MODULES = ['startup', 'load', 'rss', 'large', 'scan'] as const;
+const MODULES = ['startup', 'load', 'rss', 'large', 'scan', 'spend'] as const;
 /** The whole run is stopped (and fails) after this long. */
 const WATCHDOG_MS = 12 * 60_000;
 

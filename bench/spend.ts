@@ -1,0 +1,134 @@
+/**
+ * Spend at scale (issue 9): the large organization (simulator --seed large: 10,000 keys, 31+ days of hourly usage)
+ * ingested by `quartermaster jobs run usage.sync` and `jobs run costs.sync` into an empty database, each as its own
+ * process, then `quartermaster digest --dry-run --format json` for yesterday over what was ingested.
+ *  - report requests against the pagination floor: for each report endpoint, the fewest pages of the maximum size
+ *    that cover the window the sync asked for (usage 168 hourly buckets, cost 31 days, Claude Code one day per
+ *    series of 1,000 records), read from the requests the simulator recorded;
+ *  - the peak resident set of each process (VmHWM, polled while it runs): memory stays bounded however many rows;
+ *  - the digest's wall time as a process (start-up included, so an upper bound on the computation) and its peak
+ *    resident set, against the issue's limits (2 s, 200 MB).
+ */
+import { readFileSync } from 'node:fs';
+import { SIMULATOR_ADMIN_KEY } from '../src/anthropic/simulator/index.js';
+import { type BenchContext, type BenchRow, BIN, budgetRow, cleanEnv, fmt, type Proc, ratioRow } from './lib.js';
+import { freshDatabase, type LargeSimulator, largeSimulator } from './world.js';
+
+const NODE = process.execPath;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const REPORTS = {
+  usage: '/v1/organizations/usage_report/messages',
+  cost: '/v1/organizations/cost_report',
+  claudeCode: '/v1/organizations/usage_report/claude_code',
+} as const;
+
+interface Run {
+  ms: number;
+  peakMb: number;
+  exitCode: Proc['exitCode'];
+  stdout: string[];
+  requests: { path: string; query: Record<string, string | string[]> }[];
+}
+
+/** Peak resident set (VmHWM) in MB, or NaN once the process is gone. */
+function peakMb(pid: number): number {
+  try {
+    const kb = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function runCli(ctx: BenchContext, sim: LargeSimulator, name: string, args: string[], databaseUrl: string) {
+  const host = `localhost:${sim.port}`;
+  const before = (await sim.requests()).length;
+  const started = performance.now();
+  const proc = ctx.spawn(name, NODE, [BIN, ...args], {
+    env: cleanEnv({
+      DATABASE_URL: databaseUrl,
+      ANTHROPIC_BASE_URL: `http://${host}`,
+      ANTHROPIC_ADMIN_KEY: SIMULATOR_ADMIN_KEY,
+      LOG_LEVEL: 'info',
+    }),
+    cwd: ctx.tmp,
+  });
+  let peak = 0;
+  const poll = setInterval(() => {
+    const mb = proc.child.pid ? peakMb(proc.child.pid) : Number.NaN;
+    if (Number.isFinite(mb)) peak = Math.max(peak, mb);
+  }, 20);
+  await proc.exited;
+  clearInterval(poll);
+  const ms = performance.now() - started;
+  const requests = (await sim.requests())
+    .slice(before)
+    .filter((r: { headers: Record<string, unknown> }) => r.headers.host === host);
+  if (proc.exitCode !== 0) ctx.note(`spend: ${args.join(' ')} exited ${proc.exitCode}; see ${proc.name}.log`);
+  return { ms, peakMb: peak, exitCode: proc.exitCode, stdout: [...proc.recent], requests } satisfies Run;
+}
+
+const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/** The fewest pages of `perPage` buckets that cover [earliest starting_at, latest ending_at or now) of `path`. */
+function floorFor(run: Run, path: string, widthMs: number, perPage: number): { floor: number; made: number } {
+  const reqs = run.requests.filter((r) => r.path === path);
+  if (reqs.length === 0) return { floor: 0, made: 0 };
+  // Each series starts with a request without a page token; its window is that request's starting_at/ending_at.
+  let floor = 0;
+  for (const r of reqs.filter((q) => !first(q.query.page))) {
+    const start = Date.parse(first(r.query.starting_at) ?? '');
+    const endText = first(r.query.ending_at);
+    const end = endText ? Date.parse(endText) : Date.now();
+    const snapped = start - (start % widthMs);
+    floor += Math.max(1, Math.ceil((end - snapped) / widthMs / perPage));
+  }
+  return { floor, made: reqs.length };
+}
+
+export async function measure(ctx: BenchContext): Promise<BenchRow[]> {
+  const sim = await largeSimulator(ctx);
+  const databaseUrl = await freshDatabase(ctx, 'spend');
+  const rows: BenchRow[] = [];
+
+  ctx.log('spend: jobs run usage.sync (the large organization, into an empty database)');
+  const usage = await runCli(ctx, sim, 'jobs-run-usage-sync', ['jobs', 'run', 'usage.sync'], databaseUrl);
+  ctx.log('spend: jobs run costs.sync');
+  const costs = await runCli(ctx, sim, 'jobs-run-costs-sync', ['jobs', 'run', 'costs.sync'], databaseUrl);
+  const both: Run = {
+    ms: usage.ms + costs.ms,
+    peakMb: Math.max(usage.peakMb, costs.peakMb),
+    exitCode: usage.exitCode || costs.exitCode,
+    stdout: [...usage.stdout, ...costs.stdout],
+    requests: [...usage.requests, ...costs.requests],
+  };
+  const u = floorFor(both, REPORTS.usage, HOUR, 168);
+  const c = floorFor(both, REPORTS.cost, DAY, 31);
+  // Claude Code: one day per series; the floor is one request per day asked for (1,000 records fit a page).
+  const ccDays = new Set(
+    both.requests.filter((r) => r.path === REPORTS.claudeCode).map((r) => first(r.query.starting_at)),
+  );
+  const cc = { floor: ccDays.size, made: both.requests.filter((r) => r.path === REPORTS.claudeCode).length };
+  ctx.note(
+    `spend: usage.sync ${fmt(usage.ms)} ms, costs.sync ${fmt(costs.ms)} ms as processes; report requests: usage ${u.made} (floor ${u.floor}), cost ${c.made} (floor ${c.floor}), Claude Code ${cc.made} over ${cc.floor} days.`,
+  );
+  const made = u.made + c.made + cc.made;
+  const floor = u.floor + c.floor + cc.floor;
+  rows.push(ratioRow('spend: report requests for the full ingest', made, 'pagination floor', floor, 'requests', 1.1));
+  if (made === 0) rows[rows.length - 1]!.ok = false;
+  rows.push(budgetRow('spend: peak RSS of an ingest process', both.peakMb, 300, 'MB'));
+  if (both.exitCode !== 0) rows[rows.length - 1]!.ok = false;
+
+  ctx.log('spend: digest --dry-run --format json');
+  const digest = await runCli(ctx, sim, 'digest-dry-run', ['digest', '--dry-run', '--format', 'json'], databaseUrl);
+  const json = digest.stdout.find((l) => l.trimStart().startsWith('{'));
+  ctx.note(
+    `spend: the digest made ${digest.requests.length} Admin API requests after the ingest; its output ${json ? `was ${json.length} characters of JSON` : 'had no JSON line'}.`,
+  );
+  const time = budgetRow('spend: digest --dry-run (process, start-up included)', digest.ms, 2000, 'ms');
+  const mem = budgetRow('spend: digest peak RSS', digest.peakMb, 200, 'MB');
+  if (digest.exitCode !== 0 || !json) time.ok = mem.ok = false;
+  rows.push(time, mem);
+  return rows;
+}
