@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { claudeCodeReport } from './claude-code.js';
 import { SIMULATOR_ADMIN_KEY } from './demo-key.js';
 import { arrayParam, costReport, ReportError, usageReport } from './reports.js';
 import {
@@ -16,6 +17,7 @@ import {
 } from './state.js';
 import type { UsageRevision } from './usage.js';
 
+export { claudeCodeRecords } from './claude-code.js';
 export type { SimApiKey, SimInvite, SimMember, SimUser, SimWorkspace } from './state.js';
 export { keyHint, type LargeSeedOptions, SimulatorState, seedDemo, seedLarge, simId } from './state.js';
 export {
@@ -466,6 +468,7 @@ class Api {
         return this.updateKey(id!, body);
       case 'GET usage_report/:id':
         if (id === 'messages') return usageReport(this.s, q);
+        if (id === 'claude_code') return claudeCodeReport(this.s, q);
         break;
       case 'GET cost_report':
         return costReport(this.s, q);
