@@ -225,6 +225,8 @@ interface TrafficSource {
 
 interface InternalRow extends UsageRow {
   seed: number;
+  /** What produced the row (its traffic source, or the revision that created it): stable, so reports can group by it. */
+  origin: object;
 }
 
 const MODEL_MIX: Array<[string, number]> = [
@@ -343,6 +345,7 @@ function sourceHour(s: TrafficSource, hourIdx: number): InternalRow | null {
     output: Math.floor(vol * s.out * (0.6 + 0.8 * u01(s.seed, hourIdx, 4))),
     webSearchRequests: s.webSearch ? Math.floor(s.webSearch * (0.2 + 1.6 * u01(s.seed, hourIdx, 5))) : 0,
     seed: s.seed,
+    origin: s,
   };
 }
 
@@ -427,6 +430,7 @@ export class UsageModel {
             output: 0,
             webSearchRequests: 0,
             seed: seedOf(`revision:${rev.apiKeyId}`),
+            origin: rev,
           };
           rows.push(row);
           matches.push(row);
@@ -464,14 +468,19 @@ function minuteWeights(row: InternalRow, nowMs: number): Int32Array {
  * The minute `m` (0-59) of an hourly row: an integer split of every field, proportional to deterministic minute
  * weights, such that the 60 minutes sum exactly to the hour.
  */
-export function minuteSlice(row: InternalRow, m: number, nowMs: number, cache?: Map<InternalRow, Int32Array>) {
+export function minuteSlice(
+  row: InternalRow,
+  m: number,
+  nowMs: number,
+  cache?: Map<InternalRow, Int32Array>,
+): InternalRow {
   let cum = cache?.get(row);
   if (!cum) {
     cum = minuteWeights(row, nowMs);
     cache?.set(row, cum);
   }
   const total = cum[60]!;
-  const out: UsageRow = { ...row };
+  const out: InternalRow = { ...row };
   for (const f of FIELDS) {
     const v = row[f];
     out[f] = total === 0 ? 0 : Math.floor((v * cum[m + 1]!) / total) - Math.floor((v * cum[m]!) / total);
@@ -481,7 +490,7 @@ export function minuteSlice(row: InternalRow, m: number, nowMs: number, cache?: 
 
 /** The public shape of a row (without the internal seed). */
 export function publicRow(r: InternalRow): UsageRow {
-  const { seed: _seed, ...row } = r;
+  const { seed: _seed, origin: _origin, ...row } = r;
   return row;
 }
 
