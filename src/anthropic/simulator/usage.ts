@@ -266,8 +266,8 @@ function buildSources(state: SimulatorState, seededStatus: ReadonlyMap<string, s
   ) => {
     const r = (salt: string) => labelRandom(`${label}:${salt}`);
     const heavy = tier === 'batch';
-    // Log-uniform volumes: interactive 3k-300k uncached input tokens in a busy hour, batch 0.5M-5M.
-    const base = heavy ? 500_000 * 10 ** r('base') : 3_000 * 100 ** r('base');
+    // Log-uniform volumes: interactive 5k-300k uncached input tokens in a busy hour, batch 40k-400k every hour.
+    const base = heavy ? 40_000 * 10 ** r('base') : 5_000 * 60 ** r('base');
     const level = heavy ? 0.85 + 0.15 * r('level') : profile === 'console' ? 0.5 : 0.25 + 0.75 * r('level');
     out.push({
       apiKeyId: key?.id ?? null,
@@ -291,7 +291,8 @@ function buildSources(state: SimulatorState, seededStatus: ReadonlyMap<string, s
     const status = seededStatus.get(key.id) ?? key.status;
     if (status !== 'active') continue;
     if (labelRandom(`traffic:${key.id}`) >= keyShare) continue;
-    const batch = BATCH_NAME.test(key.name);
+    // Half of the batch-looking keys (large organizations) really run batches; the rest are interactive.
+    const batch = BATCH_NAME.test(key.name) && (!large || labelRandom(`batch:${key.id}`) < 0.5);
     const tier: ServiceTier = batch ? 'batch' : 'standard';
     const profile: Profile = batch ? 'batch' : 'interactive';
     const from = Date.parse(key.created_at);
