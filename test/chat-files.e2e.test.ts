@@ -4,9 +4,17 @@
  * completeUploadExternal), and the real discord.js REST client against the fake Discord (a multipart message with
  * an attachment). What arrives must be the very PNG that was rendered, next to a message whose text is complete.
  */
+import { REST, Routes } from 'discord.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { renderCostChart } from '../src/charts/cost-chart.js';
+import { ActionRegistry } from '../src/core/command/actions.js';
+import { CommandRegistry, defineCommand } from '../src/core/command/define.js';
+import { Dispatcher } from '../src/core/command/dispatch.js';
 import { md, type Reply, type ReplyFile, reply } from '../src/core/command/reply.js';
+import { IdentityResolver } from '../src/core/identity/resolve.js';
+import { handleInteraction } from '../src/discord/interactions.js';
+import { FairQueue } from '../src/runtime/fair-queue.js';
 import { BOT_TOKEN, visibleText } from './fakes/slack.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { discordText } from './support/discord-text.js';
@@ -187,5 +195,65 @@ describe('Discord: a posted reply with a file', () => {
     expect(d.messages.get(ref.messageId)!.attachments).toEqual([]);
     const call = d.calls.at(-1)!;
     expect(call.body.__files).toBeUndefined();
+  });
+});
+
+describe('Discord: an interaction reply with a file', () => {
+  /**
+   * The real dispatcher and interaction handler with one extra command whose reply carries the chart (no built
+   * command returns files yet); the reply goes out through discord.js's REST client to the fake.
+   */
+  const chartCommand = defineCommand({
+    path: ['chart'],
+    description: 'Reply with the chart',
+    access: 'public',
+    options: z.object({ public: z.boolean().optional().describe('Post it in the channel') }),
+    async handler({ options }) {
+      return reply({ ...digest([chart]), visibility: options.public ? 'in_channel' : 'ephemeral' });
+    },
+  });
+  const run = async (args: Record<string, boolean>) => {
+    const d = t.discord!;
+    const rest = new REST({ version: '10', api: d.restApi }).setToken(d.token);
+    const q = t.qm;
+    const dispatcher = new Dispatcher({
+      queue: new FairQueue(),
+      registry: new CommandRegistry([chartCommand]),
+      actions: new ActionRegistry([]),
+      services: q.services,
+      identity: new IdentityResolver(q.store, q.services.directory, q.admin, q.services.clock),
+      store: q.store,
+      clock: q.services.clock,
+      logger: q.logger,
+    });
+    const raw = d.buildCommand({ user: 'bob', subcommand: 'chart', args });
+    await handleInteraction({ dispatcher, rest, hasBotToken: true, logger: q.logger }, raw, async (body) => {
+      await rest.post(Routes.interactionCallback(raw.id, raw.token), { body, auth: false });
+    });
+    rest.clearHashSweeper();
+    rest.clearHandlerSweeper();
+    return d.interaction(raw.id)!;
+  };
+
+  it('an ephemeral reply carries the PNG as an attachment of @original', async () => {
+    const d = t.discord!;
+    const it = await run({});
+    const original = d.messages.get(it.originalId!)!;
+    expect(discordText(original)).toContain('$1,234.56');
+    expect(original.attachments.map((a: any) => a.filename)).toEqual(['cost-2026-11-24.png']);
+    expect(Buffer.compare(d.attachmentBytes(original.id)!, Buffer.from(chart.data))).toBe(0);
+  });
+
+  it('a public reply is posted in the channel with the PNG, and the caller is told', async () => {
+    const d = t.discord!;
+    const before = new Set(d.messages.keys());
+    const it = await run({ public: true });
+    const fresh = [...d.messages.values()].filter((m) => !before.has(m.id) && m.id !== it.originalId);
+    expect(fresh).toHaveLength(1);
+    const posted = fresh[0]!;
+    expect(posted.channel_id).toBe(d.channelId);
+    expect(posted.flags & (1 << 6)).toBe(0);
+    expect(Buffer.compare(d.attachmentBytes(posted.id)!, Buffer.from(chart.data))).toBe(0);
+    expect(discordText(d.messages.get(it.originalId!))).toContain('Posted in this channel');
   });
 });
