@@ -50,8 +50,6 @@ function checkInside(rows: readonly { at: Date }[], from: Date, to: Date, what: 
 export function spendStore(prisma: PrismaClient, provider: Provider): { spend: SpendWrites } {
   async function replace(
     report: ReportName,
-    from: Date,
-    to: Date,
     remove: (tx: Tx) => Promise<{ count: number }>,
     table: string,
     rows: Record<string, unknown>[],
@@ -79,8 +77,6 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
         );
         return replace(
           'usage',
-          from,
-          to,
           (tx) => tx.usageHour.deleteMany({ where: { bucketStart: { gte: from, lt: to } } }),
           'UsageHour',
           rows.map(usageRow),
@@ -97,8 +93,6 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
         );
         return replace(
           'costs',
-          from,
-          to,
           (tx) => tx.costDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
           'CostDay',
           rows.map(costRow),
@@ -115,8 +109,6 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
         );
         return replace(
           'claude_code',
-          from,
-          to,
           (tx) => tx.claudeCodeDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
           'ClaudeCodeDay',
           rows.map(claudeCodeRow),
