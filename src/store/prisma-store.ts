@@ -20,6 +20,7 @@ import { approvalStores } from './approvals-store.js';
 import { AuditWriter } from './audit-writer.js';
 import { directoryStore } from './directory-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
+import { spendStore } from './spend-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
 
@@ -328,6 +329,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
 
     ...approvalStores(prisma),
     ...slackInstallationStore(prisma),
+    ...spendStore(prisma, provider),
 
     async close() {
       await auditWriter.flush();
