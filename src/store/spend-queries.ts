@@ -86,7 +86,9 @@ export function spendQueries(prisma: PrismaClient): SpendQueries {
       });
       return rows
         .map((r) => ({ workspaceId: r.workspaceId, nanos: big(r._sum.nanos) }))
-        .sort((a, b) => (a.nanos === b.nanos ? a.workspaceId.localeCompare(b.workspaceId) : a.nanos > b.nanos ? -1 : 1));
+        .sort((a, b) =>
+          a.nanos === b.nanos ? a.workspaceId.localeCompare(b.workspaceId) : a.nanos > b.nanos ? -1 : 1,
+        );
     },
 
     async tokensByDay(from, to, scope) {
@@ -152,7 +154,9 @@ export function spendQueries(prisma: PrismaClient): SpendQueries {
             costNanos: big(r._sum.costNanos),
           }),
         )
-        .sort((a, b) => (a.costNanos === b.costNanos ? a.actor.localeCompare(b.actor) : a.costNanos > b.costNanos ? -1 : 1));
+        .sort((a, b) =>
+          a.costNanos === b.costNanos ? a.actor.localeCompare(b.actor) : a.costNanos > b.costNanos ? -1 : 1,
+        );
     },
   };
 }
