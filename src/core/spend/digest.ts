@@ -11,7 +11,7 @@
  *    month after D. Said in the text too (FORECAST_METHOD).
  *  - Budgets are issue 10: `budgets` is null until they exist, and the digest then says nothing about them.
  */
-import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
+import { md, plain, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import type { ApiKey, OrgUser, Workspace } from '../ports/admin-api.js';
 import type { ClaudeCodeActorSum, TokenSums } from '../ports/spend.js';
 import type { Services } from '../services.js';
@@ -207,7 +207,10 @@ export async function buildDigest(services: Services, o: { day: Date }): Promise
     perDayTotal.set(t, (perDayTotal.get(t) ?? 0n) + r.nanos);
     const ws = r.workspaceId ?? '';
     let m = wsPerDay.get(ws);
-    if (!m) wsPerDay.set(ws, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      wsPerDay.set(ws, m);
+    }
     m.set(t, (m.get(t) ?? 0n) + r.nanos);
     if (t === day.getTime()) hasData = true;
   }
@@ -271,7 +274,10 @@ export async function buildDigest(services: Services, o: { day: Date }): Promise
     k.tokens += tokens;
     if (est !== null) k.estimateNanos = (k.estimateNanos ?? 0n) + est;
     let m = models.get(g.model!);
-    if (!m) models.set(g.model!, (m = { model: g.model!, tokens: 0n, estimateNanos: null }));
+    if (!m) {
+      m = { model: g.model!, tokens: 0n, estimateNanos: null };
+      models.set(g.model!, m);
+    }
     m.tokens += tokens;
     if (est !== null) m.estimateNanos = (m.estimateNanos ?? 0n) + est;
     uncachedIn += g.uncachedInput + g.cacheWrite5m + g.cacheWrite1h;
@@ -562,14 +568,9 @@ function title(d: Digest): string {
 
 /** Plain text (the CLI; a chat fallback): every section, no markup. */
 export function digestText(d: Digest): string {
-  const unescape = (s: string) =>
-    s
-      .replace(/\*\*(.+?)\*\*/g, '$1')
-      .replace(/`([^`]*)`/g, '$1')
-      .replace(/\\([\\*_`~|<>[\]])/g, '$1');
   const lines = [title(d), ''];
   for (const s of sections(d)) {
-    lines.push(`${s.heading}:`, ...s.lines.map((l) => `  ${unescape(l)}`), '');
+    lines.push(`${s.heading}:`, ...s.lines.map((l) => `  ${plain(l)}`), '');
   }
   lines.push('Per-key and per-model amounts are estimates (tokens × list prices); totals come from the cost report.');
   return lines.join('\n');
