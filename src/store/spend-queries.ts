@@ -128,6 +128,11 @@ export function spendQueries(prisma: PrismaClient): SpendQueries {
       });
     },
 
+    async latestUsageHour() {
+      const r = await prisma.usageHour.aggregate({ _max: { bucketStart: true } });
+      return r._max.bucketStart ?? null;
+    },
+
     async claudeCodeByActor(from, to) {
       const rows = await prisma.claudeCodeDay.groupBy({
         by: ['actorType', 'actor'],

@@ -229,6 +229,8 @@ export interface SpendQueries {
   tokensByDay(from: Date, to: Date, scope?: UsageScope): Promise<(TokenSums & { day: Date })[]>;
   /** Token sums over [from, to), grouped by the given dimensions (none: one total row, absent when no data). */
   tokens(from: Date, to: Date, by: readonly UsageDimension[], scope?: UsageScope): Promise<UsageGroup[]>;
+  /** Start of the newest ingested usage hour, or null when there is none. */
+  latestUsageHour(): Promise<Date | null>;
   /** Claude Code per actor over the days in [from, to). */
   claudeCodeByActor(from: Date, to: Date): Promise<ClaudeCodeActorSum[]>;
 }

@@ -168,7 +168,7 @@ export function defaultDigestDay(now: Date, timeZone?: string): Date {
 }
 
 /** The price table in force (quartermaster.yaml's `spend.prices` over the defaults). */
-function pricesOf(services: Services): PriceTable {
+export function pricesOf(services: Services): PriceTable {
   return (services.policy as { prices?: PriceTable }).prices ?? DEFAULT_PRICES;
 }
 
