@@ -21,6 +21,7 @@ import { AuditWriter } from './audit-writer.js';
 import { directoryStore } from './directory-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
 import { spendQueries } from './spend-queries.js';
+import { spendStore } from './spend-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
 
@@ -331,6 +332,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
 
     ...approvalStores(prisma),
     ...slackInstallationStore(prisma),
+    ...spendStore(prisma, provider),
 
     async close() {
       await auditWriter.flush();

@@ -143,6 +143,12 @@ export interface SpendWrites {
   /** End of the last window written completely, or null before the first sync. */
   syncedThrough(report: ReportName): Promise<Date | null>;
   setSyncedThrough(report: ReportName, through: Date, now: Date): Promise<void>;
+  /**
+   * Start of the ingested range (everything from here to syncedThrough has been written), or null before the
+   * first sync. Lets a caller that needs an older window (the digest for a past day) fetch only what is missing.
+   */
+  syncedFrom(report: ReportName): Promise<Date | null>;
+  setSyncedFrom(report: ReportName, from: Date, now: Date): Promise<void>;
 }
 
 // ---- Digest subscriptions
