@@ -169,7 +169,7 @@ export function defaultDigestDay(now: Date, timeZone?: string): Date {
 
 /** The price table in force (quartermaster.yaml's `spend.prices` over the defaults). */
 export function pricesOf(services: Services): PriceTable {
-  return (services.policy as { prices?: PriceTable }).prices ?? DEFAULT_PRICES;
+  return services.policy.prices ?? DEFAULT_PRICES;
 }
 
 export async function buildDigest(services: Services, o: { day: Date }): Promise<Digest> {
