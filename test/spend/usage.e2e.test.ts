@@ -41,7 +41,7 @@ let sources: Source[] = [];
 const usage: UsageHourRow[] = [];
 const costs: CostDayRow[] = [];
 
-function tokensFor(s: Source, hour: number, i: number) {
+function tokensFor(hour: number, i: number) {
   const base = BigInt(1000 + ((i * 7919 + hour * 104_729) % 50_000));
   return {
     uncachedInput: base,
@@ -85,7 +85,7 @@ beforeAll(async () => {
           apiKeyId: s.keyId,
           model: s.model,
           serviceTier: 'standard',
-          ...tokensFor(s, d * 24 + h, i),
+          ...tokensFor(d * 24 + h, i),
         };
         usage.push(row);
         const k = `${s.workspaceId}|${s.model}`;
