@@ -20,6 +20,7 @@ import { approvalStores } from './approvals-store.js';
 import { AuditWriter } from './audit-writer.js';
 import { directoryStore } from './directory-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
+import { spendQueries } from './spend-queries.js';
 import { spendStore } from './spend-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
@@ -299,6 +300,8 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
         return { entries: rows.map(auditFromRow), total };
       },
     },
+
+    spendQueries: spendQueries(prisma),
 
     health: {
       async ping() {

@@ -167,3 +167,76 @@ export interface DigestSubscription {
   createdBy: string;
   createdAt: Date;
 }
+
+// ---- Reading the ingested reports: every aggregate is computed by the database (GROUP BY, SUM), never by loading
+// the rows. Ranges are [from, to) in UTC; days are UTC midnights.
+
+/** Token sums of usage rows. */
+export interface TokenSums {
+  uncachedInput: bigint;
+  cacheRead: bigint;
+  cacheWrite5m: bigint;
+  cacheWrite1h: bigint;
+  output: bigint;
+  webSearch: bigint;
+}
+
+export type UsageDimension = 'apiKeyId' | 'workspaceId' | 'model' | 'serviceTier';
+
+/**
+ * Which usage rows a caller may see: rows of these workspaces OR of these keys. Absent means every row (billing,
+ * admin, the digest). Both lists empty means none.
+ */
+export interface UsageScope {
+  workspaceIds: readonly string[];
+  apiKeyIds: readonly string[];
+}
+
+/** One group of usage rows: the dimensions asked for are set, the others are absent. */
+export interface UsageGroup extends TokenSums {
+  apiKeyId?: string;
+  workspaceId?: string;
+  model?: string;
+  serviceTier?: string;
+}
+
+export interface CostDaySum {
+  day: Date;
+  /** Set when asked per workspace ('' is the Default workspace). */
+  workspaceId?: string;
+  nanos: Nanos;
+}
+
+export interface ClaudeCodeActorSum {
+  actorType: string;
+  actor: string;
+  sessions: number;
+  linesAdded: number;
+  linesRemoved: number;
+  commits: number;
+  pullRequests: number;
+  costNanos: Nanos;
+}
+
+export interface SpendQueries {
+  /** Cost report per UTC day in [from, to); per workspace too when `byWorkspace`; only these workspaces if given. */
+  costByDay(
+    from: Date,
+    to: Date,
+    o?: { byWorkspace?: boolean; workspaceIds?: readonly string[] },
+  ): Promise<CostDaySum[]>;
+  /** Cost report per workspace over [from, to). */
+  costByWorkspace(
+    from: Date,
+    to: Date,
+    o?: { workspaceIds?: readonly string[] },
+  ): Promise<{ workspaceId: string; nanos: Nanos }[]>;
+  /** Token sums per UTC day over [from, to) (the hourly rows folded by the database). */
+  tokensByDay(from: Date, to: Date, scope?: UsageScope): Promise<(TokenSums & { day: Date })[]>;
+  /** Token sums over [from, to), grouped by the given dimensions (none: one total row, absent when no data). */
+  tokens(from: Date, to: Date, by: readonly UsageDimension[], scope?: UsageScope): Promise<UsageGroup[]>;
+  /** Start of the newest ingested usage hour, or null when there is none. */
+  latestUsageHour(): Promise<Date | null>;
+  /** Claude Code per actor over the days in [from, to). */
+  claudeCodeByActor(from: Date, to: Date): Promise<ClaudeCodeActorSum[]>;
+}

@@ -3,7 +3,7 @@
  * The core never sees Prisma types: everything crossing this port is a plain object.
  */
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from './admin-api.js';
-import type { SpendWrites } from './spend.js';
+import type { SpendQueries, SpendWrites } from './spend.js';
 
 export type Platform = 'slack' | 'discord';
 
@@ -454,6 +454,9 @@ export interface Store {
     /** Newest first. */
     list(query: { limit: number; offset?: number }): Promise<{ entries: AuditEntry[]; total: number }>;
   };
+
+  /** The ingested usage, cost and Claude Code reports, aggregated by the database (read side). */
+  spendQueries: SpendQueries;
 
   health: {
     /** Throws when the database cannot be reached. */
