@@ -110,7 +110,12 @@ export async function runDigestCli(
       from: new Date(reported.getTime() - 30 * DAY_MS),
       to: new Date(reported.getTime() + DAY_MS),
     });
+    const started = performance.now();
     const digest = await buildDigest(core.services, { day: reported });
+    core.services.logger.info(
+      { day: digest.day.toISOString().slice(0, 10), ms: Math.round(performance.now() - started) },
+      'digest computed from the stored reports',
+    );
     if (format === 'json') out(JSON.stringify(digestJson(digest), null, 2));
     else out(digestText(digest));
     if (outFile !== undefined) {

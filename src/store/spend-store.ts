@@ -127,6 +127,11 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
         return r?.syncedThrough ?? null;
       },
 
+      async lastSyncedAt(report) {
+        const r = await prisma.reportSync.findUnique({ where: { report } });
+        return r?.updatedAt ?? null;
+      },
+
       async setSyncedThrough(report, through, now) {
         await prisma.reportSync.upsert({
           where: { report },

@@ -143,6 +143,8 @@ export interface SpendWrites {
   /** End of the last window written completely, or null before the first sync. */
   syncedThrough(report: ReportName): Promise<Date | null>;
   setSyncedThrough(report: ReportName, through: Date, now: Date): Promise<void>;
+  /** When syncedThrough was last written (the last sync that completed a window), or null before the first. */
+  lastSyncedAt(report: ReportName): Promise<Date | null>;
   /**
    * Start of the ingested range (everything from here to syncedThrough has been written), or null before the
    * first sync. Lets a caller that needs an older window (the digest for a past day) fetch only what is missing.

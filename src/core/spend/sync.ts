@@ -37,6 +37,12 @@ const DAY = 24 * HOUR;
 export const BACKFILL_DAYS = 35;
 /** How far back each run re-fetches, because the API may still revise it. */
 export const TRAILING_MS: Record<ReportName, number> = { usage: 48 * HOUR, costs: 3 * DAY, claude_code: 2 * DAY };
+/** A sync younger than this (the jobs' intervals) counts as current for ensureSpendData's revisable trail. */
+export const FRESH_MS: Record<ReportName, number> = {
+  usage: 10 * 60_000,
+  costs: 30 * 60_000,
+  claude_code: 30 * 60_000,
+};
 /** The API's maximum page sizes: buckets of 1 h, buckets of 1 d, Claude Code records. */
 export const MAX_PAGE: Record<ReportName, number> = { usage: 168, costs: 31, claude_code: 1000 };
 export const USAGE_GROUP_BY = ['api_key_id', 'workspace_id', 'model', 'service_tier'] as const;
@@ -410,8 +416,16 @@ export async function ensureSpendData(
   const out: SpendSyncSummary[] = [];
   for (const report of opts.reports ?? (['usage', 'costs', 'claude_code'] as const)) {
     const through = await s.store.spend.syncedThrough(report);
-    if (through === null || window.to.getTime() > through.getTime() - TRAILING_MS[report]) {
+    if (through === null || window.to.getTime() > through.getTime()) {
+      // Part of the window was never fetched.
       out.push(await syncReport(s, report, opts));
+    } else if (window.to.getTime() > through.getTime() - TRAILING_MS[report]) {
+      // The window reaches into the trail the API may still revise: refresh it, unless a sync did within the
+      // job's own interval (reports are asked for about once a minute at most, and the job keeps them current).
+      const at = await s.store.spend.lastSyncedAt(report);
+      if (at === null || s.clock.now().getTime() - at.getTime() > FRESH_MS[report]) {
+        out.push(await syncReport(s, report, opts));
+      }
     }
     const rangeFrom = await s.store.spend.syncedFrom(report);
     if (rangeFrom !== null && window.from < rangeFrom) {
