@@ -34,6 +34,7 @@ import { createHttpServer, type Handler, json, listen } from './http/server.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { FairQueue } from './runtime/fair-queue.js';
+import { nodeCronSchedule } from './scheduler/cron.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import type { SlackAdapter } from './slack/app.js';
 import { migrateIfPending, openStore } from './store/index.js';
@@ -247,6 +248,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       },
       settings: { simulated: simulator !== null },
       notifiers: {},
+      schedule: nodeCronSchedule(),
       // Set just below: the engine works on these very services.
       approvals: undefined as unknown as ApprovalEngine,
     };

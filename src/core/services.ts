@@ -4,6 +4,7 @@ import type { DirectoryService } from './directory.js';
 import type { Caller } from './identity/caller.js';
 import type { AdminApi, Organization, Workspace } from './ports/admin-api.js';
 import type { ChatNotifier, Clock, Logger } from './ports/runtime.js';
+import type { CronSchedule } from './ports/spend.js';
 import type { ApprovalRequest, ApprovalVote, Store } from './ports/store.js';
 
 /** What command handlers may use. Built once in src/main.ts. */
@@ -26,6 +27,10 @@ export interface Services {
     /** True when running against the built-in simulated organization. */
     simulated: boolean;
   };
+  /** When cron schedules fire in a time zone (digest subscriptions); src/scheduler implements it with node-cron. */
+  schedule?: CronSchedule;
+  /** Renders the digest's cost chart as a PNG (src/charts); absent where no renderer is built in. */
+  charts?: ChartRenderer;
 }
 
 /** A request to file under the policy (see Approvals.submit). */
@@ -58,4 +63,9 @@ export interface Approvals {
   runDue(): Promise<number>;
   expireDue(): Promise<number>;
   remindDue(): Promise<number>;
+}
+
+/** The chart renderer as the core sees it (the renderer itself lives outside the core: it uses ECharts). */
+export interface ChartRenderer {
+  costChart(input: { title: string; days: string[]; series: { name: string; values: number[] }[] }): Promise<Uint8Array>;
 }

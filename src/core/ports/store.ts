@@ -3,6 +3,7 @@
  * The core never sees Prisma types: everything crossing this port is a plain object.
  */
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from './admin-api.js';
+import type { DigestStore } from './spend.js';
 
 export type Platform = 'slack' | 'discord';
 
@@ -462,4 +463,6 @@ export interface Store {
   };
 
   close(): Promise<void>;
+
+  digests: DigestStore;
 }
