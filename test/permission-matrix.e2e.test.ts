@@ -59,6 +59,10 @@ const MATRIX: Record<string, { text: string; expect: string; oneAtATime?: true }
   'policy show': { text: 'policy show', expect: 'AAAAAAD' },
   'requests list': { text: 'requests list all', expect: 'AAAAAAD' },
   'requests cancel': { text: 'requests cancel %alice-request%', expect: 'ARRRRRD' },
+  'digest subscribe': { text: 'digest subscribe daily 09:00 Europe/Berlin', expect: 'ADADDDD' },
+  // No channel has a weekly digest: those allowed are told so.
+  'digest unsubscribe': { text: 'digest unsubscribe weekly', expect: 'RDRDDDD' },
+  'digest preview': { text: 'digest preview', expect: 'ADADDDD' },
 };
 
 /** Who plays each role: the org member's email, and their chat accounts. */

@@ -67,5 +67,9 @@ export interface Approvals {
 
 /** The chart renderer as the core sees it (the renderer itself lives outside the core: it uses ECharts). */
 export interface ChartRenderer {
-  costChart(input: { title: string; days: string[]; series: { name: string; values: number[] }[] }): Promise<Uint8Array>;
+  costChart(input: {
+    title: string;
+    days: string[];
+    series: { name: string; values: number[] }[];
+  }): Promise<Uint8Array>;
 }

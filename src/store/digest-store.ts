@@ -79,7 +79,9 @@ export function digestStore(prisma: PrismaClient): Pick<Store, 'digests'> {
 
       async claim(subscriptionId, period, holder, now, staleAfterMs) {
         try {
-          await prisma.digestDelivery.create({ data: { subscriptionId, period, holder, claimedAt: now, sentAt: null } });
+          await prisma.digestDelivery.create({
+            data: { subscriptionId, period, holder, claimedAt: now, sentAt: null },
+          });
           return true;
         } catch (e) {
           if (!isUniqueViolation(e)) throw e;

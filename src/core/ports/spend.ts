@@ -187,9 +187,11 @@ export interface DigestStore {
     cadence?: DigestSubscription['cadence'],
   ): Promise<DigestSubscription[]>;
   /** Every subscription, or a channel's, oldest first. */
-  list(where?: { platform: DigestSubscription['platform']; teamId: string; channelId: string }): Promise<
-    DigestSubscription[]
-  >;
+  list(where?: {
+    platform: DigestSubscription['platform'];
+    teamId: string;
+    channelId: string;
+  }): Promise<DigestSubscription[]>;
   /**
    * Claims the digest of one subscription and period for `holder`: true for exactly one caller across replicas
    * (an INSERT on the unique row). A claim that was neither sent nor released within `staleAfterMs` (its holder

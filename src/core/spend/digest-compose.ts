@@ -2,7 +2,7 @@
  * The digest message for one UTC day, as posted to a channel (with the cost chart when a renderer is built in)
  * or shown as a preview (text only).
  */
-import { md, reply, type Reply } from '../command/reply.js';
+import { md, type Reply, reply } from '../command/reply.js';
 import type { Services } from '../services.js';
 
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
