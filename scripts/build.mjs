@@ -6,12 +6,13 @@
 //
 // Why: through tsx every module resolution and every file passes through loader hooks running in a second
 // thread, which costs about a second and ~30 MB at every start. The bundle loads like plain JavaScript.
-// Dependencies stay in node_modules (not bundled). Chunks are written flat into dist/app/, two levels below the
+// Dependencies stay in node_modules (not bundled; see bundle-options.mjs). Chunks are written flat into dist/app/, two levels below the
 // package root like src/<dir>/<file>.ts, so the sources' `import.meta.url`-relative paths hold in the bundle too.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions } from './bundle-options.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'app');
@@ -24,21 +25,7 @@ if (!existsSync(path.join(root, 'src', 'cli', 'main.ts'))) {
 const started = Date.now();
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
-const result = await build({
-  absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts' },
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunk-[hash]',
-  metafile: true,
-  logLevel: 'warning',
-});
+const result = await build(bundleOptions({ root, outdir, entryPoints: { cli: 'src/cli/main.ts' } }));
 // What the bundle was built from, so the bin can tell when an edit made it stale.
 const inputs = Object.keys(result.metafile.inputs).map((p) => path.relative(root, path.resolve(root, p)));
 // Size and modification time of each, compared for equality (not "not newer"): an upgrade that restores archived

@@ -274,7 +274,9 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
             config.SLACK_ALLOWED_TEAMS ?? null,
           )
         : null;
-      services.notifiers.slack = slackNotifier(client, installations && ((team) => installations.botTokenFor(team)));
+      services.notifiers.slack = slackNotifier(client, installations && ((team) => installations.botTokenFor(team)), {
+        logger,
+      });
     }
     if (config.DISCORD_TOKEN) {
       const { REST, discordNotifier } = await discordModules();
@@ -572,7 +574,7 @@ async function connectSlack(
       logger,
       ackTimeoutMs,
     });
-    core.services.notifiers.slack = slackNotifier(slack.app.client, slack.botTokenFor);
+    core.services.notifiers.slack = slackNotifier(slack.app.client, slack.botTokenFor, { logger });
     conn.adapter = slack;
     if (slack.requestListener) {
       const listener = slack.requestListener;

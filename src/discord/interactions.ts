@@ -9,7 +9,7 @@ import { type REST, Routes } from 'discord.js';
 import type { Dispatcher } from '../core/command/dispatch.js';
 import { errorReply, type MessageRef, postedNotice, type Reply } from '../core/command/reply.js';
 import type { Logger } from '../core/ports/runtime.js';
-import { renderDiscord } from './render.js';
+import { type DiscordFile, discordFiles, renderDiscord } from './render.js';
 
 export const ROOT_COMMAND = 'qm';
 const EPHEMERAL = 1 << 6;
@@ -53,12 +53,15 @@ export async function handleInteraction(deps: DiscordInteractionDeps, raw: any, 
   const log = deps.logger.child({ adapter: 'discord', interaction: raw?.id });
   const userId: string | undefined = raw.member?.user?.id ?? raw.user?.id;
   const appId: string = raw.application_id;
-  const webhook = (body: object) => deps.rest.patch(Routes.webhookMessage(appId, raw.token), { body, auth: false });
-  const followUp = (body: object) =>
+  // `files` (discordFiles) makes the request multipart: the body goes in payload_json, each file in files[n].
+  const webhook = (body: object, files?: DiscordFile[]) =>
+    deps.rest.patch(Routes.webhookMessage(appId, raw.token), { body, auth: false, ...(files ? { files } : {}) });
+  const followUp = (body: object, files?: DiscordFile[]) =>
     deps.rest.post(Routes.webhook(appId, raw.token), {
       body,
       auth: false,
       query: new URLSearchParams({ wait: 'true' }),
+      ...(files ? { files } : {}),
     });
 
   if (raw.type === 1) return ack({ type: 1 });
@@ -115,16 +118,21 @@ export async function handleInteraction(deps: DiscordInteractionDeps, raw: any, 
       input: { kind: 'structured', name, options: values },
       chat: null,
       deliver: async (reply: Reply): Promise<MessageRef | undefined> => {
-        const body = renderDiscord(reply);
+        // A reply's files travel with it as attachments, public or ephemeral alike.
+        const { attachments, files } = discordFiles(reply);
+        const body = { ...renderDiscord(reply), ...(attachments ? { attachments } : {}) };
         if (reply.visibility === 'in_channel') {
           // The deferral was ephemeral; the card goes to the channel as its own message, and the caller is told.
           const posted = (await (deps.hasBotToken && raw.channel_id
-            ? deps.rest.post(Routes.channelMessages(raw.channel_id), { body: { ...body, flags: undefined } })
-            : followUp({ ...body, flags: undefined }))) as { id: string; channel_id: string };
+            ? deps.rest.post(Routes.channelMessages(raw.channel_id), {
+                body: { ...body, flags: undefined },
+                ...(files ? { files } : {}),
+              })
+            : followUp({ ...body, flags: undefined }, files))) as { id: string; channel_id: string };
           await webhook(renderDiscord(postedNotice(reply)));
           return { channelId: posted.channel_id, messageId: posted.id };
         }
-        await webhook({ ...body, flags: undefined });
+        await webhook({ ...body, flags: undefined }, files);
       },
     });
     return;

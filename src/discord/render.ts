@@ -76,3 +76,28 @@ export function renderDiscord(reply: Reply): DiscordMessage {
     allowed_mentions: { parse: [] },
   };
 }
+
+/** One file of a multipart message, in @discordjs/rest's RawFile shape (`files[n]` in the form). */
+export interface DiscordFile {
+  key: string;
+  name: string;
+  data: Uint8Array;
+  contentType: string;
+}
+
+/**
+ * A reply's files as Discord takes them: each file is a `files[n]` part of a multipart request (next to the JSON
+ * body in `payload_json`), and the body's `attachments` entry with the same `id` gives its name and alt text
+ * (`description`, at most 1024 characters). Empty when the reply has no files, so the request stays JSON.
+ */
+export function discordFiles(reply: Reply): {
+  attachments?: { id: number; filename: string; description: string }[];
+  files?: DiscordFile[];
+} {
+  if (!reply.files?.length) return {};
+  const files = reply.files.slice(0, 10); // Discord takes at most 10 attachments per message.
+  return {
+    attachments: files.map((f, i) => ({ id: i, filename: f.name, description: cut(f.alt, 1024) })),
+    files: files.map((f, i) => ({ key: `files[${i}]`, name: f.name, data: f.data, contentType: f.contentType })),
+  };
+}

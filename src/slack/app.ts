@@ -171,6 +171,8 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
       prefix: SLASH_COMMAND,
       input: { kind: 'text', text: command.text ?? '' },
       chat: slackDirectory(client),
+      // A reply's files (Reply.files) are not sent here: a response_url answer cannot carry files, so the reply
+      // shows its text, which is complete without them. Files reach Slack through the notifier (posts and DMs).
       deliver: async (reply: Reply) => {
         const msg = renderSlack(reply);
         if (reply.visibility === 'in_channel' && reply.track) {

@@ -1,6 +1,7 @@
-/** Posting, editing and DMs as the Slack bot (chat:write, im:write), outside any interaction. */
+/** Posting, editing and DMs as the Slack bot (chat:write, im:write, files:write), outside any interaction. */
 import type { WebClient } from '@slack/web-api';
-import type { ChatNotifier } from '../core/ports/runtime.js';
+import type { ReplyFile } from '../core/command/reply.js';
+import type { ChatNotifier, Logger } from '../core/ports/runtime.js';
 import { renderSlack } from './render.js';
 
 /**
@@ -10,15 +11,20 @@ import { renderSlack } from './render.js';
 export function slackNotifier(
   client: WebClient,
   tokenFor?: ((teamId: string) => Promise<string>) | null,
+  opts: { logger?: Logger } = {},
 ): ChatNotifier {
   const auth = async (teamId: string) => (tokenFor ? { token: await tokenFor(teamId) } : {});
   return {
     platform: 'slack',
     async post(teamId, channelId, reply) {
-      const res = await client.chat.postMessage({ ...(await auth(teamId)), channel: channelId, ...renderSlack(reply) });
-      return { channelId: res.channel ?? channelId, messageId: res.ts! };
+      const token = await auth(teamId);
+      const res = await client.chat.postMessage({ ...token, channel: channelId, ...renderSlack(reply) });
+      const channel = res.channel ?? channelId;
+      if (reply.files?.length) await uploadFiles(client, token, channel, reply.files, opts.logger);
+      return { channelId: channel, messageId: res.ts! };
     },
     async update(teamId, ref, reply) {
+      // Files are not re-sent: the message's earlier upload stays where it is.
       await client.chat.update({
         ...(await auth(teamId)),
         channel: ref.channelId,
@@ -29,7 +35,48 @@ export function slackNotifier(
     async dm(teamId, userId, reply) {
       const token = await auth(teamId);
       const im = await client.conversations.open({ ...token, users: userId });
-      await client.chat.postMessage({ ...token, channel: im.channel!.id!, ...renderSlack(reply) });
+      const res = await client.chat.postMessage({ ...token, channel: im.channel!.id!, ...renderSlack(reply) });
+      if (reply.files?.length)
+        await uploadFiles(client, token, res.channel ?? im.channel!.id!, reply.files, opts.logger);
     },
   };
+}
+
+/**
+ * Shares each file in the channel, right after the message it belongs to (in the channel, not in a thread, so the
+ * picture is seen without opening anything). files.uploadV2 makes Slack's three calls: files.getUploadURLExternal,
+ * the POST of the bytes to the upload URL, and files.completeUploadExternal, which shares the file.
+ *
+ * The message is already posted and says everything without the file, so a failed upload (typically `missing_scope`
+ * from an install made before files:write was asked for) is logged and not thrown: throwing would make a caller
+ * that retries post the message twice.
+ */
+async function uploadFiles(
+  client: WebClient,
+  token: { token?: string },
+  channelId: string,
+  files: readonly ReplyFile[],
+  logger: Logger | undefined,
+): Promise<void> {
+  for (const f of files) {
+    try {
+      await client.filesUploadV2({
+        ...token,
+        channel_id: channelId,
+        // web-api reads binary data only from a Buffer (a plain Uint8Array would be taken for a stream).
+        file: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength),
+        filename: f.name,
+        title: f.title,
+        alt_text: f.alt.slice(0, 1000),
+      });
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      logger?.warn(
+        { err, channel: channelId, file: f.name, code },
+        code === 'missing_scope'
+          ? 'could not attach a file to a Slack message: the app lacks the files:write scope (reinstall it with the current manifest); the message was posted without it'
+          : 'could not attach a file to a Slack message; the message was posted without it',
+      );
+    }
+  }
 }

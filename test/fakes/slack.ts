@@ -175,7 +175,7 @@ export class FakeSlack {
       ok: true,
       app_id: 'A0QM',
       authed_user: { id: 'UINSTALLER' },
-      scope: 'commands,chat:write,users:read,users:read.email,im:write',
+      scope: 'commands,chat:write,users:read,users:read.email,im:write,files:write',
       token_type: 'bot',
       access_token: INSTALLED_BOT_TOKEN,
       bot_user_id: 'UQMBOT2',

@@ -19,6 +19,21 @@ export type ReplyBlock =
   | { type: 'divider' }
   | { type: 'actions'; buttons: Button[] };
 
+/**
+ * A file sent with a message, such as the digest's chart. The message's text must stand on its own without it:
+ * a platform may not carry files everywhere (a Slack slash-command response cannot), and an upload can fail.
+ */
+export interface ReplyFile {
+  /** File name, with its extension (`cost-2026-11-25.png`); Discord shows it, Slack keeps it with the file. */
+  name: string;
+  /** Slack shows it above the image; Discord has no title (the name is shown). */
+  title: string;
+  /** Alternative text for screen readers: Slack's alt text, Discord's attachment description (≤ 1000 characters). */
+  alt: string;
+  contentType: 'image/png';
+  data: Uint8Array;
+}
+
 export interface Reply {
   /** Only the caller sees an ephemeral reply. */
   visibility: 'ephemeral' | 'in_channel';
@@ -32,6 +47,13 @@ export interface Reply {
    * through the channel message endpoints: interaction tokens expire after 15 minutes).
    */
   track?: (ref: MessageRef) => Promise<void>;
+  /**
+   * Files sent with the message: posted by the notifiers (Slack: uploaded into the channel right after the message;
+   * Discord: attachments of the message) and carried by Discord interaction replies. Slack slash-command responses
+   * (response_url) cannot carry files, so there the reply shows only its text. Edits (`update`) keep whatever files
+   * the message already had.
+   */
+  files?: ReplyFile[];
 }
 
 /** Where a message lives on its platform. */
@@ -70,7 +92,14 @@ export function reply(o: Partial<Reply> & { title?: string; text?: string }): Re
   const blocks: ReplyBlock[] = o.blocks ? [...o.blocks] : [];
   if (o.text) blocks.unshift({ type: 'text', text: o.text });
   const summary = o.summary ?? plain(o.title ?? o.text ?? '');
-  return { visibility: o.visibility ?? 'ephemeral', tone: o.tone ?? 'info', title: o.title, blocks, summary };
+  return {
+    visibility: o.visibility ?? 'ephemeral',
+    tone: o.tone ?? 'info',
+    title: o.title,
+    blocks,
+    summary,
+    ...(o.files?.length ? { files: o.files } : {}),
+  };
 }
 
 export function errorReply(title: string, text: string, extra: ReplyBlock[] = []): Reply {
