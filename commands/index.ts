@@ -22,6 +22,7 @@ import policyShow from './policy/show.js';
 import requestsCancel from './requests/cancel.js';
 import requestsList from './requests/list.js';
 import unlink from './unlink.js';
+import usage from './usage.js';
 import whoami from './whoami.js';
 import workspacesAddMember from './workspaces/add-member.js';
 import workspacesArchive from './workspaces/archive.js';
@@ -56,6 +57,7 @@ export const commands: readonly CommandDefinition<any>[] = [
   digestSubscribe,
   digestUnsubscribe,
   digestPreview,
+  usage,
 ];
 
 /** Every button kind. */

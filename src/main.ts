@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DestinationStream } from 'pino';
 import { actions, commands } from '../commands/index.js';
 import { type AdminApiRequestInfo, createAdminApiClient } from './anthropic/client.js';
+import { createReportsApiClient } from './anthropic/reports.js';
 import { SIMULATOR_ADMIN_KEY } from './anthropic/simulator/demo-key.js';
 import type { Simulator } from './anthropic/simulator/index.js';
 import { ConfigError, loadConfig, StartupConfigError } from './config/load.js';
@@ -222,18 +223,18 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
         'ANTHROPIC_BASE_URL is a simulator on this machine and ANTHROPIC_ADMIN_KEY is not set; using the simulator demo key',
       );
     }
-    const admin = createAdminApiClient({
-      ...target,
-      onRequest: (info) => {
-        logger.debug(info, 'admin api request');
-        opts.onAdminRequest?.(info);
-      },
-    });
+    const onRequest = (info: AdminApiRequestInfo) => {
+      logger.debug(info, 'admin api request');
+      opts.onAdminRequest?.(info);
+    };
+    const admin = createAdminApiClient({ ...target, onRequest });
+    const reports = createReportsApiClient({ ...target, onRequest });
 
     const directory = new DirectoryService(admin, store, clock, logger);
     let org: Promise<Organization> | null = null;
     const services: Services = {
       admin,
+      reports,
       store,
       directory,
       clock,

@@ -50,9 +50,21 @@ const MAX_PAGE_SIZE = 1000;
 /** Cap on an honoured retry-after for creates, so a misbehaving server cannot park a chat command for hours. */
 const MAX_RETRY_AFTER_MS = 60_000;
 
-export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
+/**
+ * The SDK client with the attempt counting, metrics hook, secret redaction and error classification every Admin
+ * API call shares (the directory endpoints here, the report endpoints in ./reports.ts).
+ */
+export interface AdminTransport {
+  client: Anthropic;
+  maxRetries: number;
+  /** Runs one API call (SDK retries included) and turns any failure into an AdminApiError. */
+  call<T>(fn: () => Promise<T>): Promise<T>;
+  /** A non-idempotent create: SDK retries off, only a 429 is retried (see below). */
+  create<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export function createAdminTransport(opts: AdminApiClientOptions): AdminTransport {
   const maxRetries = opts.maxRetries ?? 2;
-  const pageSize = opts.pageSize ?? MAX_PAGE_SIZE;
   const baseFetch = opts.fetch ?? globalThis.fetch;
   const calls = new AsyncLocalStorage<CallContext>();
 
@@ -96,7 +108,6 @@ export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
     // example) uses `x-api-key`. Send both so any faithful implementation of the API accepts the request.
     defaultHeaders: { 'x-api-key': opts.adminKey },
   });
-  const org = client.beta.organization;
 
   const redact = (text: string) => (opts.adminKey ? text.split(opts.adminKey).join('[redacted]') : text);
 
@@ -131,6 +142,14 @@ export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
       }
     });
   }
+
+  return { client, maxRetries, call, create };
+}
+
+export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
+  const pageSize = opts.pageSize ?? MAX_PAGE_SIZE;
+  const { client, call, create } = createAdminTransport(opts);
+  const org = client.beta.organization;
   const noRetry = { maxRetries: 0 };
 
   async function all<T>(items: AsyncIterable<unknown>, map: (raw: Json) => T): Promise<T[]> {

@@ -4,12 +4,14 @@ import type { DirectoryService } from './directory.js';
 import type { Caller } from './identity/caller.js';
 import type { AdminApi, Organization, Workspace } from './ports/admin-api.js';
 import type { ChatNotifier, Clock, Logger } from './ports/runtime.js';
-import type { CronSchedule } from './ports/spend.js';
+import type { CronSchedule, ReportsApi } from './ports/spend.js';
 import type { ApprovalRequest, ApprovalVote, Store } from './ports/store.js';
 
 /** What command handlers may use. Built once in src/main.ts. */
 export interface Services {
   admin: AdminApi;
+  /** The usage, cost and Claude Code reports (same key and base URL as `admin`). */
+  reports: ReportsApi;
   store: Store;
   directory: DirectoryService;
   clock: Clock;

@@ -21,6 +21,8 @@ import { AuditWriter } from './audit-writer.js';
 import { digestStore } from './digest-store.js';
 import { directoryStore } from './directory-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
+import { spendQueries } from './spend-queries.js';
+import { spendStore } from './spend-store.js';
 
 export type Provider = 'sqlite' | 'postgres';
 
@@ -300,6 +302,8 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
       },
     },
 
+    spendQueries: spendQueries(prisma),
+
     health: {
       async ping() {
         await prisma.$queryRawUnsafe('SELECT 1');
@@ -330,6 +334,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     ...approvalStores(prisma),
     ...slackInstallationStore(prisma),
     ...digestStore(prisma),
+    ...spendStore(prisma, provider),
 
     async close() {
       await auditWriter.flush();

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS } from '../../src/core/jobs.js';
 import type { Services } from '../../src/core/services.js';
-import { type Core, buildCore } from '../../src/main.js';
+import { buildCore, type Core } from '../../src/main.js';
 import { visibleText } from '../fakes/slack.js';
 import { auditEntry, linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
 
@@ -61,7 +61,9 @@ describe('digest subscribe', () => {
     expect(await say('digest subscribe weekly 8:30 america/new_york day:fri', 'UCAROL')).toMatch(
       /weekly on Friday at 08:30 America\/New_York/,
     );
-    expect(await say('digest subscribe weekly 10:00 UTC', 'UCAROL')).toMatch(/changed[\s\S]*weekly on Monday at 10:00 UTC/);
+    expect(await say('digest subscribe weekly 10:00 UTC', 'UCAROL')).toMatch(
+      /changed[\s\S]*weekly on Monday at 10:00 UTC/,
+    );
     const subs = await t.qm.store.digests.list();
     expect(subs).toHaveLength(1);
     expect(subs[0]).toMatchObject({ platform: 'slack', teamId: 'T0QM', channelId: 'C0GENERAL', weekday: 1 });

@@ -143,6 +143,12 @@ export interface SpendWrites {
   /** End of the last window written completely, or null before the first sync. */
   syncedThrough(report: ReportName): Promise<Date | null>;
   setSyncedThrough(report: ReportName, through: Date, now: Date): Promise<void>;
+  /**
+   * Start of the ingested range (everything from here to syncedThrough has been written), or null before the
+   * first sync. Lets a caller that needs an older window (the digest for a past day) fetch only what is missing.
+   */
+  syncedFrom(report: ReportName): Promise<Date | null>;
+  setSyncedFrom(report: ReportName, from: Date, now: Date): Promise<void>;
 }
 
 // ---- Digest subscriptions
@@ -216,4 +222,77 @@ export interface CronSchedule {
    * null when it does not fire in that window.
    */
   lastFire(expression: string, timezone: string, now: Date, withinMs: number): Date | null;
+}
+
+// ---- Reading the ingested reports: every aggregate is computed by the database (GROUP BY, SUM), never by loading
+// the rows. Ranges are [from, to) in UTC; days are UTC midnights.
+
+/** Token sums of usage rows. */
+export interface TokenSums {
+  uncachedInput: bigint;
+  cacheRead: bigint;
+  cacheWrite5m: bigint;
+  cacheWrite1h: bigint;
+  output: bigint;
+  webSearch: bigint;
+}
+
+export type UsageDimension = 'apiKeyId' | 'workspaceId' | 'model' | 'serviceTier';
+
+/**
+ * Which usage rows a caller may see: rows of these workspaces OR of these keys. Absent means every row (billing,
+ * admin, the digest). Both lists empty means none.
+ */
+export interface UsageScope {
+  workspaceIds: readonly string[];
+  apiKeyIds: readonly string[];
+}
+
+/** One group of usage rows: the dimensions asked for are set, the others are absent. */
+export interface UsageGroup extends TokenSums {
+  apiKeyId?: string;
+  workspaceId?: string;
+  model?: string;
+  serviceTier?: string;
+}
+
+export interface CostDaySum {
+  day: Date;
+  /** Set when asked per workspace ('' is the Default workspace). */
+  workspaceId?: string;
+  nanos: Nanos;
+}
+
+export interface ClaudeCodeActorSum {
+  actorType: string;
+  actor: string;
+  sessions: number;
+  linesAdded: number;
+  linesRemoved: number;
+  commits: number;
+  pullRequests: number;
+  costNanos: Nanos;
+}
+
+export interface SpendQueries {
+  /** Cost report per UTC day in [from, to); per workspace too when `byWorkspace`; only these workspaces if given. */
+  costByDay(
+    from: Date,
+    to: Date,
+    o?: { byWorkspace?: boolean; workspaceIds?: readonly string[] },
+  ): Promise<CostDaySum[]>;
+  /** Cost report per workspace over [from, to). */
+  costByWorkspace(
+    from: Date,
+    to: Date,
+    o?: { workspaceIds?: readonly string[] },
+  ): Promise<{ workspaceId: string; nanos: Nanos }[]>;
+  /** Token sums per UTC day over [from, to) (the hourly rows folded by the database). */
+  tokensByDay(from: Date, to: Date, scope?: UsageScope): Promise<(TokenSums & { day: Date })[]>;
+  /** Token sums over [from, to), grouped by the given dimensions (none: one total row, absent when no data). */
+  tokens(from: Date, to: Date, by: readonly UsageDimension[], scope?: UsageScope): Promise<UsageGroup[]>;
+  /** Start of the newest ingested usage hour, or null when there is none. */
+  latestUsageHour(): Promise<Date | null>;
+  /** Claude Code per actor over the days in [from, to). */
+  claudeCodeByActor(from: Date, to: Date): Promise<ClaudeCodeActorSum[]>;
 }

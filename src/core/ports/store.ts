@@ -3,7 +3,7 @@
  * The core never sees Prisma types: everything crossing this port is a plain object.
  */
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from './admin-api.js';
-import type { DigestStore } from './spend.js';
+import type { DigestStore, SpendQueries, SpendWrites } from './spend.js';
 
 export type Platform = 'slack' | 'discord';
 
@@ -455,6 +455,9 @@ export interface Store {
     list(query: { limit: number; offset?: number }): Promise<{ entries: AuditEntry[]; total: number }>;
   };
 
+  /** The ingested usage, cost and Claude Code reports, aggregated by the database (read side). */
+  spendQueries: SpendQueries;
+
   health: {
     /** Throws when the database cannot be reached. */
     ping(): Promise<void>;
@@ -465,4 +468,5 @@ export interface Store {
   close(): Promise<void>;
 
   digests: DigestStore;
+  spend: SpendWrites;
 }
