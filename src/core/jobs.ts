@@ -8,6 +8,7 @@ import { watchInvites } from './approvals/invites.js';
 import { enforceBoundKeyExpiry, expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
 import type { Services } from './services.js';
 import { sendDueDigests } from './spend/digest-send.js';
+import { formatSyncSummary, type SpendSyncSummary, syncClaudeCode, syncCosts, syncUsage } from './spend/sync.js';
 
 export interface JobDefinition {
   name: string;
@@ -94,6 +95,36 @@ export const JOBS: readonly JobDefinition[] = [
     run: async (s) => {
       const r = await sendDueDigests(s);
       return `${r.sent} sent${r.failed ? `, ${r.failed} failed` : ''}`;
+    },
+  },
+  {
+    name: 'usage.sync',
+    description: 'ingest the hourly usage report (tokens per key, workspace, model and tier), re-reading the last 48 h',
+    everyMs: 10 * 60_000,
+    run: async (s) => formatSyncSummary(await syncUsage(s)),
+  },
+  {
+    name: 'costs.sync',
+    description: 'ingest the daily cost report (last 3 days re-read) and the Claude Code report (last 2 days re-read)',
+    everyMs: 30 * 60_000,
+    // Both are daily reports that the API revises for days; one failing does not keep the other from running.
+    run: async (s) => {
+      const done: SpendSyncSummary[] = [];
+      const failed: unknown[] = [];
+      for (const sync of [syncCosts, syncClaudeCode]) {
+        try {
+          done.push(await sync(s));
+        } catch (err) {
+          failed.push(err);
+        }
+      }
+      if (failed.length) {
+        const msg = failed.map((e) => (e instanceof Error ? e.message : String(e))).join(' ');
+        throw new Error(done.length ? `${msg} (${done.map(formatSyncSummary).join('; ')})` : msg, {
+          cause: failed[0],
+        });
+      }
+      return done.map(formatSyncSummary).join('; ');
     },
   },
 ];

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { claudeCodeReport } from './claude-code.js';
 import { SIMULATOR_ADMIN_KEY } from './demo-key.js';
 import { arrayParam, costReport, ReportError, usageReport } from './reports.js';
 import {
@@ -14,9 +15,23 @@ import {
   seedDemo,
   seedLarge,
 } from './state.js';
+import type { UsageRevision } from './usage.js';
 
+export { claudeCodeRecords } from './claude-code.js';
 export type { SimApiKey, SimInvite, SimMember, SimUser, SimWorkspace } from './state.js';
 export { keyHint, type LargeSeedOptions, SimulatorState, seedDemo, seedLarge, simId } from './state.js';
+export {
+  formatCents,
+  type ServiceTier,
+  SIM_PRICES,
+  type SimModelPrice,
+  tokenCostUnits,
+  UNITS_PER_CENT,
+  type UsageRevision,
+  type UsageRow,
+  usageCostByTokenType,
+  usageCostUnits,
+} from './usage.js';
 export { SIMULATOR_ADMIN_KEY };
 
 export interface Fault {
@@ -27,6 +42,16 @@ export interface Fault {
   /** Exact pathname (no query) or a pattern tested against it. */
   path?: string | RegExp;
   method?: string;
+  /**
+   * Query parameters the request must carry (each name = value; for repeated parameters, any value), e.g.
+   * `{ bucket_width: '1h' }` to fail only the hourly usage pages.
+   */
+  query?: Record<string, string>;
+  /**
+   * Let this many matching requests through (counted from injection) before the fault starts: `after: 2,
+   * times: 3` makes the 3rd, 4th and 5th matching requests fail.
+   */
+  after?: number;
   /** Seconds, sent as `retry-after`; 429 faults default to 1. Fractions are allowed to keep tests fast. */
   retryAfter?: number;
   /** Sent as `x-should-retry`. */
@@ -109,7 +134,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const seed = opts.seed ?? 'demo';
   const state = new SimulatorState(now);
   const acceptedKeys = new Set([SIMULATOR_ADMIN_KEY, ...(opts.adminKeys ?? [])]);
-  const faults: Array<Fault & { remaining: number }> = [];
+  const faults: Array<Fault & { remaining: number; skip: number }> = [];
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let requestCounter = 0;
@@ -150,17 +175,25 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       { 'request-id': requestId, ...extra },
     );
 
-  const takeFault = (method: string, path: string): Fault | null => {
-    const i = faults.findIndex(
-      (f) =>
+  const takeFault = (method: string, path: string, query: URLSearchParams): Fault | null => {
+    for (let i = 0; i < faults.length; i++) {
+      const f = faults[i]!;
+      const matches =
         (f.method === undefined || f.method.toUpperCase() === method) &&
-        (f.path === undefined || (typeof f.path === 'string' ? f.path === path : f.path.test(path))),
-    );
-    if (i < 0) return null;
-    const f = faults[i]!;
-    f.remaining--;
-    if (f.remaining <= 0) faults.splice(i, 1);
-    return f;
+        (f.path === undefined || (typeof f.path === 'string' ? f.path === path : f.path.test(path))) &&
+        (f.query === undefined ||
+          Object.entries(f.query).every(([name, value]) => query.getAll(name).includes(String(value))));
+      if (!matches) continue;
+      if (f.skip > 0) {
+        // Counted but let through; a later fault may still match this request.
+        f.skip--;
+        continue;
+      }
+      f.remaining--;
+      if (f.remaining <= 0) faults.splice(i, 1);
+      return f;
+    }
+    return null;
   };
 
   const delay = (ms: number) =>
@@ -174,7 +207,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const injectFault = (f: Fault) => {
     const times = f.times === undefined ? 1 : f.times < 0 ? Number.POSITIVE_INFINITY : f.times;
-    faults.push({ ...f, remaining: times });
+    faults.push({ ...f, remaining: times, skip: Math.max(0, f.after ?? 0) });
   };
 
   const api = new Api(state);
@@ -202,7 +235,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       record.status = res.statusCode;
     });
 
-    const fault = takeFault(method, path);
+    const fault = takeFault(method, path, url.searchParams);
     if (fault) {
       if (fault.delayMs) await delay(fault.delayMs);
       if (fault.status !== 0) {
@@ -259,6 +292,23 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         sendJson(res, 200, { ok: true });
       } else if (path === '/_simulator/state' && method === 'GET') {
         sendJson(res, 200, state.toJSON());
+      } else if (path === '/_simulator/usage' && method === 'GET') {
+        const q = new URL(req.url ?? '/', 'http://simulator.local').searchParams;
+        const from = Date.parse(q.get('from') ?? '');
+        const to = Date.parse(q.get('to') ?? '');
+        if (Number.isNaN(from) || Number.isNaN(to)) throw new HttpError(400, 'from and to (RFC 3339) are required');
+        sendJson(res, 200, { data: state.usageRows(from, to) });
+      } else if (path === '/_simulator/usage/revise' && method === 'POST') {
+        const body = (await readJson(req)) as Record<string, unknown> | undefined;
+        if (!body || !('apiKeyId' in body) || body.hourStart === undefined) {
+          throw new HttpError(400, 'revision needs apiKeyId (string or null) and hourStart');
+        }
+        try {
+          state.reviseUsage(body as unknown as UsageRevision);
+        } catch (e) {
+          throw new HttpError(400, e instanceof Error ? e.message : String(e));
+        }
+        sendJson(res, 200, { ok: true });
       } else if (path === '/_simulator/requests' && method === 'GET') {
         sendJson(res, 200, { data: requests });
       } else {
@@ -300,7 +350,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       clear: () => {
         faults.length = 0;
       },
-      pending: () => faults.map(({ remaining: _r, ...f }) => f),
+      pending: () => faults.map(({ remaining: _r, skip: _s, ...f }) => f),
     },
     requests,
     reset: resetAll,
@@ -418,6 +468,7 @@ class Api {
         return this.updateKey(id!, body);
       case 'GET usage_report/:id':
         if (id === 'messages') return usageReport(this.s, q);
+        if (id === 'claude_code') return claudeCodeReport(this.s, q);
         break;
       case 'GET cost_report':
         return costReport(this.s, q);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { publicRow, UsageModel, type UsageRevision, type UsageRow } from './usage.js';
 
 /**
  * In-memory organization behind the simulator. Objects are stored in the API's own snake_case shape (minus
@@ -100,8 +101,33 @@ export class SimulatorState {
   maxActiveWorkspaces = 100;
   private nextSeq = 1;
   private counter = 0;
+  /** Each key's status when it was added: only keys seeded active carry traffic (see usage.ts). */
+  private readonly seededStatus = new Map<string, string>();
+  /** The usage ground truth behind the report endpoints (usage.ts). */
+  readonly usage = new UsageModel(this, this.seededStatus);
 
   constructor(readonly now: () => Date) {}
+
+  /**
+   * Ground truth for tests: the hourly usage rows (one per key or Console, workspace, model and service tier per
+   * UTC hour with traffic) whose hour starts in [fromMs, toMs), as of `now()`, revisions applied. Usage report
+   * buckets are sums (1d, 1h) or exact integer splits (1m) of these; the cost report is Σ usageCostUnits(row).
+   */
+  usageRows(fromMs: number | Date | string, toMs: number | Date | string): UsageRow[] {
+    const ms = (v: number | Date | string) => (typeof v === 'number' ? v : new Date(v).getTime());
+    return this.usage.rows(ms(fromMs), ms(toMs), this.now().getTime()).map(publicRow);
+  }
+
+  /**
+   * Changes one hour of one key (or Console usage, apiKeyId null) after the fact, e.g. to prove a re-sync replaces
+   * instead of adding: `factor` multiplies the hour's counts (floored; 0 removes them), `tokens` sets absolute
+   * values (and creates the row if the key was idle that hour). `model` / `serviceTier` narrow it to one row. A
+   * later revision of the same (key, hour, model, tier) replaces the earlier one (factors do not compound).
+   * Reflected in the usage report (every bucket width) and in the cost report.
+   */
+  reviseUsage(r: UsageRevision): void {
+    this.usage.revise(r);
+  }
 
   /** Empties the organization (used by reset before reseeding). */
   clear(): void {
@@ -114,6 +140,8 @@ export class SimulatorState {
     this.maxActiveWorkspaces = 100;
     this.nextSeq = 1;
     this.counter = 0;
+    this.seededStatus.clear();
+    this.usage.reset();
   }
 
   private seqNo(): number {
@@ -197,6 +225,7 @@ export class SimulatorState {
       expires_at: k.expiresAt ?? null,
     };
     this.apiKeys.push(key);
+    this.seededStatus.set(key.id, key.status);
     return key;
   }
 
