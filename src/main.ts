@@ -250,6 +250,8 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       settings: { simulated: simulator !== null },
       notifiers: {},
       schedule: nodeCronSchedule(),
+      // Loaded on first use: ECharts and resvg stay out of start-up.
+      charts: { costChart: async (input) => (await import('./charts/cost-chart.js')).renderCostChart(input) },
       // Set just below: the engine works on these very services.
       approvals: undefined as unknown as ApprovalEngine,
     };

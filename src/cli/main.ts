@@ -160,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'link':
         return await link(rest);
       case 'digest': {
+        if (rest[0] === 'send') return await (await import('./digest-send.js')).runDigestSend(rest.slice(1));
         if (parseCommandLine(rest, DIGEST_USAGE, DIGEST_OPTIONS, { max: 1 }).help) return help(DIGEST_USAGE);
         await printError('Usage digests are not available in this version of Quartermaster yet.');
         return 2;

@@ -72,6 +72,7 @@ export interface ChartRenderer {
   costChart(input: {
     title: string;
     days: string[];
-    series: { name: string; values: number[] }[];
+    /** Dollars per day (display only: rounded to the cent from the exact amounts), one per entry of `days`. */
+    series: { name: string; usd: number[] }[];
   }): Promise<Uint8Array>;
 }
