@@ -29,6 +29,12 @@ beforeAll(async () => {
   await linkChatUser(t, 'slack', 'T0QM', 'UALICE', 'alice@example.com');
   await linkChatUser(t, 'slack', 'T0QM', 'UBOB', 'bob@example.com');
   await linkChatUser(t, 'slack', 'T0QM', 'UCAROL', 'carol@example.com');
+  // The reports count as ingested for every day these tests report on (the schedule is under test here, not
+  // the sync: a digest send then makes no report request).
+  for (const report of ['usage', 'costs', 'claude_code'] as const) {
+    await t.qm.store.spend.setSyncedFrom(report, new Date('2025-01-01T00:00:00Z'), new Date());
+    await t.qm.store.spend.setSyncedThrough(report, new Date('2027-01-01T00:00:00Z'), new Date());
+  }
 }, 30_000);
 afterAll(async () => {
   await t?.close();

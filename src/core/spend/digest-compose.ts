@@ -4,6 +4,7 @@
  * or still revisable); when that fails the digest is composed from what is stored, and says so.
  */
 import type { Reply } from '../command/reply.js';
+import type { ReportName } from '../ports/spend.js';
 import type { Services } from '../services.js';
 import { buildDigest, CHART_DAYS, DAY_MS, digestChartInput, digestReply, isoDay } from './digest.js';
 import { ensureSpendData } from './sync.js';
@@ -16,11 +17,25 @@ export function digestWindow(day: Date): { from: Date; to: Date } {
   return { from: new Date(from), to: new Date(d.getTime() + DAY_MS) };
 }
 
+/**
+ * Syncs the reports whose ingested range does not cover the window yet (a day the sync jobs have not reached,
+ * or older than the backfill). A window already covered is left to the sync jobs, which re-read the days the
+ * API may still revise: a digest send then makes no report request at all.
+ */
+async function ensureIngested(s: Services, window: { from: Date; to: Date }): Promise<void> {
+  const missing: ReportName[] = [];
+  for (const report of ['costs', 'usage', 'claude_code'] as const) {
+    const [from, through] = await Promise.all([s.store.spend.syncedFrom(report), s.store.spend.syncedThrough(report)]);
+    if (!from || !through || from > window.from || through < window.to) missing.push(report);
+  }
+  if (missing.length) await ensureSpendData(s, window, { reports: missing });
+}
+
 export async function composeDigest(s: Services, day: Date, o: { chart: boolean }): Promise<Reply> {
   const log = s.logger.child({ digest: isoDay(day) });
   let stale = false;
   try {
-    await ensureSpendData(s, digestWindow(day));
+    await ensureIngested(s, digestWindow(day));
   } catch (err) {
     stale = true;
     log.warn({ err }, 'syncing the reports for a digest failed; composing it from the stored data');
