@@ -6,8 +6,9 @@
 //
 // Why: through tsx every module resolution and every file passes through loader hooks running in a second
 // thread, which costs about a second and ~30 MB at every start. The bundle loads like plain JavaScript.
-// Dependencies stay in node_modules (not bundled; see bundle-options.mjs). Chunks are written flat into dist/app/, two levels below the
-// package root like src/<dir>/<file>.ts, so the sources' `import.meta.url`-relative paths hold in the bundle too.
+// Dependencies stay in node_modules (not bundled; see bundle-options.mjs). Chunks are written flat into dist/app/,
+// two levels below the package root like src/<dir>/<file>.ts, so the sources' `import.meta.url`-relative paths
+// hold in the bundle too.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -11,7 +11,7 @@ export const PUBLIC_URL_PLACEHOLDER = 'https://quartermaster.example.com';
 /**
  * The bot scopes, one list for the manifest and the OAuth install (`GET /slack/install` asks for exactly these).
  * commands: /qm; chat:write: answers and cards; users:read + users:read.email: link people by verified email;
- * im:write: DMs to requesters and approvers; files:write: the chart attached to usage digests.
+ * im:write: DMs to requesters and approvers; files:write: chart images attached to messages.
  */
 export const SLACK_BOT_SCOPES: readonly string[] = [
   'commands',

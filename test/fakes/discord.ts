@@ -15,6 +15,7 @@ import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { multipartBoundary, parseMultipart } from './multipart.js';
 
 const DISCORD_EPOCH = 1420070400000n;
 
@@ -249,12 +250,26 @@ export function validateMessageBody(b: any, opts: { create: boolean }): Errors |
       });
     });
   }
+  if (Array.isArray(b.__files) && b.__files.length > 10) addError(e, ['files'], 'BASE_TYPE_MAX_LENGTH', maxLen(10));
+  if (Array.isArray(b.attachments)) {
+    b.attachments.forEach((a: any, i: number) => {
+      if (typeof a?.description === 'string' && a.description.length > 1024) {
+        addError(e, ['attachments', i, 'description'], 'BASE_TYPE_MAX_LENGTH', maxLen(1024));
+      }
+      // A new attachment's id names its file part (`files[<id>]`); there must be one.
+      const isNew = typeof a?.id === 'number' || (typeof a?.id === 'string' && a.id.length < 5);
+      if (isNew && !(b.__files ?? []).some((f: ReceivedFile) => f.key === `files[${a.id}]`)) {
+        addError(e, ['attachments', i, 'id'], 'ATTACHMENT_NOT_FOUND', 'Attachment data not found');
+      }
+    });
+  }
   if (opts.create) {
     const empty =
       !(typeof b.content === 'string' && b.content.length) &&
       !(Array.isArray(b.embeds) && b.embeds.length) &&
       !(Array.isArray(b.components) && b.components.length) &&
       !(Array.isArray(b.attachments) && b.attachments.length) &&
+      !(Array.isArray(b.__files) && b.__files.length) &&
       !(Array.isArray(b.sticker_ids) && b.sticker_ids.length) &&
       !b.poll;
     if (empty && !Object.keys(e).length) return { __empty: true };
@@ -303,25 +318,42 @@ function validateCommands(list: any): Errors | null {
   return Object.keys(e).length ? e : null;
 }
 
-/** Parses a JSON body, or the payload_json part (plus file names) of a multipart body. */
+/** A file part of a multipart message request (`files[n]`), bytes included. */
+export interface ReceivedFile {
+  key: string;
+  filename: string;
+  contentType: string | null;
+  data: Buffer;
+}
+
+/**
+ * Parses a JSON body, or a multipart one: the JSON from `payload_json`, and the file parts (`files[n]`, bytes intact)
+ * under `__files`. A malformed multipart body gives `__invalid`.
+ */
 function parseBody(raw: Buffer, contentType: string | undefined): any {
   if (!raw.length) return undefined;
-  const text = raw.toString('utf8');
-  const boundary = contentType?.match(/boundary=(?:"([^"]+)"|([^;]+))/);
-  if (contentType?.startsWith('multipart/form-data') && boundary) {
-    const b = boundary[1] ?? boundary[2]!;
+  const boundary = multipartBoundary(contentType);
+  if (boundary) {
     let payload: any = {};
-    const files: string[] = [];
-    for (const part of text.split(`--${b}`)) {
-      const [head, ...rest] = part.split('\r\n\r\n');
-      if (!head || !rest.length) continue;
-      const value = rest.join('\r\n\r\n').replace(/\r\n$/, '');
-      if (/name="payload_json"/.test(head)) payload = JSON.parse(value);
-      const file = head.match(/filename="([^"]*)"/);
-      if (file) files.push(file[1]!);
+    const files: ReceivedFile[] = [];
+    try {
+      for (const part of parseMultipart(raw, boundary)) {
+        if (part.name === 'payload_json') payload = JSON.parse(part.data.toString('utf8'));
+        else if (part.filename !== undefined) {
+          files.push({
+            key: part.name,
+            filename: part.filename,
+            contentType: part.contentType ?? null,
+            data: Buffer.from(part.data),
+          });
+        }
+      }
+    } catch (err) {
+      return { __invalid: (err as Error).message };
     }
     return files.length ? { ...payload, __files: files } : payload;
   }
+  const text = raw.toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
@@ -399,6 +431,8 @@ export class FakeDiscord {
   /** Every revision of each message (create first), by message id. */
   history = new Map<string, MessageRevision[]>();
   deletedMessageIds = new Set<string>();
+  /** Bytes of every attachment, by attachment id. */
+  attachmentData = new Map<string, { data: Buffer; contentType: string | null }>();
   channels = new Map<string, any>();
   interactions = new Map<string, InteractionRecord>();
   /** Stored application commands: key 'global' or the guild id. */
@@ -516,6 +550,17 @@ export class FakeDiscord {
   // ---------------------------------------------------------------- REST
   private onRequest(req: IncomingMessage, res: ServerResponse, raw: Buffer) {
     const url = new URL(req.url ?? '/', 'http://x');
+    // The CDN: an attachment's `url`, as a client downloads it (not a REST call).
+    const file = /^\/attachments\/(\d+)\/(\d+)\/[^/]+$/.exec(url.pathname);
+    if (file) {
+      const data = req.method === 'GET' ? this.attachmentData.get(file[2]!) : undefined;
+      if (!data) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': data.contentType ?? 'application/octet-stream' }).end(data.data);
+      return;
+    }
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10(?=\/)/, '');
     const body = parseBody(raw, req.headers['content-type']);
     const auth = req.headers.authorization;
@@ -523,9 +568,11 @@ export class FakeDiscord {
     let status: number;
     let out: any;
     try {
-      [status, out] = url.pathname.startsWith('/api/v10/')
-        ? this.route(req.method ?? 'GET', path, query, body, auth)
-        : [404, { message: '404: Not Found', code: 0 }];
+      [status, out] = !url.pathname.startsWith('/api/v10/')
+        ? [404, { message: '404: Not Found', code: 0 }]
+        : body?.__invalid
+          ? [400, { message: `400: Bad Request (${body.__invalid})`, code: 0 }]
+          : this.route(req.method ?? 'GET', path, query, body, auth);
     } catch (err) {
       [status, out] = [500, { message: `fake-discord: ${(err as Error).stack}`, code: 0 }];
     }
@@ -834,15 +881,7 @@ export class FakeDiscord {
   /** Stores a message as Discord would return it; `via` is recorded in the history. */
   createMessage(channelId: string, body: any, via: MessageRevision['via'], extra: Record<string, any> = {}): any {
     const now = this.now();
-    const attachments = Array.isArray(body?.__files)
-      ? body.__files.map((filename: string, i: number) => ({
-          id: this.snowflake(),
-          filename,
-          size: 0,
-          url: `${this.base}/attachments/${channelId}/${i}/${filename}`,
-          proxy_url: `${this.base}/attachments/${channelId}/${i}/${filename}`,
-        }))
-      : [];
+    const attachments = this.newAttachments(channelId, body);
     const m = {
       id: this.snowflake(),
       channel_id: channelId,
@@ -869,6 +908,38 @@ export class FakeDiscord {
     return m;
   }
 
+  /**
+   * The attachments a message body creates: one per `files[n]` part, named and described by the `attachments` entry
+   * whose id is n (as Discord matches them). The bytes are kept for `attachmentBytes` and the CDN URL.
+   */
+  private newAttachments(channelId: string, body: any): any[] {
+    const files: ReceivedFile[] = Array.isArray(body?.__files) ? body.__files : [];
+    const meta: any[] = Array.isArray(body?.attachments) ? body.attachments : [];
+    return files.map((f) => {
+      const n = /^files\[(\d+)\]$/.exec(f.key)?.[1];
+      const m = meta.find((a) => n !== undefined && String(a?.id) === n);
+      const id = this.snowflake();
+      const filename = m?.filename ?? f.filename;
+      this.attachmentData.set(id, { data: f.data, contentType: f.contentType });
+      const url = `${this.base}/attachments/${channelId}/${id}/${encodeURIComponent(filename)}`;
+      return {
+        id,
+        filename,
+        size: f.data.length,
+        url,
+        proxy_url: url,
+        ...(f.contentType ? { content_type: f.contentType } : {}),
+        ...(typeof m?.description === 'string' ? { description: m.description } : {}),
+      };
+    });
+  }
+
+  /** The bytes of a message's attachment, as uploaded. */
+  attachmentBytes(messageId: string, index = 0): Buffer | undefined {
+    const a = this.messages.get(messageId)?.attachments?.[index];
+    return a ? this.attachmentData.get(a.id)?.data : undefined;
+  }
+
   /** Adds a message authored by someone else (e.g. a user's message the bot should see). */
   addMessage(channelId: string, author: FakeDiscordUser, content: string): any {
     return this.createMessage(channelId, { content }, 'create', { author: apiUser(author) });
@@ -879,9 +950,11 @@ export class FakeDiscord {
     if (b?.embeds !== undefined) msg.embeds = (b.embeds ?? []).map((e: any) => ({ type: 'rich', ...clone(e) }));
     if (b?.components !== undefined) msg.components = clone(b.components ?? []);
     if (b?.attachments !== undefined && Array.isArray(b.attachments)) {
-      const keep = new Set(b.attachments.map((a: any) => a.id));
+      const keep = new Set(b.attachments.map((a: any) => String(a.id)));
       msg.attachments = msg.attachments.filter((a: any) => keep.has(a.id));
     }
+    // New files in an edit are added to the ones kept.
+    if (Array.isArray(b?.__files)) msg.attachments = [...msg.attachments, ...this.newAttachments(msg.channel_id, b)];
     if (b?.flags !== undefined && b.flags !== null) {
       // Only SUPPRESS_EMBEDS (4) and IS_COMPONENTS_V2 can be changed by an edit.
       msg.flags = (msg.flags & ~(4 | COMPONENTS_V2)) | (b.flags & (4 | COMPONENTS_V2));

@@ -6,13 +6,17 @@
  *  - the Slack → app direction: v0-signed slash commands, interactivity payloads and events.
  * users.info answers like Slack does for members, guests (is_restricted), Slack Connect users
  * (another team_id, is_stranger), unconfirmed emails, hidden emails (no users:read.email) and bots.
+ * File uploads (files.uploadV2's three steps): files.getUploadURLExternal hands out an upload URL on the fake,
+ * the bytes are POSTed there (raw or multipart), files.completeUploadExternal shares them; `files` holds the result.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { multipartBoundary, parseMultipart } from './multipart.js';
 
 export interface ApiCall {
+  /** The Web API method; `upload_url` for a POST of file bytes to an upload URL (args: file_id, bytes). */
   method: string;
   args: Record<string, any>;
   token?: string;
@@ -29,6 +33,36 @@ export interface FakeSlackUser {
   isBot?: boolean;
   deleted?: boolean;
   emailConfirmed?: boolean;
+}
+
+/** A file shared by files.completeUploadExternal, with the bytes that were POSTed to its upload URL. */
+export interface FakeSlackFile {
+  id: string;
+  /** As declared to files.getUploadURLExternal. */
+  filename: string;
+  length: number;
+  /** alt_txt (Slack's documented name) or alt_text (what @slack/web-api sends). */
+  altText: string | null;
+  title: string;
+  channel: string | null;
+  threadTs: string | null;
+  initialComment: string | null;
+  data: Buffer;
+  /** The Content-Type of the uploaded part (or of the raw POST). */
+  contentType: string | null;
+  token: string;
+}
+
+interface PendingUpload {
+  id: string;
+  key: string;
+  filename: string;
+  length: number;
+  altText: string | null;
+  token: string;
+  data: Buffer | null;
+  contentType: string | null;
+  completed: boolean;
 }
 
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
@@ -58,6 +92,11 @@ export class FakeSlack {
   oauthClient = { id: '', secret: '' };
   /** Which workspace each bot token belongs to (auth.test answers with it); others belong to `team`. */
   tokenTeams = new Map<string, { id: string; domain: string }>();
+  /** Files shared by files.completeUploadExternal, in order. */
+  files: FakeSlackFile[] = [];
+  /** When set, files.getUploadURLExternal answers missing_scope (a token installed without files:write). */
+  filesWriteMissing = false;
+  private uploads = new Map<string, PendingUpload>();
   private wss!: WebSocketServer;
   private seq = 0;
 
@@ -84,6 +123,13 @@ export class FakeSlack {
         this.responses.push({ id: url.pathname.slice(9), body: JSON.parse(raw.toString()), at: Date.now() });
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok');
+        return;
+      }
+      const up = /^\/upload\/v1\/([\w-]+)$/.exec(url.pathname);
+      if (up) {
+        const [status, text] = this.receiveUpload(up[1]!, req.method ?? 'GET', req.headers['content-type'], raw);
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(text);
         return;
       }
       const m = /^\/api\/([\w.]+)$/.exec(url.pathname);
@@ -246,6 +292,10 @@ export class FakeSlack {
         m.blocks = a.blocks ?? [];
         return { ok: true, channel: a.channel, ts: a.ts, text: m.text };
       }
+      case 'files.getUploadURLExternal':
+        return this.getUploadURLExternal(a, token);
+      case 'files.completeUploadExternal':
+        return this.completeUploadExternal(a, token);
       case 'apps.connections.open':
         return { ok: true, url: `${this.base.replace('http', 'ws')}/link?ticket=${randomBytes(4).toString('hex')}` };
       case 'conversations.open':
@@ -253,6 +303,121 @@ export class FakeSlack {
       default:
         return { ok: false, error: 'unknown_method' };
     }
+  }
+
+  /** Files shared in one channel, in order. */
+  filesIn(channel: string): FakeSlackFile[] {
+    return this.files.filter((f) => f.channel === channel);
+  }
+
+  /** files.getUploadURLExternal: filename and length (bytes) required, as Slack checks them. */
+  private getUploadURLExternal(a: Record<string, any>, token: string): unknown {
+    if (this.filesWriteMissing) {
+      return { ok: false, error: 'missing_scope', needed: 'files:write', provided: 'commands,chat:write' };
+    }
+    const filename = typeof a.filename === 'string' ? a.filename : '';
+    const length = Number(a.length);
+    if (!filename || a.length === undefined || a.length === '' || !Number.isInteger(length) || length < 0) {
+      return { ok: false, error: 'invalid_arguments' };
+    }
+    // Slack's documented answer to a length of 0.
+    if (length === 0) return { ok: false, error: 'missing_argument' };
+    if (length > 1024 ** 3) return { ok: false, error: 'file_upload_size_restricted' };
+    const altText = a.alt_txt ?? a.alt_text ?? null;
+    if (typeof altText === 'string' && altText.length > 1000) return { ok: false, error: 'alt_txt_too_large' };
+    const id = `F${String(++this.seq).padStart(9, '0')}`;
+    const key = randomBytes(12).toString('hex');
+    this.uploads.set(key, {
+      id,
+      key,
+      filename,
+      length,
+      altText,
+      token,
+      data: null,
+      contentType: null,
+      completed: false,
+    });
+    return { ok: true, upload_url: `${this.base}/upload/v1/${key}`, file_id: id };
+  }
+
+  /** The upload URL: raw bytes or multipart/form-data with one file part; Slack answers `OK - <bytes>`. */
+  private receiveUpload(key: string, method: string, contentType: string | undefined, raw: Buffer): [number, string] {
+    const u = this.uploads.get(key);
+    if (!u) return [404, 'Not Found'];
+    if (method !== 'POST') return [405, 'Method Not Allowed'];
+    let data = raw;
+    let type = contentType ?? null;
+    const boundary = multipartBoundary(contentType);
+    if (boundary) {
+      try {
+        const part = parseMultipart(raw, boundary).find((p) => p.filename !== undefined);
+        if (!part) return [400, 'no file in the form'];
+        data = part.data;
+        type = part.contentType ?? null;
+      } catch (err) {
+        return [400, (err as Error).message];
+      }
+    }
+    u.data = Buffer.from(data);
+    u.contentType = type;
+    this.calls.push({ method: 'upload_url', args: { file_id: u.id, bytes: data.length } });
+    return [200, `OK - ${data.length}`];
+  }
+
+  /** files.completeUploadExternal: shares uploaded files in channel_id (a thread with thread_ts). */
+  private completeUploadExternal(a: Record<string, any>, token: string): unknown {
+    let list: unknown = a.files;
+    if (typeof list === 'string') {
+      try {
+        list = JSON.parse(list);
+      } catch {
+        return { ok: false, error: 'invalid_arguments' };
+      }
+    }
+    if (!Array.isArray(list) || list.length === 0 || list.some((f) => typeof f?.id !== 'string')) {
+      return { ok: false, error: 'invalid_arguments' };
+    }
+    const channel: string | null = a.channel_id || null;
+    if (a.thread_ts && !channel) return { ok: false, error: 'invalid_arguments' };
+    if (channel && this.channelsWithoutBot.has(channel)) return { ok: false, error: 'not_in_channel' };
+    const found = list.map((f: { id: string; title?: string }) => {
+      const u = [...this.uploads.values()].find((x) => x.id === f.id && x.token === token);
+      return { f, u };
+    });
+    // An id never handed out (or handed to another token), one whose bytes never arrived, or one already completed.
+    if (found.some(({ u }) => !u?.data || u.completed)) return { ok: false, error: 'file_not_found' };
+    const shared = found.map(({ f, u }) => {
+      u!.completed = true;
+      const file: FakeSlackFile = {
+        id: u!.id,
+        filename: u!.filename,
+        length: u!.length,
+        altText: u!.altText,
+        title: f.title ?? u!.filename,
+        channel,
+        threadTs: a.thread_ts ?? null,
+        initialComment: a.initial_comment ?? null,
+        data: u!.data!,
+        contentType: u!.contentType,
+        token,
+      };
+      this.files.push(file);
+      return file;
+    });
+    return {
+      ok: true,
+      files: shared.map((f) => ({
+        id: f.id,
+        name: f.filename,
+        title: f.title,
+        size: f.data.length,
+        ...(f.altText ? { alt_txt: f.altText } : {}),
+        // Slack fills shares in asynchronously; the answer usually has none yet.
+        shares: {},
+        channels: [],
+      })),
+    };
   }
 
   private ts(): string {
