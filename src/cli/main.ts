@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Platform } from '../core/ports/store.js';
-import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
+import { parseCommandLine, UsageError } from './args.js';
 import { runScan, SCAN_USAGE } from './scan.js';
 
 async function printError(line: string): Promise<void> {
@@ -27,7 +27,8 @@ const USAGE = `Usage: npx quartermaster <command> [options]
   discord register [--guild ID]       register /qm with Discord (writes only when it changed)
   link PLATFORM TEAM_ID USER_ID EMAIL link a chat user to an org member (slack or discord)
   scan [--format F] [files…]          find Anthropic keys in files (or stdin); exit 1 when found
-  digest --dry-run | send             usage digests (not available in this version yet)
+  digest --dry-run [--date D] [--format text|json] [--out FILE.png] [--tz ZONE]
+                                      print the usage digest of a day (syncing the reports it needs)
   doctor                              check configuration, database and Admin API access
   jobs list                           list the scheduled jobs (name, interval, what each does)
   jobs run NAME                       run one scheduled job once, under its lease, and print its summary
@@ -58,9 +59,6 @@ Links a chat user to the Anthropic organization member with EMAIL (the operator'
   discord: TEAM_ID is the server id, USER_ID the user id (17-20 digits each)
 Example: npx quartermaster link slack T0123ABCD U0123ABCD alice@example.com`;
 
-const DIGEST_USAGE = `Usage: npx quartermaster digest --dry-run [--date YYYY-MM-DD] [--format text|json] [--out FILE.png]
-       npx quartermaster digest send --channel ID`;
-
 const DOCTOR_USAGE = `Usage: npx quartermaster doctor
 
 Checks the configuration, the database and access to the Admin API and the chat platforms; exit 0 when all pass.`;
@@ -74,7 +72,7 @@ const VERB_USAGE: Record<string, () => Promise<string>> = {
   discord: async () => (await import('../discord/cli.js')).DISCORD_REGISTER_USAGE,
   link: async () => LINK_USAGE,
   scan: async () => SCAN_USAGE,
-  digest: async () => DIGEST_USAGE,
+  digest: async () => (await import('./digest.js')).DIGEST_USAGE,
   doctor: async () => DOCTOR_USAGE,
   jobs: async () => (await import('./jobs.js')).JOBS_USAGE,
 };
@@ -159,12 +157,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'link':
         return await link(rest);
-      case 'digest': {
+      case 'digest':
         if (rest[0] === 'send') return await (await import('./digest-send.js')).runDigestSend(rest.slice(1));
-        if (parseCommandLine(rest, DIGEST_USAGE, DIGEST_OPTIONS, { max: 1 }).help) return help(DIGEST_USAGE);
-        await printError('Usage digests are not available in this version of Quartermaster yet.');
-        return 2;
-      }
+        return await (await import('./digest.js')).runDigestCli(rest);
       case 'scan':
         return await runScan(rest);
       case 'doctor': {
@@ -202,14 +197,6 @@ async function failed(err: unknown): Promise<number> {
   await printError(err instanceof Error ? err.message : String(err));
   return 1;
 }
-
-const DIGEST_OPTIONS: OptionSpecs = {
-  'dry-run': { type: 'boolean' },
-  date: { type: 'string' },
-  format: { type: 'string' },
-  out: { type: 'string' },
-  channel: { type: 'string' },
-};
 
 /** How long `start` may take to shut down after SIGTERM/SIGINT before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
