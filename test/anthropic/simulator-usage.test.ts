@@ -5,9 +5,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  claudeCodeRecords,
   SIM_PRICES,
   SIMULATOR_ADMIN_KEY,
   type Simulator,
+  SimulatorState,
+  seedDemo,
+  seedLarge,
   simId,
   startSimulator,
   type UsageRow,
@@ -200,5 +204,270 @@ describe('consistency with the hourly ground truth', () => {
       expect(b.results).toHaveLength(byWs.size);
       for (const res of b.results) expect(units(res.amount)).toBe(expectedUnits(byWs.get(res.workspace_id) ?? []));
     }
+  });
+});
+
+describe('bucket widths', () => {
+  it('the 60 minutes of an hour sum to it exactly, and the current hour fills in as time passes', async () => {
+    const hour = Date.parse('2026-11-22T17:00:00Z');
+    const minutes = (await usage(`starting_at=${iso(hour)}&limit=60&bucket_width=1m&group_by[]=api_key_id`)).json;
+    expect(minutes.data).toHaveLength(60);
+    const hourly = (await usage(`starting_at=${iso(hour)}&limit=1&bucket_width=1h&group_by[]=api_key_id`)).json;
+    const perKey = (rows: any[]) => {
+      const m = new Map<string | null, number>();
+      for (const r of rows) m.set(r.api_key_id, (m.get(r.api_key_id) ?? 0) + r.uncached_input_tokens + r.output_tokens);
+      return m;
+    };
+    expect(perKey(minutes.data.flatMap((b: any) => b.results))).toEqual(perKey(hourly.data[0].results));
+    expect(sumApiRow(minutes.data.flatMap((b: any) => b.results))).toEqual(sumApiRow(hourly.data[0].results));
+    // Not all in one minute: the split is spread over the hour.
+    expect(minutes.data.filter((b: any) => b.results.length > 0).length).toBeGreaterThan(50);
+
+    // The current hour (14:00-15:00, now 14:30) has only its first 30 minutes, and grows when the clock moves on.
+    const current = Date.parse('2026-11-23T14:00:00Z');
+    const q = `starting_at=${iso(current)}&limit=60&bucket_width=1m`;
+    const early = (await usage(q)).json.data;
+    expect(early.slice(30).every((b: any) => b.results.length === 0)).toBe(true);
+    const earlyHour = (await usage(`starting_at=${iso(current)}&limit=1&bucket_width=1h`)).json.data[0].results[0];
+    expect(sumApiRow(early.flatMap((b: any) => b.results))).toEqual(sumApiRow([earlyHour]));
+    nowMs = current + HOUR;
+    const lateHour = (await usage(`starting_at=${iso(current)}&limit=1&bucket_width=1h`)).json.data[0].results[0];
+    expect(lateHour.uncached_input_tokens).toBeGreaterThan(earlyHour.uncached_input_tokens);
+    const late = (await usage(q)).json.data;
+    expect(sumApiRow(late.flatMap((b: any) => b.results))).toEqual(sumApiRow([lateHour]));
+  });
+
+  it('pages of 168 hours follow each other with no gap or overlap, and add up to the rows', async () => {
+    const from = Date.parse('2026-10-23T00:00:00Z');
+    const to = Date.parse('2026-11-23T00:00:00Z');
+    const buckets: any[] = [];
+    let page: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = `starting_at=${iso(from)}&ending_at=${iso(to)}&bucket_width=1h&limit=168&group_by[]=api_key_id&group_by[]=workspace_id&group_by[]=model&group_by[]=service_tier${page ? `&page=${page}` : ''}`;
+      const r = (await usage(q)).json;
+      expect(r.data.length).toBeLessThanOrEqual(168);
+      buckets.push(...r.data);
+      pages++;
+      page = r.has_more ? r.next_page : null;
+      if (!r.has_more) expect(r.next_page).toBeNull();
+    } while (page);
+    expect(pages).toBe(5); // 744 hours
+    expect(buckets).toHaveLength(744);
+    expect(buckets[0].starting_at).toBe(iso(from));
+    expect(buckets.at(-1).ending_at).toBe(iso(to));
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i].starting_at).toBe(buckets[i - 1].ending_at);
+    const rows = sim.state.usageRows(from, to);
+    expect(buckets.reduce((n, b) => n + b.results.length, 0)).toBe(rows.length);
+    expect(sumApiRow(buckets.flatMap((b) => b.results))).toEqual(sumRows(rows));
+    // Console usage is there, with a null key.
+    expect(buckets.some((b) => b.results.some((r: any) => r.api_key_id === null))).toBe(true);
+  });
+
+  it('limit above the maximum of its bucket width is a 400 in the API error shape', async () => {
+    const cases = [
+      ['usage_report/messages', '1m', 1441],
+      ['usage_report/messages', '1h', 169],
+      ['usage_report/messages', '1d', 32],
+      ['cost_report', '1d', 32],
+    ] as const;
+    for (const [path, width, limit] of cases) {
+      const r = await get(
+        `/v1/organizations/${path}?starting_at=2026-11-01T00:00:00Z&bucket_width=${width}&limit=${limit}`,
+      );
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining('limit') },
+        request_id: expect.stringMatching(/^req_/),
+      });
+      const ok = await get(
+        `/v1/organizations/${path}?starting_at=2026-11-01T00:00:00Z&bucket_width=${width}&limit=${limit - 1}`,
+      );
+      expect(ok.status).toBe(200);
+    }
+  });
+
+  it('dimensions are null unless grouped; the Default workspace is null', async () => {
+    const q = 'starting_at=2026-11-20T00:00:00Z&limit=1&bucket_width=1d&group_by[]=workspace_id';
+    const results = (await usage(q)).json.data[0].results;
+    expect(results.map((r: any) => r.workspace_id)).toContain(null);
+    expect(results.map((r: any) => r.workspace_id)).toContain(simId('wrkspc', 'prod'));
+    expect(results.map((r: any) => r.workspace_id)).not.toContain(simId('wrkspc', 'Default'));
+    for (const r of results) expect(r).toMatchObject({ api_key_id: null, model: null, service_tier: null });
+  });
+});
+
+describe('cost report', () => {
+  it('grouped by description: each token type of each model and tier priced exactly, batch at half price', async () => {
+    const day = Date.parse('2026-11-19T00:00:00Z');
+    const r = (await cost(`starting_at=${iso(day)}&limit=1&group_by[]=workspace_id&group_by[]=description`)).json;
+    const rows = sim.state.usageRows(day, day + DAY);
+    const column = {
+      uncached_input_tokens: 'uncachedInput',
+      output_tokens: 'output',
+      cache_read_input_tokens: 'cacheRead',
+      'cache_creation.ephemeral_5m_input_tokens': 'cacheWrite5m',
+      'cache_creation.ephemeral_1h_input_tokens': 'cacheWrite1h',
+    } as const;
+    const LABELS: Record<string, string> = {
+      uncached_input_tokens: 'Input Tokens',
+      output_tokens: 'Output Tokens',
+      cache_read_input_tokens: 'Cache Read Input Tokens',
+      'cache_creation.ephemeral_5m_input_tokens': 'Cache Write (5m) Input Tokens',
+      'cache_creation.ephemeral_1h_input_tokens': 'Cache Write (1h) Input Tokens',
+    };
+    let batch = 0;
+    let total = 0n;
+    for (const res of r.data[0].results) {
+      const amount = units(res.amount);
+      total += amount;
+      if (res.cost_type === 'web_search') {
+        const n = rows.filter((x) => x.workspaceId === res.workspace_id).reduce((a, x) => a + x.webSearchRequests, 0);
+        expect(amount).toBe(BigInt(n) * 10_000_000n);
+        continue;
+      }
+      expect(res).toMatchObject({ currency: 'USD', cost_type: 'tokens', context_window: '0-200k' });
+      expect(res.description).toBe(`${SIM_PRICES[res.model]!.display} Usage - ${LABELS[res.token_type]}`);
+      const field = column[res.token_type as keyof typeof column];
+      const tokens = rows
+        .filter(
+          (x) => x.workspaceId === res.workspace_id && x.model === res.model && x.serviceTier === res.service_tier,
+        )
+        .reduce((a, x) => a + BigInt(x[field]), 0n);
+      const price = BigInt((SIM_PRICES[res.model] as any)[PRICE_COLUMN[field]]);
+      const full = tokens * price * 10n;
+      expect(amount).toBe(res.service_tier === 'batch' ? full / 2n : full);
+      if (res.service_tier === 'batch') batch++;
+    }
+    expect(batch).toBeGreaterThan(0);
+    expect(total).toBe(expectedUnits(rows));
+  });
+
+  it('the current day is partial and grows on a later fetch', async () => {
+    const today = Date.parse('2026-11-23T00:00:00Z');
+    const q = `starting_at=${iso(today)}&limit=1`;
+    const before = units((await cost(q)).json.data[0].results[0].amount);
+    expect(before).toBe(expectedUnits(sim.state.usageRows(today, today + DAY)));
+    nowMs = NOW_MS + 3 * HOUR;
+    const after = units((await cost(q)).json.data[0].results[0].amount);
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBe(expectedUnits(sim.state.usageRows(today, today + DAY)));
+  });
+});
+
+describe('usage_report/claude_code', () => {
+  const cc = (q: string) => get(`/v1/organizations/usage_report/claude_code?${q}`);
+
+  it('serves one record per user per day in the documented shape', async () => {
+    const r = (await cc('starting_at=2026-11-20&limit=1000')).json;
+    expect(r.has_more).toBe(false);
+    expect(r.next_page).toBeNull();
+    expect(r.data.length).toBeGreaterThan(3);
+    const emails = r.data.filter((x: any) => x.actor.type === 'user_actor').map((x: any) => x.actor.email_address);
+    expect(new Set(emails).size).toBe(emails.length);
+    const members = new Set(sim.state.users.map((u) => u.email));
+    for (const e of emails) expect(members.has(e)).toBe(true);
+    const counts = { accepted: expect.any(Number), rejected: expect.any(Number) };
+    for (const rec of r.data) {
+      expect(rec).toEqual({
+        date: '2026-11-20T00:00:00Z',
+        actor: expect.objectContaining({ type: expect.stringMatching(/^(user_actor|api_actor)$/) }),
+        organization_id: expect.any(String),
+        customer_type: 'api',
+        subscription_type: null,
+        terminal_type: expect.any(String),
+        core_metrics: {
+          num_sessions: expect.any(Number),
+          lines_of_code: { added: expect.any(Number), removed: expect.any(Number) },
+          commits_by_claude_code: expect.any(Number),
+          pull_requests_by_claude_code: expect.any(Number),
+        },
+        tool_actions: { edit_tool: counts, multi_edit_tool: counts, write_tool: counts, notebook_edit_tool: counts },
+        model_breakdown: expect.any(Array),
+      });
+      expect(rec.core_metrics.num_sessions).toBeGreaterThan(0);
+      for (const m of rec.model_breakdown) {
+        expect(m.estimated_cost.currency).toBe('USD');
+        expect(typeof m.estimated_cost.amount).toBe('number');
+        // Estimated cost (cents) = tokens × list prices, cache creation at the 5-minute write price.
+        const p = SIM_PRICES[m.model]!;
+        const cents =
+          (m.tokens.input * p.in +
+            m.tokens.output * p.out +
+            m.tokens.cache_read * p.read +
+            m.tokens.cache_creation * p.w5m) /
+          1e6;
+        expect(m.estimated_cost.amount).toBeCloseTo(cents, 4);
+      }
+    }
+    expect(r.data.some((x: any) => x.actor.type === 'api_actor' && x.actor.api_key_name === 'default-cli')).toBe(true);
+    // Weekends are quieter, today is partial, tomorrow is empty.
+    expect((await cc('starting_at=2026-11-22&limit=1000')).json.data.length).toBeLessThan(r.data.length);
+    expect((await cc('starting_at=2026-11-24')).json).toEqual({ data: [], has_more: false, next_page: null });
+  });
+
+  it('pages with limit and page tokens', async () => {
+    const all = (await cc('starting_at=2026-11-19&limit=1000')).json.data;
+    const paged: any[] = [];
+    let page: string | null = null;
+    do {
+      const r: any = (await cc(`starting_at=2026-11-19&limit=2${page ? `&page=${page}` : ''}`)).json;
+      expect(r.data.length).toBeLessThanOrEqual(2);
+      paged.push(...r.data);
+      page = r.has_more ? r.next_page : null;
+    } while (page);
+    expect(paged).toEqual(all);
+    expect((await cc('starting_at=2026-11-19')).json.data).toEqual(all.slice(0, 20));
+    expect(claudeCodeRecords(sim.state, Date.parse('2026-11-19T00:00:00Z'), NOW_MS)).toEqual(all);
+  });
+
+  it('validates starting_at (one UTC day), limit and page', async () => {
+    for (const q of [
+      '',
+      'starting_at=2026-11-20T00:00:00Z',
+      'starting_at=2026-02-30',
+      'starting_at=20261120',
+      'starting_at=2026-11-20&limit=0',
+      'starting_at=2026-11-20&limit=1001',
+      'starting_at=2026-11-20&limit=ten',
+      'starting_at=2026-11-20&page=garbage',
+    ]) {
+      const r = await cc(q);
+      expect(r.status, q).toBe(400);
+      expect(r.json.error.type).toBe('invalid_request_error');
+    }
+    expect((await cc('starting_at=2026-11-20&limit=1000')).status).toBe(200);
+  });
+});
+
+describe('seeds', () => {
+  it('the demo organization has usage on each of the last 35 days, by the real clock', () => {
+    const s = new SimulatorState(() => new Date());
+    seedDemo(s);
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    for (let d = 1; d <= 35; d++) {
+      const rows = s.usageRows(today - d * DAY, today - (d - 1) * DAY);
+      expect(rows.length, `day -${d}`).toBeGreaterThan(50);
+      expect(new Set(rows.map((r) => r.apiKeyId)).size).toBeGreaterThan(8);
+    }
+  });
+
+  it('the large seed has 31 days of hourly usage in 200k-400k rows', { timeout: 60_000 }, () => {
+    const now = Date.parse('2026-11-23T00:00:00Z');
+    const s = new SimulatorState(() => new Date(now));
+    seedLarge(s);
+    const rows = s.usageRows(now - 31 * DAY, now);
+    expect(rows.length).toBeGreaterThan(200_000);
+    expect(rows.length).toBeLessThan(400_000);
+    const keys = new Set(rows.map((r) => r.apiKeyId));
+    expect(keys.size).toBeGreaterThan(500);
+    // Every hour has traffic, and more on a weekday afternoon than on a Sunday night.
+    const perHour = new Map<number, number>();
+    for (const r of rows) perHour.set(r.hourStart, (perHour.get(r.hourStart) ?? 0) + r.uncachedInput);
+    expect(perHour.size).toBe(31 * 24);
+    expect(perHour.get(Date.parse('2026-11-18T17:00:00Z'))!).toBeGreaterThan(
+      perHour.get(Date.parse('2026-11-22T04:00:00Z'))! * 1.5,
+    );
   });
 });

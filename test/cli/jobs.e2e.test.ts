@@ -135,6 +135,31 @@ describe('jobs run', { timeout: 60_000 }, () => {
     }
   });
 
+  it('usage.sync and costs.sync ingest the reports; a failing page fails the job with a clear error', async () => {
+    const first = await cli(['jobs', 'run', 'usage.sync']);
+    expect(first.code, first.stderr).toBe(0);
+    // 35 days and the current hour, in pages of 168 hours.
+    expect(first.stdout).toMatch(
+      /^usage\.sync: usage: 6 requests, [1-9]\d* rows, http \d+ ms, db \d+ ms \(\d+ ms\)\n$/,
+    );
+
+    const costs = await cli(['jobs', 'run', 'costs.sync']);
+    expect(costs.code, costs.stderr).toBe(0);
+    expect(costs.stdout).toMatch(/^costs\.sync: costs: 2 requests, [1-9]\d* rows, .*; claude_code: 36 requests, /);
+
+    t.sim.faults.inject({ path: '/v1/organizations/usage_report/messages', status: 500, times: -1 });
+    try {
+      const failed = await cli(['jobs', 'run', 'usage.sync']);
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toContain('Usage report sync failed after 0 window(s) written');
+      expect(failed.stderr).toContain('The next run resumes from');
+      for (const secret of [ADMIN_KEY, BOT_TOKEN, SIGNING_SECRET])
+        expect(failed.stdout + failed.stderr).not.toContain(secret);
+    } finally {
+      t.sim.faults.clear();
+    }
+  }, 180_000);
+
   it('a broken policy file is reported like a configuration error (exit 78)', async () => {
     const bad = writePolicy('version: 1\nkinds:\n  member.role: { quorum: 0 }\n');
     const r = await cli(['jobs', 'run', 'approvals.expire'], operatorEnv({ QM_POLICY: bad }));

@@ -48,9 +48,9 @@ function actors(state: SimulatorState): Actor[] {
       intensity: 0.2 + 0.8 * rnd(`cc:intensity:${u.id}`),
     });
   }
-  // CI keys run Claude Code headless under their own name.
+  // CI and CLI keys run Claude Code headless under their own name.
   for (const k of state.apiKeys) {
-    if (!/(^|-)ci(-|$)/.test(k.name) || k.status !== 'active' || rnd(`cc:key:${k.id}`) >= 0.5) continue;
+    if (!/(^|-)(ci|cli)(-|$)/.test(k.name) || k.status !== 'active' || rnd(`cc:key:${k.id}`) >= 0.5) continue;
     out.push({
       sortKey: `1:${k.name}`,
       id: k.id,

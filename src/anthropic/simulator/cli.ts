@@ -47,6 +47,7 @@ export async function runSimulatorCli(argv: string[], io: SimulatorCliIo = { log
   io.log('');
   io.log(`Control: POST ${sim.url}/_simulator/faults  DELETE ${sim.url}/_simulator/faults`);
   io.log(`         POST ${sim.url}/_simulator/reset   GET ${sim.url}/_simulator/state`);
+  io.log(`         GET ${sim.url}/_simulator/usage?from=…&to=…  POST ${sim.url}/_simulator/usage/revise`);
 
   const stop = () => {
     process.off('SIGINT', stop);

@@ -117,7 +117,7 @@ function bucketRows(
   widthMs: number,
   now: number,
   minuteCache: Map<number, { rows: InternalRow[]; weights: Map<InternalRow, Int32Array> }>,
-): UsageRow[] {
+): InternalRow[] {
   if (widthMs === MINUTE) {
     const hourIdx = Math.floor(b.start / HOUR);
     let hour = minuteCache.get(hourIdx);
@@ -127,7 +127,7 @@ function bucketRows(
       minuteCache.set(hourIdx, hour);
     }
     const m = Math.floor((b.start - hourIdx * HOUR) / MINUTE);
-    const out: UsageRow[] = [];
+    const out: InternalRow[] = [];
     for (const r of hour.rows) {
       const slice = minuteSlice(r, m, now, hour.weights);
       if (slice.uncachedInput || slice.cacheRead || slice.cacheWrite5m || slice.cacheWrite1h || slice.output) {
@@ -151,46 +151,75 @@ function rowFilter(q: URLSearchParams): (r: UsageRow) => boolean {
     (tiers.length === 0 || tiers.includes(r.serviceTier));
 }
 
+/** A usage result row, created with every field at once so all rows share one object shape (fast to serialise). */
+function usageResult(
+  s: UsageRow,
+  dims: Set<string>,
+): Record<string, number | string | null | Record<string, number>> & {
+  cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+  server_tool_use: { web_search_requests: number };
+} {
+  return {
+    uncached_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    output_tokens: 0,
+    server_tool_use: { web_search_requests: 0 },
+    api_key_id: dims.has('api_key_id') ? s.apiKeyId : null,
+    workspace_id: dims.has('workspace_id') ? s.workspaceId : null,
+    model: dims.has('model') ? s.model : null,
+    service_tier: dims.has('service_tier') ? s.serviceTier : null,
+    context_window: dims.has('context_window') ? '0-200k' : null,
+    inference_geo: dims.has('inference_geo') ? 'global' : null,
+    speed: dims.has('speed') ? 'standard' : null,
+    account_id: null,
+    service_account_id: null,
+  };
+}
+
 export function usageReport(state: SimulatorState, q: URLSearchParams) {
   const now = state.now().getTime();
   const w = bucketWindow(q, now, ['1m', '1h', '1d'], '1d');
   const dims = groupBy(q, USAGE_DIMENSIONS);
   const keep = rowFilter(q);
+  const byKey = dims.has('api_key_id');
+  const byWs = dims.has('workspace_id');
+  const byModel = dims.has('model');
+  const byTier = dims.has('service_tier');
   const minuteCache = new Map();
+  // Result row of a row's origin (traffic source), resolved once per origin rather than once per row: with 10,000
+  // keys a week of hours is ~75,000 rows but ~1,500 origins. The other dimensions have one value each, so only these
+  // four split rows.
+  const groupIds = new Map<string, number>();
+  const groupOf = new Map<object, number>();
+  const group = (s: InternalRow) => {
+    let g = groupOf.get(s.origin);
+    if (g === undefined) {
+      const k = `${byKey ? s.apiKeyId : ''}|${byWs ? s.workspaceId : ''}|${byModel ? s.model : ''}|${byTier ? s.serviceTier : ''}`;
+      g = groupIds.get(k);
+      if (g === undefined) {
+        g = groupIds.size;
+        groupIds.set(k, g);
+      }
+      groupOf.set(s.origin, g);
+    }
+    return g;
+  };
   const data = w.buckets.map((b) => {
-    const rows = new Map<string, Record<string, any>>();
+    const rows = new Map<number, ReturnType<typeof usageResult>>();
     for (const s of bucketRows(state, b, w.widthMs, now, minuteCache)) {
       if (!keep(s)) continue;
-      const dimValues: Record<string, string | null> = {
-        api_key_id: s.apiKeyId,
-        workspace_id: s.workspaceId,
-        model: s.model,
-        service_tier: s.serviceTier,
-        context_window: '0-200k',
-        inference_geo: 'global',
-        speed: 'standard',
-        account_id: null,
-        service_account_id: null,
-      };
-      let k = '';
-      for (const d of USAGE_DIMENSIONS) k += `${dims.has(d) ? dimValues[d] : ''}\u0000`;
-      let row = rows.get(k);
+      const g = group(s);
+      let row = rows.get(g);
       if (!row) {
-        row = {
-          uncached_input_tokens: 0,
-          cache_read_input_tokens: 0,
-          cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
-          output_tokens: 0,
-          server_tool_use: { web_search_requests: 0 },
-        };
-        for (const d of USAGE_DIMENSIONS) row[d] = dims.has(d) ? dimValues[d]! : null;
-        rows.set(k, row);
+        row = usageResult(s, dims);
+        rows.set(g, row);
       }
-      row.uncached_input_tokens += s.uncachedInput;
-      row.cache_read_input_tokens += s.cacheRead;
+      (row.uncached_input_tokens as number) += s.uncachedInput;
+      (row.cache_read_input_tokens as number) += s.cacheRead;
       row.cache_creation.ephemeral_5m_input_tokens += s.cacheWrite5m;
       row.cache_creation.ephemeral_1h_input_tokens += s.cacheWrite1h;
-      row.output_tokens += s.output;
+      (row.output_tokens as number) += s.output;
       row.server_tool_use.web_search_requests += s.webSearchRequests;
     }
     return {
@@ -204,19 +233,38 @@ export function usageReport(state: SimulatorState, q: URLSearchParams) {
 
 /**
  * Cost report: per 1d bucket, Σ over the bucket's hourly rows of tokens × SIM_PRICES (×0.5 batch) plus web search,
- * accumulated exactly in 1e-7 cent units and rendered as decimal cent strings.
+ * in exact 1e-7 cent units rendered as decimal cent strings. Tokens are summed per (workspace, model, tier) first
+ * and priced once: exact, because every row's cost is an integer number of units (linear, no rounding).
  */
 export function costReport(state: SimulatorState, q: URLSearchParams) {
   const now = state.now().getTime();
   const w = bucketWindow(q, now, ['1d'], '1d');
   const dims = groupBy(q, COST_DIMENSIONS);
+  const byWs = dims.has('workspace_id');
+  const byDescription = dims.has('description');
   const data = w.buckets.map((b) => {
-    const rows = new Map<string, { units: bigint; row: Record<string, any> }>();
+    // Token sums per (workspace, model, tier); JS numbers are exact far beyond a day's tokens.
+    const sums = new Map<string, UsageRow>();
+    for (const s of state.usage.rows(b.start, b.end, now)) {
+      const k = `${s.workspaceId}|${s.model}|${s.serviceTier}`;
+      const acc = sums.get(k);
+      if (!acc) {
+        sums.set(k, { ...s });
+        continue;
+      }
+      acc.uncachedInput += s.uncachedInput;
+      acc.cacheRead += s.cacheRead;
+      acc.cacheWrite5m += s.cacheWrite5m;
+      acc.cacheWrite1h += s.cacheWrite1h;
+      acc.output += s.output;
+      acc.webSearchRequests += s.webSearchRequests;
+    }
+    const rows = new Map<string, { units: bigint; row: Record<string, string | null> }>();
     const add = (s: UsageRow, units: bigint, detail: Record<string, string | null>) => {
       if (units === 0n) return;
-      const row: Record<string, any> = {
+      const row: Record<string, string | null> = {
         currency: 'USD',
-        workspace_id: dims.has('workspace_id') ? s.workspaceId : null,
+        workspace_id: byWs ? s.workspaceId : null,
         description: null,
         cost_type: null,
         context_window: null,
@@ -225,13 +273,13 @@ export function costReport(state: SimulatorState, q: URLSearchParams) {
         token_type: null,
         inference_geo: null,
       };
-      if (dims.has('description')) Object.assign(row, detail);
+      if (byDescription) Object.assign(row, detail);
       const k = JSON.stringify(row);
       const entry = rows.get(k) ?? { units: 0n, row };
       entry.units += units;
       rows.set(k, entry);
     };
-    for (const s of state.usage.rows(b.start, b.end, now)) {
+    for (const s of sums.values()) {
       const price = SIM_PRICES[s.model];
       if (price) {
         for (const t of TOKEN_TYPES) {

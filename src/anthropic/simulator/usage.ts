@@ -225,6 +225,8 @@ interface TrafficSource {
 
 interface InternalRow extends UsageRow {
   seed: number;
+  /** What produced the row (its traffic source, or the revision that created it): stable, so reports can group by it. */
+  origin: object;
 }
 
 const MODEL_MIX: Array<[string, number]> = [
@@ -264,8 +266,8 @@ function buildSources(state: SimulatorState, seededStatus: ReadonlyMap<string, s
   ) => {
     const r = (salt: string) => labelRandom(`${label}:${salt}`);
     const heavy = tier === 'batch';
-    // Log-uniform volumes: interactive 3k-300k uncached input tokens in a busy hour, batch 0.5M-5M.
-    const base = heavy ? 500_000 * 10 ** r('base') : 3_000 * 100 ** r('base');
+    // Log-uniform volumes: interactive 5k-300k uncached input tokens in a busy hour, batch 40k-400k every hour.
+    const base = heavy ? 40_000 * 10 ** r('base') : 5_000 * 60 ** r('base');
     const level = heavy ? 0.85 + 0.15 * r('level') : profile === 'console' ? 0.5 : 0.25 + 0.75 * r('level');
     out.push({
       apiKeyId: key?.id ?? null,
@@ -289,7 +291,8 @@ function buildSources(state: SimulatorState, seededStatus: ReadonlyMap<string, s
     const status = seededStatus.get(key.id) ?? key.status;
     if (status !== 'active') continue;
     if (labelRandom(`traffic:${key.id}`) >= keyShare) continue;
-    const batch = BATCH_NAME.test(key.name);
+    // Half of the batch-looking keys (large organizations) really run batches; the rest are interactive.
+    const batch = BATCH_NAME.test(key.name) && (!large || labelRandom(`batch:${key.id}`) < 0.5);
     const tier: ServiceTier = batch ? 'batch' : 'standard';
     const profile: Profile = batch ? 'batch' : 'interactive';
     const from = Date.parse(key.created_at);
@@ -343,6 +346,7 @@ function sourceHour(s: TrafficSource, hourIdx: number): InternalRow | null {
     output: Math.floor(vol * s.out * (0.6 + 0.8 * u01(s.seed, hourIdx, 4))),
     webSearchRequests: s.webSearch ? Math.floor(s.webSearch * (0.2 + 1.6 * u01(s.seed, hourIdx, 5))) : 0,
     seed: s.seed,
+    origin: s,
   };
 }
 
@@ -427,6 +431,7 @@ export class UsageModel {
             output: 0,
             webSearchRequests: 0,
             seed: seedOf(`revision:${rev.apiKeyId}`),
+            origin: rev,
           };
           rows.push(row);
           matches.push(row);
@@ -464,14 +469,19 @@ function minuteWeights(row: InternalRow, nowMs: number): Int32Array {
  * The minute `m` (0-59) of an hourly row: an integer split of every field, proportional to deterministic minute
  * weights, such that the 60 minutes sum exactly to the hour.
  */
-export function minuteSlice(row: InternalRow, m: number, nowMs: number, cache?: Map<InternalRow, Int32Array>) {
+export function minuteSlice(
+  row: InternalRow,
+  m: number,
+  nowMs: number,
+  cache?: Map<InternalRow, Int32Array>,
+): InternalRow {
   let cum = cache?.get(row);
   if (!cum) {
     cum = minuteWeights(row, nowMs);
     cache?.set(row, cum);
   }
   const total = cum[60]!;
-  const out: UsageRow = { ...row };
+  const out: InternalRow = { ...row };
   for (const f of FIELDS) {
     const v = row[f];
     out[f] = total === 0 ? 0 : Math.floor((v * cum[m + 1]!) / total) - Math.floor((v * cum[m]!) / total);
@@ -481,7 +491,7 @@ export function minuteSlice(row: InternalRow, m: number, nowMs: number, cache?: 
 
 /** The public shape of a row (without the internal seed). */
 export function publicRow(r: InternalRow): UsageRow {
-  const { seed: _seed, ...row } = r;
+  const { seed: _seed, origin: _origin, ...row } = r;
   return row;
 }
 

@@ -16,6 +16,8 @@
  * the fewest requests the API allows. A failure (after the client's retries) stops the run with a
  * SpendSyncError; what was written stays written, and the next run resumes at the cursor.
  */
+
+import { AdminApiError } from '../ports/admin-api.js';
 import type {
   ClaudeCodeDayRow,
   CostDayRow,
@@ -304,7 +306,7 @@ async function fetchRange(
   } catch (err) {
     summary.httpMs = Math.round(summary.httpMs);
     summary.dbMs = Math.round(summary.dbMs);
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = describeFailure(err);
     const resume = rangeThrough ? ` The next run resumes from ${iso(rangeThrough)}.` : '';
     s.logger.warn(
       { report, requests: summary.requests, rows: summary.rows, windows, from: iso(from) },
@@ -312,7 +314,7 @@ async function fetchRange(
     );
     throw new SpendSyncError(
       report,
-      `${LABEL[report]} sync failed after ${windows} window(s) written (${summary.requests} request(s)): ${reason}.${resume}`,
+      `${LABEL[report]} sync failed after ${windows} window(s) written (${summary.requests} request(s)): ${reason}${resume}`,
       summary,
       { cause: err },
     );
@@ -332,6 +334,17 @@ async function fetchRange(
     'spend sync',
   );
   return summary;
+}
+
+/** The failure in one sentence: the API's status, attempts and message (never a secret: the client redacts them). */
+function describeFailure(err: unknown): string {
+  if (err instanceof AdminApiError) {
+    const tries = err.attempts > 1 ? ` after ${err.attempts} attempts` : '';
+    const id = err.requestId ? ` (request id ${err.requestId})` : '';
+    return `the Admin API answered ${err.status ?? err.kind}${tries}: ${err.apiMessage.replace(/\.$/, '')}${id}.`;
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  return `${text.replace(/\.$/, '')}.`;
 }
 
 const LABEL: Record<ReportName, string> = {
