@@ -22,15 +22,23 @@ export function parseTime(s: string): string | null {
   return `${m[1]!.padStart(2, '0')}:${m[2]}`;
 }
 
-/** The canonical spelling of an IANA time zone name (`europe/berlin` → `Europe/Berlin`), or null if unknown. */
+/**
+ * The canonical spelling of an IANA time zone name (`europe/berlin` → `Europe/Berlin`), or null if unknown. The
+ * name typed is kept when ICU knows it as an alias (`Asia/Kolkata`, which ICU resolves to its old name `Asia/Calcutta`).
+ */
 export function canonicalTimeZone(s: string): string | null {
   const name = s.trim();
   if (!name || name.length > 64) return null;
+  let resolved: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     return null;
   }
+  const lower = name.toLowerCase();
+  if (resolved.toLowerCase() === lower) return resolved;
+  // An alias ICU resolves to another name: the listed spelling of what was typed, else what was typed.
+  return Intl.supportedValuesOf('timeZone').find((z) => z.toLowerCase() === lower) ?? name;
 }
 
 /** The five-field cron expression of a subscription (node-cron numbers Sunday 0 or 7, Monday 1). */
