@@ -168,6 +168,25 @@ describe('digests.send', () => {
     expect(postsTo('C0RETRY')).toHaveLength(1);
   });
 
+  it('a claim left unsent by a replica that died is taken over after 15 minutes, by one caller; the old holder is fenced', async () => {
+    const d = t.qm.store.digests;
+    const at = (iso: string) => new Date(iso);
+    const sub = 'sub-stale-test';
+    expect(await d.claim(sub, '2026-07-01', 'dead', at('2026-07-01T09:00:00Z'), 15 * 60_000)).toBe(true);
+    expect(await d.claim(sub, '2026-07-01', 'b', at('2026-07-01T09:14:00Z'), 15 * 60_000)).toBe(false);
+    const takeovers = await Promise.all(
+      ['b', 'c', 'd'].map((h) => d.claim(sub, '2026-07-01', h, at('2026-07-01T09:16:00Z'), 15 * 60_000)),
+    );
+    expect(takeovers.filter(Boolean)).toHaveLength(1);
+    const winner = ['b', 'c', 'd'][takeovers.indexOf(true)]!;
+    expect(await d.markSent(sub, '2026-07-01', 'dead', at('2026-07-01T09:17:00Z'))).toBe(false);
+    await d.release(sub, '2026-07-01', 'dead');
+    expect((await d.delivery(sub, '2026-07-01'))?.holder).toBe(winner);
+    expect(await d.markSent(sub, '2026-07-01', winner, at('2026-07-01T09:17:00Z'))).toBe(true);
+    // Sent: never claimed again, however old.
+    expect(await d.claim(sub, '2026-07-01', 'e', at('2026-07-02T09:00:00Z'), 15 * 60_000)).toBe(false);
+  });
+
   describe('two replicas on one database', () => {
     let b: Core;
     beforeAll(async () => {
