@@ -26,7 +26,17 @@ describe('the shipped commands', () => {
   it('read the caller’s role live for everything but public commands and read-only lists (the audit log is live)', () => {
     const cached = registry.commands.filter((c) => !needsLiveRole(c.definition)).map((c) => c.name);
     expect(cached.sort()).toEqual(
-      ['help', 'whoami', 'link', 'keys list', 'members list', 'workspaces list', 'requests list', 'policy show'].sort(),
+      [
+        'help',
+        'whoami',
+        'link',
+        'keys list',
+        'members list',
+        'workspaces list',
+        'requests list',
+        'policy show',
+        'digest preview',
+      ].sort(),
     );
     expect(needsLiveRole(registry.get('audit')!.definition)).toBe(true);
   });
