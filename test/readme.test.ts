@@ -19,9 +19,15 @@ describe('README', () => {
     expect(readme).toContain(`"${sim.state.orgName}": ${sim.state.summary()})`);
   });
 
-  it('does not announce budgets, digests or leak alerts as working', () => {
+  it('does not announce budgets or leak alerts as working', () => {
     for (const sentence of readme.split(/(?<=[.!?])\s/)) {
-      if (/budget|digest|leak alert/i.test(sentence)) expect(sentence).toMatch(/not available yet|reserved/);
+      if (/budget|leak alert/i.test(sentence)) expect(sentence).toMatch(/not available yet|reserved/);
     }
+  });
+
+  it('describes the digest the command line prints, and what is estimated', () => {
+    expect(readme).toContain('npx quartermaster digest --dry-run [--date YYYY-MM-DD] [--format text|json]');
+    expect(readme).toMatch(/money per key, per model and per member\. The cost report cannot be split by key/);
+    expect(readme).toContain('`/qm usage [period] [by]`');
   });
 });

@@ -33,7 +33,7 @@ export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_
       // Only what is built: no digests, budgets, spend limits or leak alerts until their commands exist (a test
       // holds this to the command registry).
       long_description:
-        "Quartermaster runs an Anthropic (Claude API) organization from Slack. With /qm, people request API keys, invites, org role changes and workspace changes; approvers decide with buttons on a card; Quartermaster carries approved changes out through the Anthropic Admin API and reports back. Members, workspaces and API keys can be listed, and the approval policy shown. Every command and every click is checked against the caller's Anthropic org role (never the Slack role) and written to an append-only audit log.",
+        "Quartermaster runs an Anthropic (Claude API) organization from Slack. With /qm, people request API keys, invites, org role changes and workspace changes; approvers decide with buttons on a card; Quartermaster carries approved changes out through the Anthropic Admin API and reports back. Members, workspaces and API keys can be listed, and the approval policy shown; /qm usage shows usage and cost from the usage report and the cost report. Every command and every click is checked against the caller's Anthropic org role (never the Slack role) and written to an append-only audit log.",
       background_color: '#1f2937',
     },
     features: {

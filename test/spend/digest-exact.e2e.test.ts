@@ -38,9 +38,9 @@ const sortDesc = <T>(entries: [string, T][], val: (v: T) => bigint, tie?: (v: T)
 
 beforeAll(async () => {
   t = await startTestApp();
-  // A mid-sized organization: 150 members, 12 workspaces, 400 keys (the active ones carry traffic).
+  // A mid-sized organization: 150 members, 12 workspaces, 300 keys (the active ones carry traffic).
   t.sim.state.clear();
-  seedLarge(t.sim.state, { users: 150, workspaces: 12, keys: 400 });
+  seedLarge(t.sim.state, { users: 150, workspaces: 12, keys: 300 });
   await t.qm.services.directory.sync();
   const now = Date.now();
   D = new Date(Math.floor(now / DAY) * DAY - DAY);

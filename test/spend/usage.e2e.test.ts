@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CostDayRow, UsageHourRow } from '../../src/core/ports/spend.js';
-import { buildDigest, digestJson } from '../../src/core/spend/digest.js';
+import { buildDigest, digestJson, digestReply, digestText } from '../../src/core/spend/digest.js';
 import { formatUsd, usdString } from '../../src/core/spend/money.js';
 import { visibleText } from '../fakes/slack.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -41,7 +41,7 @@ let sources: Source[] = [];
 const usage: UsageHourRow[] = [];
 const costs: CostDayRow[] = [];
 
-function tokensFor(s: Source, hour: number, i: number) {
+function tokensFor(hour: number, i: number) {
   const base = BigInt(1000 + ((i * 7919 + hour * 104_729) % 50_000));
   return {
     uncachedInput: base,
@@ -85,7 +85,7 @@ beforeAll(async () => {
           apiKeyId: s.keyId,
           model: s.model,
           serviceTier: 'standard',
-          ...tokensFor(s, d * 24 + h, i),
+          ...tokensFor(d * 24 + h, i),
         };
         usage.push(row);
         const k = `${s.workspaceId}|${s.model}`;
@@ -176,6 +176,29 @@ describe('the digest', () => {
     expect(json.tokens.cacheReadShare).toBeCloseTo(Number(read) / Number(input), 5);
     expect(json.budgets).toBeNull();
     expect(json.daily).toHaveLength(30);
+  });
+});
+
+describe('the digest as a chat reply', () => {
+  it('shows names from the API as text: markup, mentions and links are escaped', async () => {
+    const D = dayAt(1);
+    const before = digestJson(await buildDigest(t.qm.services, { day: D })) as any;
+    const key = t.sim.state.apiKeys.find((k) => k.id === before.topKeys[0].id)!;
+    const original = key.name;
+    key.name = '*pwned* <!channel> [click](https://evil.example)';
+    try {
+      await t.qm.services.directory.sync();
+      const d = await buildDigest(t.qm.services, { day: D });
+      const r = digestReply(d);
+      const text = r.blocks.map((b) => ('text' in b ? b.text : '')).join('\n');
+      expect(text).toContain('\\*pwned\\* \\<!channel\\> \\[click\\](https://evil.example)');
+      expect(text).not.toContain('<!channel>');
+      expect(digestText(d)).toContain('*pwned* <!channel> [click](https://evil.example)');
+      expect(r.visibility).toBe('in_channel');
+    } finally {
+      key.name = original;
+      await t.qm.services.directory.sync();
+    }
   });
 });
 

@@ -239,6 +239,25 @@ const kindsShape = Object.fromEntries(REQUEST_KINDS.map((k) => [k, ruleSchema.op
   z.ZodOptional<typeof ruleSchema>
 >;
 
+/** A price in USD per million tokens: a decimal string ("3.75") or a plain YAML number, up to 6 decimals. */
+const usdPerMillion = z
+  .union([z.string(), z.number()], { error: 'must be a price in USD per million tokens, e.g. "3.75"' })
+  .transform((v) => String(v).trim())
+  .refine((v) => /^\d+(\.\d{1,6})?$/.test(v), {
+    error: (i) =>
+      `${JSON.stringify(i.input)} is not a price in USD per million tokens (e.g. "3.75", at most 6 decimals)`,
+  });
+
+export const PRICE_KEYS = ['input', 'cache_write_5m', 'cache_write_1h', 'cache_read', 'output'] as const;
+
+const priceSchema = z.strictObject(
+  Object.fromEntries(PRICE_KEYS.map((k) => [k, usdPerMillion])) as Record<
+    (typeof PRICE_KEYS)[number],
+    typeof usdPerMillion
+  >,
+  { error: (i) => (i.code === 'invalid_type' ? `must be a map of ${PRICE_KEYS.join(', ')}` : undefined) },
+);
+
 const mapError = (what: string) => ({
   error: (i: { code: string }) => (i.code === 'invalid_type' ? `must be a map of ${what}` : undefined),
 });
@@ -273,8 +292,18 @@ export const policySchema = z.strictObject(
         mapError('workspace name → overrides'),
       )
       .optional(),
+    spend: z
+      .strictObject(
+        {
+          prices: z
+            .record(z.string().min(1), priceSchema, mapError('model id prefix → prices in USD per million tokens'))
+            .optional(),
+        },
+        mapError('prices'),
+      )
+      .optional(),
   },
-  mapError('version, groups, defaults, kinds and workspaces'),
+  mapError('version, groups, defaults, kinds, workspaces and spend'),
 );
 
 export type PolicyFile = z.output<typeof policySchema>;
@@ -322,7 +351,7 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
 // ---------------------------------------------------------------------------------------------------------------
 // Loading
 
-const TOP_LEVEL_KEYS = ['version', 'groups', 'defaults', 'kinds', 'workspaces'];
+const TOP_LEVEL_KEYS = ['version', 'groups', 'defaults', 'kinds', 'workspaces', 'spend'];
 const RULE_KEYS = [
   'requesters',
   'approvers',
@@ -340,6 +369,8 @@ const PRINCIPAL_KEYS = ['roles', 'workspace_roles', 'users', 'groups'];
 function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] {
   const last = path[path.length - 1];
   if (path.length === 0) return TOP_LEVEL_KEYS;
+  if (path.length === 1 && path[0] === 'spend') return ['prices'];
+  if (path.length === 3 && path[0] === 'spend' && path[1] === 'prices') return PRICE_KEYS;
   if (path.length === 1 && path[0] === 'kinds') return REQUEST_KINDS;
   if (path.length === 2 && path[0] === 'workspaces') return ['all', ...REQUEST_KINDS];
   if (last === 'requesters' || last === 'approvers') return PRINCIPAL_KEYS;

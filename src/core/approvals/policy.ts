@@ -11,6 +11,7 @@
  */
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import { KNOWN_ORG_ROLES } from '../identity/permissions.js';
+import { DEFAULT_PRICES, type ModelPrice, type PriceTable } from '../spend/prices.js';
 import {
   checkPolicyFile,
   dedupe,
@@ -109,6 +110,26 @@ export class Policy {
   constructor(parsed: PolicyFile, origin: string) {
     this.file = parsed;
     this.origin = origin;
+  }
+
+  /**
+   * The price table for estimates: the built-in list prices, with the file's `spend.prices` (model id prefix →
+   * USD per million tokens) added or replacing entries of the same prefix.
+   */
+  get prices(): PriceTable {
+    const own = this.file.spend?.prices;
+    if (!own) return DEFAULT_PRICES;
+    const table: Record<string, ModelPrice> = { ...DEFAULT_PRICES };
+    for (const [model, p] of Object.entries(own)) {
+      table[model] = {
+        input: p.input,
+        cacheWrite5m: p.cache_write_5m,
+        cacheWrite1h: p.cache_write_1h,
+        cacheRead: p.cache_read,
+        output: p.output,
+      };
+    }
+    return table;
   }
 
   /** The built-in policy (no file). */

@@ -11,7 +11,7 @@
  *    month after D. Said in the text too (FORECAST_METHOD).
  *  - Budgets are issue 10: `budgets` is null until they exist, and the digest then says nothing about them.
  */
-import { md, plain, type Reply, type ReplyBlock, reply } from '../command/reply.js';
+import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import type { ApiKey, OrgUser, Workspace } from '../ports/admin-api.js';
 import type { ClaudeCodeActorSum, TokenSums } from '../ports/spend.js';
 import type { Services } from '../services.js';
@@ -169,7 +169,7 @@ export function defaultDigestDay(now: Date, timeZone?: string): Date {
 
 /** The price table in force (quartermaster.yaml's `spend.prices` over the defaults). */
 export function pricesOf(services: Services): PriceTable {
-  return (services.policy as { prices?: PriceTable }).prices ?? DEFAULT_PRICES;
+  return services.policy.prices ?? DEFAULT_PRICES;
 }
 
 export async function buildDigest(services: Services, o: { day: Date }): Promise<Digest> {
@@ -486,18 +486,28 @@ export function digestJson(d: Digest): Record<string, unknown> {
   };
 }
 
-/** The digest's sections as lines of the neutral markup (escaped), shared by the text and the reply. */
-function sections(d: Digest): { heading: string; lines: string[] }[] {
+interface Markup {
+  escape(s: string): string;
+  bold(s: string): string;
+  code(s: string): string;
+}
+/** The neutral reply markup: names from users or the API escaped. */
+const MARKUP: Markup = md;
+/** Plain text: names exactly as they are (a terminal interprets nothing). */
+const PLAIN: Markup = { escape: (s) => s, bold: (s) => s, code: (s) => s };
+
+/** The digest's sections as lines, in the reply's markup (escaped) or as plain text. */
+function sections(d: Digest, f: Markup): { heading: string; lines: string[] }[] {
   const out: { heading: string; lines: string[] }[] = [];
   const costLine = d.cost.hasData
-    ? `${md.bold(formatUsd(d.cost.day))} (${signedPct(d.cost.change)} of ${formatUsd(d.cost.average7)}/day)`
-    : `${md.bold(formatUsd(d.cost.day))} (no cost report rows for this day yet)`;
+    ? `${f.bold(formatUsd(d.cost.day))} (${signedPct(d.cost.change)} of ${formatUsd(d.cost.average7)}/day)`
+    : `${f.bold(formatUsd(d.cost.day))} (no cost report rows for this day yet)`;
   out.push({
     heading: 'Cost',
     lines: [
       `Cost: ${costLine}`,
       `Tokens: ${formatTokens(d.tokens.day.total)} (${signedPct(d.tokens.change)} of ${formatTokens(d.tokens.average7)}/day)`,
-      `Month to date: ${md.bold(formatUsd(d.month.toDate))} · forecast for the month ${md.bold(formatUsd(d.month.forecast))} (${d.month.method})`,
+      `Month to date: ${f.bold(formatUsd(d.month.toDate))} · forecast for the month ${f.bold(formatUsd(d.month.forecast))} (${d.month.method})`,
       'Budgets: no budgets set.',
       `Cache reads: ${d.tokens.cacheReadShare === null ? 'no input tokens' : `${pct(d.tokens.cacheReadShare)!.toFixed(1)}% of input tokens`}`,
     ],
@@ -505,7 +515,7 @@ function sections(d: Digest): { heading: string; lines: string[] }[] {
   out.push({
     heading: 'Top workspaces (cost report)',
     lines: d.topWorkspaces.length
-      ? d.topWorkspaces.map((w) => `${md.escape(w.name)}: ${formatUsd(w.nanos)}`)
+      ? d.topWorkspaces.map((w) => `${f.escape(w.name)}: ${formatUsd(w.nanos)}`)
       : ['No cost on this day.'],
   });
   out.push({
@@ -513,7 +523,7 @@ function sections(d: Digest): { heading: string; lines: string[] }[] {
     lines: d.topKeys.length
       ? d.topKeys.map(
           (k) =>
-            `${md.escape(keyLabel(k))} (${md.escape(k.workspaceName)}): ${estimateText(k.estimateNanos)}, ${formatTokens(k.tokens)} tokens`,
+            `${f.escape(keyLabel(k))} (${f.escape(k.workspaceName)}): ${estimateText(k.estimateNanos)}, ${formatTokens(k.tokens)} tokens`,
         )
       : ['No usage on this day.'],
   });
@@ -521,7 +531,7 @@ function sections(d: Digest): { heading: string; lines: string[] }[] {
     heading: 'Top models (estimate: tokens × list prices)',
     lines: d.topModels.length
       ? d.topModels.map(
-          (m) => `${md.escape(m.model)}: ${estimateText(m.estimateNanos)}, ${formatTokens(m.tokens)} tokens`,
+          (m) => `${f.escape(m.model)}: ${estimateText(m.estimateNanos)}, ${formatTokens(m.tokens)} tokens`,
         )
       : ['No usage on this day.'],
   });
@@ -535,7 +545,7 @@ function sections(d: Digest): { heading: string; lines: string[] }[] {
             .slice(0, TOP_N)
             .map(
               (u) =>
-                `${md.escape(u.actor)}: ${u.sessions} sessions, +${u.linesAdded}/−${u.linesRemoved} lines, ~${formatUsd(u.costNanos)}`,
+                `${f.escape(u.actor)}: ${u.sessions} sessions, +${u.linesAdded}/−${u.linesRemoved} lines, ~${formatUsd(u.costNanos)}`,
             ),
           ...(cc.users.length > TOP_N ? [`and ${cc.users.length - TOP_N} more`] : []),
         ]
@@ -545,7 +555,7 @@ function sections(d: Digest): { heading: string; lines: string[] }[] {
     heading: 'Keys and members added or changed',
     lines: d.changes.length
       ? [
-          ...d.changes.slice(0, 10).map((c) => `${md.escape(c.subject)}: ${md.escape(c.detail)}`),
+          ...d.changes.slice(0, 10).map((c) => `${f.escape(c.subject)}: ${f.escape(c.detail)}`),
           ...(d.changes.length > 10 ? [`and ${d.changes.length - 10} more`] : []),
         ]
       : ['None.'],
@@ -555,7 +565,7 @@ function sections(d: Digest): { heading: string; lines: string[] }[] {
     lines: d.pending.count
       ? [
           `${d.pending.count} pending`,
-          ...d.pending.oldest.map((p) => `${md.code(p.id)} ${md.escape(p.summary)} (since ${isoDay(p.createdAt)})`),
+          ...d.pending.oldest.map((p) => `${f.code(p.id)} ${f.escape(p.summary)} (since ${isoDay(p.createdAt)})`),
         ]
       : ['None.'],
   });
@@ -569,8 +579,8 @@ function title(d: Digest): string {
 /** Plain text (the CLI; a chat fallback): every section, no markup. */
 export function digestText(d: Digest): string {
   const lines = [title(d), ''];
-  for (const s of sections(d)) {
-    lines.push(`${s.heading}:`, ...s.lines.map((l) => `  ${plain(l)}`), '');
+  for (const s of sections(d, PLAIN)) {
+    lines.push(`${s.heading}:`, ...s.lines.map((l) => `  ${l}`), '');
   }
   lines.push('Per-key and per-model amounts are estimates (tokens × list prices); totals come from the cost report.');
   return lines.join('\n');
@@ -579,7 +589,8 @@ export function digestText(d: Digest): string {
 /** The digest as a neutral Reply (posted in a channel). Names from users or the API are escaped. */
 export function digestReply(d: Digest): Reply {
   const blocks: ReplyBlock[] = [];
-  for (const s of sections(d)) blocks.push({ type: 'text', text: `${md.bold(s.heading)}\n${s.lines.join('\n')}` });
+  for (const s of sections(d, MARKUP))
+    blocks.push({ type: 'text', text: `${md.bold(s.heading)}\n${s.lines.join('\n')}` });
   blocks.push({
     type: 'context',
     text: 'Per-key and per-model amounts are estimates (tokens × list prices); totals come from the cost report.',
