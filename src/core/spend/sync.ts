@@ -309,7 +309,7 @@ async function fetchRange(
     const reason = describeFailure(err);
     const resume = rangeThrough ? ` The next run resumes from ${iso(rangeThrough)}.` : '';
     s.logger.warn(
-      { report, requests: summary.requests, rows: summary.rows, windows, from: iso(from) },
+      { report, requests: summary.requests, rows: summary.rows, windows, from: iso(from), reason },
       'spend sync failed',
     );
     throw new SpendSyncError(
