@@ -36,6 +36,7 @@ describe('the shipped commands', () => {
         'requests list',
         'policy show',
         'digest preview',
+        'usage',
       ].sort(),
     );
     expect(needsLiveRole(registry.get('audit')!.definition)).toBe(true);
