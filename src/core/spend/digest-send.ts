@@ -6,6 +6,7 @@
  * composed and posted, and the row is marked sent, or released after a failure so the next run tries again.
  */
 import { randomUUID } from 'node:crypto';
+import type { Reply } from '../command/reply.js';
 import { DomainError } from '../errors.js';
 import type { Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
@@ -22,6 +23,16 @@ export async function sendDueDigests(s: Services): Promise<DigestRunSummary> {
   if (!s.schedule) return out;
   const log = s.logger.child({ job: 'digests.send' });
   const holder = randomUUID();
+  // Every subscription gets the same organization-wide digest of a day: composed (and its chart rendered) once.
+  const composed = new Map<number, Promise<Reply>>();
+  const compose = (day: Date) => {
+    let p = composed.get(day.getTime());
+    if (!p) {
+      p = composeDigest(s, day, { chart: true });
+      composed.set(day.getTime(), p);
+    }
+    return p;
+  };
   const subs = await s.store.digests.list();
   for (const sub of subs) {
     const now = s.clock.now();
@@ -36,8 +47,7 @@ export async function sendDueDigests(s: Services): Promise<DigestRunSummary> {
     if (!(await s.store.digests.claim(sub.id, period, holder, now, STALE_CLAIM_MS))) continue;
     const day = lastCompleteUtcDay(fire);
     try {
-      const message = await composeDigest(s, day, { chart: true });
-      await notifier.post(sub.teamId, sub.channelId, message);
+      await notifier.post(sub.teamId, sub.channelId, await compose(day));
     } catch (err) {
       out.failed++;
       log.error(
