@@ -23,6 +23,7 @@ const CASES: Record<string, string[]> = {
   unlink: ['unlink user:@dave', 'unlink user:@dave'],
   'members list': ['members list', 'members list developer', 'members list page:2'],
   'workspaces list': ['workspaces list', 'workspaces list archived'],
+  usage: ['usage', 'usage yesterday key', 'usage period:mtd by:member', 'usage lastweek'],
   'keys list': [
     'keys list',
     'keys list workspace:prod status:active',
