@@ -5,6 +5,9 @@ import type { ActionDefinition } from '../src/core/command/actions.js';
 import type { CommandDefinition } from '../src/core/command/define.js';
 import { linkDecideAction } from '../src/core/identity/link-requests.js';
 import audit from './audit.js';
+import digestPreview from './digest/preview.js';
+import digestSubscribe from './digest/subscribe.js';
+import digestUnsubscribe from './digest/unsubscribe.js';
 import help from './help.js';
 import keysList from './keys/list.js';
 import keysRename from './keys/rename.js';
@@ -51,6 +54,9 @@ export const commands: readonly CommandDefinition<any>[] = [
   policyShow,
   requestsList,
   requestsCancel,
+  digestSubscribe,
+  digestUnsubscribe,
+  digestPreview,
   usage,
 ];
 

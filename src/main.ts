@@ -35,6 +35,7 @@ import { createHttpServer, type Handler, json, listen } from './http/server.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { FairQueue } from './runtime/fair-queue.js';
+import { nodeCronSchedule } from './scheduler/cron.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import type { SlackAdapter } from './slack/app.js';
 import { migrateIfPending, openStore } from './store/index.js';
@@ -248,6 +249,9 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       },
       settings: { simulated: simulator !== null },
       notifiers: {},
+      schedule: nodeCronSchedule(),
+      // Loaded on first use: ECharts and resvg stay out of start-up.
+      charts: { costChart: async (input) => (await import('./charts/cost-chart.js')).renderCostChart(input) },
       // Set just below: the engine works on these very services.
       approvals: undefined as unknown as ApprovalEngine,
     };

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../commands/index.js';
 import { CommandRegistry } from '../src/core/command/define.js';
 import { parseCommandText } from '../src/core/command/text.js';
+import { digestWindow } from '../src/core/spend/digest-compose.js';
+import { lastCompleteUtcDay } from '../src/core/spend/digest-schedule.js';
+import { ensureSpendData } from '../src/core/spend/sync.js';
 import { discordCommands } from '../src/discord/commands-json.js';
 import type { FakeDiscord, FakeDiscordUser } from './fakes/discord.js';
 import { auditEntry, linkChatUser, startTestApp, type TestApp } from './support/app.js';
@@ -78,6 +81,15 @@ const CASES: Record<string, string[]> = {
   'keys rename': ['keys rename prod-chat prod-chat-v2', 'keys rename prod-worker prod-worker'],
   'requests list': ['requests list', 'requests list pending'],
   'requests cancel': ['requests cancel ZZZZZZZZ', 'requests cancel nope'],
+  // Each platform's channel has subscriptions of its own: the same answers on both.
+  'digest subscribe': [
+    'digest subscribe daily 09:00 Europe/Berlin',
+    'digest subscribe weekly 8:30 america/new_york day:fri',
+    'digest subscribe daily 25:00',
+    'digest subscribe daily 09:00 Mars/Olympus',
+  ],
+  'digest unsubscribe': ['digest unsubscribe weekly', 'digest unsubscribe weekly'],
+  'digest preview': ['digest preview'],
   'policy show': ['policy show', 'policy show kind:key.request workspace:prod', 'policy show workspace:nowhere'],
 };
 
@@ -92,10 +104,12 @@ beforeAll(async () => {
   d = t.discord!;
   // The organization's name is cached after its first use; warm it so both runs make the same calls.
   await t.qm.services.organization();
+  // The reports `digest preview` needs are ingested first, or only the first run would fetch them.
+  await ensureSpendData(t.qm.services, digestWindow(lastCompleteUtcDay(new Date())));
   // Linked the same way on both platforms, so every reply can be compared word for word.
   await linkChatUser(t, 'slack', t.slack.team.id, 'UALICE', 'alice@example.com');
   await linkChatUser(t, 'discord', d.guildId, d.users.alice.id, 'alice@example.com');
-});
+}, 120_000);
 afterAll(async () => {
   await t?.close();
 });

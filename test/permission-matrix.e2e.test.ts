@@ -61,6 +61,10 @@ const MATRIX: Record<string, { text: string; expect: string; oneAtATime?: true }
   'policy show': { text: 'policy show', expect: 'AAAAAAD' },
   'requests list': { text: 'requests list all', expect: 'AAAAAAD' },
   'requests cancel': { text: 'requests cancel %alice-request%', expect: 'ARRRRRD' },
+  'digest subscribe': { text: 'digest subscribe daily 09:00 Europe/Berlin', expect: 'ADADDDD' },
+  // No channel has a weekly digest: those allowed are told so.
+  'digest unsubscribe': { text: 'digest unsubscribe weekly', expect: 'RDRDDDD' },
+  'digest preview': { text: 'digest preview', expect: 'ADADDDD' },
 };
 
 /** Who plays each role: the org member's email, and their chat accounts. */
@@ -236,34 +240,39 @@ async function aliceRequest(): Promise<string> {
 }
 
 describe.each(['slack', 'discord'] as const)('%s', (platform) => {
-  it.each(Object.keys(MATRIX))('%s: each role gets the expected answer, and no data it may not list', async (name) => {
-    const row = MATRIX[name]!;
-    const text = row.text.includes('%alice-request%')
-      ? row.text.replace('%alice-request%', await aliceRequest())
-      : row.text;
-    const run = async (role: Role): Promise<{ got: Outcome; leak: string | null }> => {
-      const { reply, entry, typed } = await invoke(platform, role, text);
-      if (row.oneAtATime) {
-        for (const r of await t.qm.store.approvals.list({ statuses: ['pending'], limit: 500 }))
-          if (r.kind === 'key.rotate') await t.qm.store.approvals.close(r.id, 'cancelled', new Date(), null);
-      }
-      const leaked = [
-        ...found(reply, [...forbiddenTokens(t.sim.state, role), t.qm.services.policy.origin], typed),
-        ...(SEES_ALL_KEYS.has(role) ? [] : KEY_COUNTS.flatMap((re) => reply.match(re) ?? [])),
-      ];
-      return {
-        got: entry.outcome === 'allowed' ? 'A' : entry.outcome === 'denied' ? 'D' : 'R',
-        leak: leaked.length ? `${role}: ${leaked.join(', ')} in "${reply.replace(/\s+/g, ' ').slice(0, 300)}"` : null,
+  it.each(Object.keys(MATRIX))(
+    '%s: each role gets the expected answer, and no data it may not list',
+    async (name) => {
+      const row = MATRIX[name]!;
+      const text = row.text.includes('%alice-request%')
+        ? row.text.replace('%alice-request%', await aliceRequest())
+        : row.text;
+      const run = async (role: Role): Promise<{ got: Outcome; leak: string | null }> => {
+        const { reply, entry, typed } = await invoke(platform, role, text);
+        if (row.oneAtATime) {
+          for (const r of await t.qm.store.approvals.list({ statuses: ['pending'], limit: 500 }))
+            if (r.kind === 'key.rotate') await t.qm.store.approvals.close(r.id, 'cancelled', new Date(), null);
+        }
+        const leaked = [
+          ...found(reply, [...forbiddenTokens(t.sim.state, role), t.qm.services.policy.origin], typed),
+          ...(SEES_ALL_KEYS.has(role) ? [] : KEY_COUNTS.flatMap((re) => reply.match(re) ?? [])),
+        ];
+        return {
+          got: entry.outcome === 'allowed' ? 'A' : entry.outcome === 'denied' ? 'D' : 'R',
+          leak: leaked.length ? `${role}: ${leaked.join(', ')} in "${reply.replace(/\s+/g, ' ').slice(0, 300)}"` : null,
+        };
       };
-    };
-    // The roles ask at once (each answer is told apart by its chat account), unless the row says otherwise.
-    const results: { got: Outcome; leak: string | null }[] = [];
-    if (row.oneAtATime) for (const role of ROLES) results.push(await run(role));
-    else results.push(...(await Promise.all(ROLES.map(run))));
-    const got = results.map((r) => r.got);
-    const leaks = results.flatMap((r) => (r.leak ? [r.leak] : []));
-    const table = (s: string) => ROLES.map((r, i) => `${r}:${s[i]}`).join(' ');
-    expect(table(got.join('')), `${platform} ${row.text}`).toBe(table(row.expect));
-    expect(leaks, `${platform} ${row.text}`).toEqual([]);
-  });
+      // The roles ask at once (each answer is told apart by its chat account), unless the row says otherwise.
+      const results: { got: Outcome; leak: string | null }[] = [];
+      if (row.oneAtATime) for (const role of ROLES) results.push(await run(role));
+      else results.push(...(await Promise.all(ROLES.map(run))));
+      const got = results.map((r) => r.got);
+      const leaks = results.flatMap((r) => (r.leak ? [r.leak] : []));
+      const table = (s: string) => ROLES.map((r, i) => `${r}:${s[i]}`).join(' ');
+      expect(table(got.join('')), `${platform} ${row.text}`).toBe(table(row.expect));
+      expect(leaks, `${platform} ${row.text}`).toEqual([]);
+      // `digest preview` may first sync the usage and cost reports (35 days, on a busy machine).
+    },
+    60_000,
+  );
 });

@@ -158,6 +158,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'link':
         return await link(rest);
       case 'digest':
+        if (rest[0] === 'send') return await (await import('./digest-send.js')).runDigestSend(rest.slice(1));
         return await (await import('./digest.js')).runDigestCli(rest);
       case 'scan':
         return await runScan(rest);

@@ -7,6 +7,7 @@ import { revertExpiredElevations } from './approvals/grants.js';
 import { watchInvites } from './approvals/invites.js';
 import { enforceBoundKeyExpiry, expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
 import type { Services } from './services.js';
+import { sendDueDigests } from './spend/digest-send.js';
 import { formatSyncSummary, type SpendSyncSummary, syncClaudeCode, syncCosts, syncUsage } from './spend/sync.js';
 
 export interface JobDefinition {
@@ -85,6 +86,15 @@ export const JOBS: readonly JobDefinition[] = [
     run: async (s) => {
       const snap = await s.directory.sync();
       return `${snap.users.length} users, ${snap.apiKeys?.length ?? 'unchanged'} keys`;
+    },
+  },
+  {
+    name: 'digests.send',
+    description: 'post the digests whose local time has come (each once per subscription and period)',
+    everyMs: 60_000,
+    run: async (s) => {
+      const r = await sendDueDigests(s);
+      return `${r.sent} sent${r.failed ? `, ${r.failed} failed` : ''}`;
     },
   },
   {

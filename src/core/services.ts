@@ -4,7 +4,7 @@ import type { DirectoryService } from './directory.js';
 import type { Caller } from './identity/caller.js';
 import type { AdminApi, Organization, Workspace } from './ports/admin-api.js';
 import type { ChatNotifier, Clock, Logger } from './ports/runtime.js';
-import type { ReportsApi } from './ports/spend.js';
+import type { CronSchedule, ReportsApi } from './ports/spend.js';
 import type { ApprovalRequest, ApprovalVote, Store } from './ports/store.js';
 
 /** What command handlers may use. Built once in src/main.ts. */
@@ -29,6 +29,10 @@ export interface Services {
     /** True when running against the built-in simulated organization. */
     simulated: boolean;
   };
+  /** When cron schedules fire in a time zone (digest subscriptions); src/scheduler implements it with node-cron. */
+  schedule?: CronSchedule;
+  /** Renders the digest's cost chart as a PNG (src/charts); absent where no renderer is built in. */
+  charts?: ChartRenderer;
 }
 
 /** A request to file under the policy (see Approvals.submit). */
@@ -61,4 +65,14 @@ export interface Approvals {
   runDue(): Promise<number>;
   expireDue(): Promise<number>;
   remindDue(): Promise<number>;
+}
+
+/** The chart renderer as the core sees it (the renderer itself lives outside the core: it uses ECharts). */
+export interface ChartRenderer {
+  costChart(input: {
+    title: string;
+    days: string[];
+    /** Dollars per day (display only: rounded to the cent from the exact amounts), one per entry of `days`. */
+    series: { name: string; usd: number[] }[];
+  }): Promise<Uint8Array>;
 }

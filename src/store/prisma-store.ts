@@ -18,6 +18,7 @@ import type {
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { approvalStores } from './approvals-store.js';
 import { AuditWriter } from './audit-writer.js';
+import { digestStore } from './digest-store.js';
 import { directoryStore } from './directory-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
 import { spendQueries } from './spend-queries.js';
@@ -332,6 +333,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
 
     ...approvalStores(prisma),
     ...slackInstallationStore(prisma),
+    ...digestStore(prisma),
     ...spendStore(prisma, provider),
 
     async close() {

@@ -35,6 +35,7 @@ describe('the shipped commands', () => {
         'workspaces list',
         'requests list',
         'policy show',
+        'digest preview',
         'usage',
       ].sort(),
     );

@@ -34,6 +34,10 @@ export class TestClock {
   advance(ms: number): void {
     this.offsetMs += ms;
   }
+  /** Moves the clock to an instant (it then runs on from there). */
+  set(at: Date | string): void {
+    this.offsetMs = new Date(at).getTime() - Date.now();
+  }
 }
 
 /** Writes a policy file for one test file and returns its path (for QM_POLICY). */

@@ -13,11 +13,13 @@ export type Permission =
   /** Link and unlink other people's chat accounts; decide link requests. */
   | 'links:manage'
   /** See every approval request (others see their own and those they may approve). */
-  | 'requests:read:all';
+  | 'requests:read:all'
+  /** Subscribe channels to the spend digest, unsubscribe them, preview it. */
+  | 'digests:manage';
 
 const USER: Permission[] = ['workspaces:read'];
 const DEVELOPER: Permission[] = [...USER, 'members:read', 'keys:read'];
-const BILLING: Permission[] = [...DEVELOPER, 'keys:read:all'];
+const BILLING: Permission[] = [...DEVELOPER, 'keys:read:all', 'digests:manage'];
 const ADMIN: Permission[] = [...BILLING, 'audit:read', 'links:manage', 'requests:read:all'];
 
 const ROLE_PERMISSIONS: Record<string, Permission[]> = {

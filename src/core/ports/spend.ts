@@ -170,6 +170,62 @@ export interface DigestSubscription {
   createdAt: Date;
 }
 
+/** One (subscription, period) row: claimed by one replica, then sent (or released after a failed send). */
+export interface DigestDelivery {
+  subscriptionId: string;
+  /** YYYY-MM-DD (daily) or YYYY-Www (weekly), in the subscription's time zone. */
+  period: string;
+  holder: string;
+  claimedAt: Date;
+  sentAt: Date | null;
+}
+
+export type DigestSubscriptionInput = Omit<DigestSubscription, 'id' | 'createdAt'>;
+
+/** Digest subscriptions and the deliveries that make each digest go out once per subscription and period. */
+export interface DigestStore {
+  /**
+   * Creates the channel's subscription of that cadence, or changes its time, zone and weekday (one per
+   * platform, team, channel and cadence; concurrent calls end with one row). `created` is false for a change.
+   */
+  subscribe(input: DigestSubscriptionInput, now: Date): Promise<{ subscription: DigestSubscription; created: boolean }>;
+  /** Removes the channel's subscriptions (of one cadence, or all) and their deliveries; returns the removed ones. */
+  unsubscribe(
+    where: { platform: DigestSubscription['platform']; teamId: string; channelId: string },
+    cadence?: DigestSubscription['cadence'],
+  ): Promise<DigestSubscription[]>;
+  /** Every subscription, or a channel's, oldest first. */
+  list(where?: {
+    platform: DigestSubscription['platform'];
+    teamId: string;
+    channelId: string;
+  }): Promise<DigestSubscription[]>;
+  /**
+   * Claims the digest of one subscription and period for `holder`: true for exactly one caller across replicas
+   * (an INSERT on the unique row). A claim that was neither sent nor released within `staleAfterMs` (its holder
+   * died mid-send) may be taken over, by a conditional update that again only one caller wins.
+   */
+  claim(subscriptionId: string, period: string, holder: string, now: Date, staleAfterMs: number): Promise<boolean>;
+  /** Marks a claimed digest sent; false when the claim is no longer this holder's. */
+  markSent(subscriptionId: string, period: string, holder: string, at: Date): Promise<boolean>;
+  /** Gives up an unsent claim after a failed send, so the next run tries again. */
+  release(subscriptionId: string, period: string, holder: string): Promise<void>;
+  delivery(subscriptionId: string, period: string): Promise<DigestDelivery | null>;
+}
+
+/**
+ * When a cron schedule fires, in an IANA time zone (src/scheduler implements it with node-cron's matcher, which the
+ * core may not import).
+ */
+export interface CronSchedule {
+  /**
+   * The latest whole minute in (now − withinMs, now] at which the five-field cron expression fires in `timezone`
+   * (daylight-saving time included: `0 9 * * *` in Europe/Berlin is 07:00 UTC in summer, 08:00 UTC in winter);
+   * null when it does not fire in that window.
+   */
+  lastFire(expression: string, timezone: string, now: Date, withinMs: number): Date | null;
+}
+
 // ---- Reading the ingested reports: every aggregate is computed by the database (GROUP BY, SUM), never by loading
 // the rows. Ranges are [from, to) in UTC; days are UTC midnights.
 

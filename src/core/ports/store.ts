@@ -3,7 +3,7 @@
  * The core never sees Prisma types: everything crossing this port is a plain object.
  */
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from './admin-api.js';
-import type { SpendQueries, SpendWrites } from './spend.js';
+import type { DigestStore, SpendQueries, SpendWrites } from './spend.js';
 
 export type Platform = 'slack' | 'discord';
 
@@ -467,5 +467,6 @@ export interface Store {
 
   close(): Promise<void>;
 
+  digests: DigestStore;
   spend: SpendWrites;
 }
