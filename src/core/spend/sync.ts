@@ -118,22 +118,28 @@ async function* bucketWindows<T, R>(
   let token: string | undefined;
   const seen = new Set<string>();
   for (;;) {
-    const page = await fetchPage(token);
+    // Only the rows outlive this block: the parsed page is garbage before the rows are written, so a page of the
+    // maximum size is in memory once, not twice.
     let lo = start;
     let hi = start;
     const rows: R[] = [];
-    for (const b of page.data) {
-      lo = Math.min(lo, b.startingAt.getTime());
-      hi = Math.max(hi, b.endingAt.getTime());
-      rows.push(...toRows(b));
+    let next: string | null;
+    {
+      const page = await fetchPage(token);
+      for (const b of page.data) {
+        lo = Math.min(lo, b.startingAt.getTime());
+        hi = Math.max(hi, b.endingAt.getTime());
+        for (const row of toRows(b)) rows.push(row);
+      }
+      next = page.nextPage;
     }
-    if (page.nextPage === null && to !== null) hi = Math.max(hi, to.getTime());
+    if (next === null && to !== null) hi = Math.max(hi, to.getTime());
     yield { from: new Date(lo), to: new Date(hi), rows };
     start = hi;
-    if (page.nextPage === null) return;
-    if (seen.has(page.nextPage)) throw new Error('the API returned the same page token twice');
-    seen.add(page.nextPage);
-    token = page.nextPage;
+    if (next === null) return;
+    if (seen.has(next)) throw new Error('the API returned the same page token twice');
+    seen.add(next);
+    token = next;
   }
 }
 
