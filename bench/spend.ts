@@ -39,6 +39,7 @@ interface Run {
   ms: number;
   peakMb: number;
   exitCode: Proc['exitCode'];
+  /** Every line the process wrote, stdout and stderr. */
   stdout: string[];
   requests: { path: string; query: Record<string, string | string[]> }[];
 }
@@ -74,19 +75,28 @@ async function runCli(
     }),
     cwd: ctx.tmp,
   });
+  // Every line (Proc keeps only the last 5,000, and the digest's JSON is longer than that).
+  const lines: string[] = [];
+  proc.onLine((line) => lines.push(line));
   let peak = 0;
   const poll = setInterval(() => {
     const mb = proc.child.pid ? peakMb(proc.child.pid) : Number.NaN;
     if (Number.isFinite(mb)) peak = Math.max(peak, mb);
   }, 20);
   await proc.exited;
-  clearInterval(poll);
   const ms = performance.now() - started;
+  clearInterval(poll);
+  // 'exit' can come before the last output is read; the streams close right after.
+  await new Promise<void>((resolve) => {
+    if (proc.child.stdout?.readableEnded !== false && proc.child.stderr?.readableEnded !== false) resolve();
+    proc.child.once('close', () => resolve());
+    setTimeout(resolve, 2000).unref();
+  });
   const requests = (await sim.requests())
     .slice(before)
     .filter((r: { headers: Record<string, unknown> }) => r.headers.host === host);
   if (proc.exitCode !== 0) ctx.note(`spend: ${args.join(' ')} exited ${proc.exitCode}; see ${proc.name}.log`);
-  return { ms, peakMb: peak, exitCode: proc.exitCode, stdout: [...proc.recent], requests } satisfies Run;
+  return { ms, peakMb: peak, exitCode: proc.exitCode, stdout: lines, requests } satisfies Run;
 }
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
