@@ -10,7 +10,7 @@ import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
 import { printError, printLine } from './output.js';
 
 export const DIGEST_USAGE = `Usage: npx quartermaster digest --dry-run [--date YYYY-MM-DD] [--format text|json] [--out FILE.png] [--tz ZONE]
-       npx quartermaster digest send --channel ID
+       npx quartermaster digest send --channel ID [--platform slack|discord] [--team ID] [--date YYYY-MM-DD]
 
   --dry-run         print the digest here instead of posting it (syncing the reports it needs first)
   --date D          the day reported (UTC), default yesterday
@@ -58,10 +58,7 @@ export async function runDigestCli(
     return 0;
   }
   const [sub] = cl.positionals;
-  if (sub === 'send') {
-    err('digest send is not available in this version of Quartermaster yet; use digest --dry-run to see a digest.');
-    return 2;
-  }
+  // `digest send` is routed to ./digest-send.ts by src/cli/main.ts before this parser sees it.
   if (sub !== undefined) throw new UsageError(`Unknown digest command "${sub}": use --dry-run or send.`, DIGEST_USAGE);
   if (!cl.values['dry-run']) throw new UsageError('Say --dry-run to print a digest here.', DIGEST_USAGE);
   const format = (cl.values.format as string | undefined) ?? 'text';

@@ -62,7 +62,8 @@ describe('digest --dry-run', () => {
     expect(r.stdout).toContain(`forecast for the month ${formatUsd(parseUsd(json.month.forecast)!)}`);
     expect(r.stdout).toContain(`${json.topWorkspaces[0].name}: ${formatUsd(parseUsd(json.topWorkspaces[0].cost)!)}`);
     expect(r.stdout).toContain(`~${formatUsd(parseUsd(json.topKeys[0].estimatedCost)!)} (estimate)`);
-    expect(r.stdout).toContain('Budgets: no budgets set.');
+    // Budgets are not built yet (issue 10): the digest does not pretend there are none set.
+    expect(r.stdout).not.toMatch(/budget/i);
   }, 130_000);
 
   it.each([

@@ -508,7 +508,6 @@ function sections(d: Digest, f: Markup): { heading: string; lines: string[] }[] 
       `Cost: ${costLine}`,
       `Tokens: ${formatTokens(d.tokens.day.total)} (${signedPct(d.tokens.change)} of ${formatTokens(d.tokens.average7)}/day)`,
       `Month to date: ${f.bold(formatUsd(d.month.toDate))} · forecast for the month ${f.bold(formatUsd(d.month.forecast))} (${d.month.method})`,
-      'Budgets: no budgets set.',
       `Cache reads: ${d.tokens.cacheReadShare === null ? 'no input tokens' : `${pct(d.tokens.cacheReadShare)!.toFixed(1)}% of input tokens`}`,
     ],
   });
