@@ -14,6 +14,8 @@ export interface JobDefinition {
   name: string;
   description: string;
   everyMs: number;
+  /** Run once this long after start-up too, instead of waiting a whole interval (e.g. reports on a fresh install). */
+  firstAfterMs?: number;
   /** Returns a one-line summary of what it did. */
   run(services: Services): Promise<string>;
 }
@@ -101,12 +103,14 @@ export const JOBS: readonly JobDefinition[] = [
     name: 'usage.sync',
     description: 'ingest the hourly usage report (tokens per key, workspace, model and tier), re-reading the last 48 h',
     everyMs: 10 * 60_000,
+    firstAfterMs: 10_000,
     run: async (s) => formatSyncSummary(await syncUsage(s)),
   },
   {
     name: 'costs.sync',
     description: 'ingest the daily cost report (last 3 days re-read) and the Claude Code report (last 2 days re-read)',
     everyMs: 30 * 60_000,
+    firstAfterMs: 20_000,
     // Both are daily reports that the API revises for days; one failing does not keep the other from running.
     run: async (s) => {
       const done: SpendSyncSummary[] = [];

@@ -86,11 +86,16 @@ export function startScheduler(jobs: readonly JobDefinition[], services: Service
     const t = setInterval(tick, job.everyMs);
     t.unref();
     timers.push(t);
+    if (job.firstAfterMs !== undefined) {
+      const first = setTimeout(tick, job.firstAfterMs);
+      first.unref();
+      timers.push(first);
+    }
   }
   return {
     async stop() {
       stopped = true;
-      for (const t of timers) clearInterval(t);
+      for (const t of timers) clearTimeout(t);
       await Promise.allSettled([...inFlight]);
     },
   };

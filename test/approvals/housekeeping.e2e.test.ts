@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BUTTON_GRACE_MS } from '../../src/core/approvals/buttons.js';
 import { APPROVAL_VOTE } from '../../src/core/approvals/engine.js';
 import { JOBS, type JobDefinition } from '../../src/core/jobs.js';
-import { runJobOnce } from '../../src/scheduler/scheduler.js';
+import { runJobOnce, startScheduler } from '../../src/scheduler/scheduler.js';
 import { visibleText, waitFor } from '../fakes/slack.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
 import { clickCard, fileCard } from '../support/slack-cards.js';
@@ -104,4 +104,26 @@ it('a reminder is sent once per request, even from several replicas at once and 
   await new Promise((r) => setTimeout(r, 200));
   expect(reminders()).toBe(1);
   expect((await t.qm.store.approvals.get(id))!.remindedAt).not.toBeNull();
+});
+
+it('a job with firstAfterMs runs soon after start-up, not a whole interval later; the report syncs have one', async () => {
+  let runs = 0;
+  const hourly: JobDefinition = {
+    name: 'test.first-run',
+    description: 'counts',
+    everyMs: 60 * 60_000,
+    firstAfterMs: 30,
+    run: async () => `${++runs}`,
+  };
+  const scheduler = startScheduler([hourly], t.qm.services, t.qm.services.logger);
+  try {
+    await waitFor(() => (runs === 1 ? true : undefined));
+  } finally {
+    await scheduler.stop();
+  }
+  expect(runs).toBe(1);
+  // A fresh install shows usage within seconds, not after the first 10- or 30-minute interval.
+  for (const name of ['usage.sync', 'costs.sync']) {
+    expect(JOBS.find((j) => j.name === name)?.firstAfterMs).toBeLessThanOrEqual(30_000);
+  }
 });
