@@ -1,14 +1,7 @@
-/**
- * `npx quartermaster digest send --channel ID [--platform slack|discord] [--team ID] [--date YYYY-MM-DD]`: posts one
- * digest now to a channel, with its chart, as the bot (SLACK_BOT_TOKEN, the OAuth install's token for --team, or
- * DISCORD_TOKEN). Runs on the core services only (no chat listener, no HTTP port). No subscription is needed and
- * none is recorded.
- */
-import { pino } from 'pino';
-import { loadConfig } from '../config/load.js';
 import { isDomainError } from '../core/errors.js';
 import { sendDigestNow } from '../core/spend/digest-send.js';
 import { parseCommandLine, UsageError } from './args.js';
+import { buildCliCore } from './core.js';
 import { printError, printLine } from './output.js';
 
 export const DIGEST_SEND_USAGE = `Usage: npx quartermaster digest send --channel ID [--platform slack|discord] [--team ID] [--date YYYY-MM-DD]
@@ -62,14 +55,7 @@ export async function runDigestSend(args: string[], o: DigestSendCliOptions = {}
     }
   }
 
-  const env = o.env ?? process.env;
-  const config = loadConfig(env);
-  const { buildCore } = await import('../main.js');
-  const core = await buildCore(config, {
-    env,
-    logDestination: pino.destination({ dest: 2, sync: true }),
-    logLevel: env.LOG_LEVEL ? config.LOG_LEVEL : 'warn',
-  });
+  const core = await buildCliCore(o.env ?? process.env);
   try {
     if (core.simulator) err('Note: ANTHROPIC_ADMIN_KEY is not set, so this reports on a simulated organization.');
     const sent = await sendDigestNow(core.services, { platform, teamId: v.team ?? '', channelId: channel, day });

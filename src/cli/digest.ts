@@ -4,9 +4,8 @@
  * (the day and the 30 days before it) from the Admin API's reports. Nothing is posted.
  */
 import { writeFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { loadConfig } from '../config/load.js';
 import { type OptionSpecs, parseCommandLine, UsageError } from './args.js';
+import { buildCliCore } from './core.js';
 import { printError, printLine } from './output.js';
 
 export const DIGEST_USAGE = `Usage: npx quartermaster digest --dry-run [--date YYYY-MM-DD] [--format text|json] [--out FILE.png] [--tz ZONE]
@@ -80,19 +79,12 @@ export async function runDigestCli(
     throw new UsageError(`--out must name a .png file (you typed ${outFile}).`, DIGEST_USAGE);
   }
 
-  const env = o.env ?? process.env;
-  const config = loadConfig(env);
-  const [
-    { buildCore },
-    { buildDigest, defaultDigestDay, digestJson, digestText, digestChartInput },
-    { ensureSpendData },
-  ] = await Promise.all([import('../main.js'), import('../core/spend/digest.js'), import('../core/spend/sync.js')]);
-  const core = await buildCore(config, {
-    env,
-    // Log lines go to stderr, so stdout carries only the digest; quiet unless LOG_LEVEL asks for more.
-    logDestination: pino.destination({ dest: 2, sync: true }),
-    logLevel: env.LOG_LEVEL ? config.LOG_LEVEL : 'warn',
-  });
+  const [core, { buildDigest, defaultDigestDay, digestJson, digestText, digestChartInput }, { ensureSpendData }] =
+    await Promise.all([
+      buildCliCore(o.env ?? process.env),
+      import('../core/spend/digest.js'),
+      import('../core/spend/sync.js'),
+    ]);
   try {
     if (core.simulator) {
       err('Note: ANTHROPIC_ADMIN_KEY is not set, so this is the digest of the simulated organization.');

@@ -1,15 +1,8 @@
-/**
- * `npx quartermaster jobs list` and `npx quartermaster jobs run NAME`: the scheduled jobs of src/core/jobs.ts,
- * listed, or run once by hand under the same lease the scheduler uses (so a replica and the shell never run
- * one job at the same time). Runs on the core services only (no chat listener, no HTTP port), with the bot
- * tokens, so cards are edited and requesters are told as when the bot runs the job itself.
- */
-import { pino } from 'pino';
-import { loadConfig } from '../config/load.js';
 import { formatDuration } from '../core/approvals/policy.js';
 import { JOBS, type JobDefinition } from '../core/jobs.js';
 import { runJobOnce } from '../scheduler/scheduler.js';
 import { parseCommandLine, UsageError } from './args.js';
+import { buildCliCore } from './core.js';
 import { printError, printLine } from './output.js';
 
 export const JOBS_USAGE = `Usage: npx quartermaster jobs list
@@ -65,15 +58,7 @@ export async function runJobsCli(args: string[], o: JobsCliOptions = {}): Promis
       err(`There is no job "${name}". Jobs: ${jobs.map((j) => j.name).join(', ')}.`);
       return 2;
     }
-    const env = o.env ?? process.env;
-    const config = loadConfig(env);
-    const { buildCore } = await import('../main.js');
-    const core = await buildCore(config, {
-      env,
-      // Log lines go to stderr, so stdout carries only the summary; quiet unless LOG_LEVEL asks for more.
-      logDestination: pino.destination({ dest: 2, sync: true }),
-      logLevel: env.LOG_LEVEL ? config.LOG_LEVEL : 'warn',
-    });
+    const core = await buildCliCore(o.env ?? process.env);
     try {
       if (core.simulator) {
         err('Note: ANTHROPIC_ADMIN_KEY is not set, so this runs against a fresh simulated organization.');
