@@ -468,8 +468,14 @@ describe('ensureSpendData (what the digest calls for a day and the 30 before it)
     expect(first.map((x) => x.report)).toEqual(['usage', 'costs', 'claude_code']);
     expect(await storedCostByDay()).toEqual(truthCostByDay(backfillFrom(DAY), currentBucketEnd(DAY)));
 
-    // Ten minutes later the window is still within the revisable trail: the incremental syncs run (bounded).
-    nowMs += 10 * 60_000;
+    // A minute later the syncs are current (younger than the jobs' intervals): nothing is asked again.
+    nowMs += 60_000;
+    let mark = sim.requests.length;
+    expect(await ensureSpendData(services, window)).toEqual([]);
+    expect(sim.requests.length).toBe(mark);
+
+    // Half an hour later the window is still within the revisable trail: the incremental syncs run (bounded).
+    nowMs += 30 * 60_000;
     const again = await ensureSpendData(services, window);
     expect(again.map((x) => x.requests)).toEqual([1, 1, 3]);
 
@@ -477,7 +483,7 @@ describe('ensureSpendData (what the digest calls for a day and the 30 before it)
     // (one cost page); the range then starts there, so asking again fetches nothing.
     const mid = floorTo(nowMs, DAY) - 20 * DAY;
     const midWindow = { from: new Date(mid - 30 * DAY), to: new Date(mid + DAY) };
-    let mark = sim.requests.length;
+    mark = sim.requests.length;
     const past = await ensureSpendData(services, midWindow, { reports: ['costs'] });
     expect(past).toHaveLength(1);
     expect(past[0]!.from).toEqual(midWindow.from);
