@@ -148,8 +148,10 @@ export default defineCommand({
         if (key.createdBy.type !== 'user') return md.escape(`${key.createdBy.type} ${key.createdBy.id}`);
         return md.escape(directory.user(key.createdBy.id)?.email ?? key.createdBy.id);
       };
-      for (const [label, groups] of groupBy(usage, labelOf)) {
-        rows.push({ label, ...estimateOf(groups), estimate: true });
+      // Keys are grouped by id, not by how they read: two keys may share a name (and a workspace).
+      const groupKey = (g: UsageGroup) => (by === 'key' ? `id:${g.apiKeyId ?? ''}` : `label:${labelOf(g)}`);
+      for (const groups of groupBy(usage, groupKey).values()) {
+        rows.push({ label: labelOf(groups[0]!), ...estimateOf(groups), estimate: true });
       }
       notes.push(
         `Amounts are estimates (tokens × list prices)${by === 'member' ? '; a key counts for the member who created it' : ''}.`,

@@ -221,5 +221,46 @@ describe('digests.send', () => {
         expect(visibleText(posts.at(-1))).toContain(`2026-06-0${day - 1}`);
       }
     });
+
+    it('a send whose digest takes long to compose (its reports are synced first) is not taken over and sent twice', async () => {
+      clock.set('2026-06-09T00:00:00Z');
+      await t.qm.store.digests.subscribe(
+        {
+          platform: 'slack',
+          teamId: 'T0QM',
+          channelId: 'C0SLOW',
+          cadence: 'daily',
+          time: '06:15',
+          timezone: 'UTC',
+          weekday: 1,
+          createdBy: 'test',
+        },
+        clock.now(),
+      );
+      const channels = ['C0SLOW', 'C0TWO', 'C0GENERAL', 'C0RETRY'];
+      const before = new Map(channels.map((c) => [c, postsTo(c).length]));
+      // The cost report is behind the digest's window, so composing the digest syncs it first: a slow request.
+      await t.qm.store.spend.setSyncedThrough('costs', new Date('2026-06-01T00:00:00Z'), new Date());
+      const COST = '/v1/organizations/cost_report';
+      t.sim.faults.inject({ path: COST, status: 0, delayMs: 1500 });
+      const inFlight = () => t.sim.requests.some((r) => r.path === COST && r.status === null);
+      try {
+        clock.set('2026-06-10T06:15:03Z');
+        const first = job.run(t.qm.services);
+        for (let i = 0; i < 200 && !inFlight(); i++) await new Promise((r) => setTimeout(r, 10));
+        expect(inFlight()).toBe(true);
+        // Sixteen minutes later (by the clock) the other replica runs while the first is still composing.
+        clock.set('2026-06-10T06:31:00Z');
+        await job.run(b.services);
+        await first;
+        for (const c of channels) expect(postsTo(c).length - before.get(c)!).toBeLessThanOrEqual(1);
+        expect(postsTo('C0SLOW').length - before.get('C0SLOW')!).toBe(1);
+      } finally {
+        for (const report of ['usage', 'costs', 'claude_code'] as const) {
+          await t.qm.store.spend.setSyncedFrom(report, new Date('2025-01-01T00:00:00Z'), new Date());
+          await t.qm.store.spend.setSyncedThrough(report, new Date('2027-01-01T00:00:00Z'), new Date());
+        }
+      }
+    });
   });
 });

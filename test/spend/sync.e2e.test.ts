@@ -504,3 +504,26 @@ describe('ensureSpendData (what the digest calls for a day and the 30 before it)
     for (const [k, v] of truthCostByDay(old - 30 * DAY, old + DAY)) expect(stored.get(k)).toBe(v);
   });
 });
+
+describe('a malformed page from the API', () => {
+  it('a bucket dated before the window asked for fails the sync instead of emptying the stored history', async () => {
+    await syncCosts(services);
+    const total = async () =>
+      (await db.store.spendQueries.costByDay(new Date(0), new Date(nowMs + DAY))).reduce((s, d) => s + d.nanos, 0n);
+    const before = await total();
+    expect(before).toBeGreaterThan(0n);
+    nowMs += HOUR;
+    sim.faults.inject({
+      path: COST_PATH,
+      status: 200,
+      body: {
+        data: [{ starting_at: '1970-01-01T00:00:00Z', ending_at: '1970-01-02T00:00:00Z', results: [] }],
+        has_more: false,
+        next_page: null,
+      },
+    });
+    await expect(syncCosts(services)).rejects.toThrow(/outside the window/);
+    expect(await total()).toBe(before);
+    expect((await db.store.spend.syncedFrom('costs'))!.getTime()).toBeGreaterThan(0);
+  });
+});

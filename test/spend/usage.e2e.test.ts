@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CostDayRow, UsageHourRow } from '../../src/core/ports/spend.js';
 import { buildDigest, digestJson, digestReply, digestText } from '../../src/core/spend/digest.js';
 import { formatUsd, usdString } from '../../src/core/spend/money.js';
+import { renderSlack } from '../../src/slack/render.js';
 import { visibleText } from '../fakes/slack.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
@@ -202,6 +203,28 @@ describe('the digest as a chat reply', () => {
   });
 });
 
+describe('the digest with hostile names', () => {
+  it('the plain text (CLI) carries no terminal control characters and no forged lines', async () => {
+    const d = await buildDigest(t.qm.services, { day: dayAt(1) });
+    d.organization = 'Acme\u001b]0;owned\u0007';
+    d.topKeys[0]!.name = 'evil\u001b[2J\u001b]52;c;cHduZWQ=\u0007\nCost: $0.00 (forged)\u009b31m';
+    const text = digestText(d);
+    // Tabs and line ends are the layout's own; nothing else below U+0020 or in C1 may reach a terminal.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may remain.
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(text.split('\n').some((l) => l.startsWith('Cost: $0.00 (forged)'))).toBe(false);
+    expect(text).toContain('evil');
+  });
+
+  it("the organization's name in the chat title is escaped like every other name", async () => {
+    const d = await buildDigest(t.qm.services, { day: dayAt(1) });
+    d.organization = '*Acme* [click](https://evil.example)';
+    const slack = JSON.stringify(renderSlack(digestReply(d)).blocks);
+    expect(slack).not.toContain('<https://evil.example|');
+    expect(digestText(d)).toContain('*Acme* [click](https://evil.example)');
+  });
+});
+
 describe('/qm usage', () => {
   it('an admin sees every workspace from the cost report and the organization total', async () => {
     const text = await say('usage yesterday', 'UALICE');
@@ -250,6 +273,29 @@ describe('/qm usage', () => {
       if (!visible) expect(keys).not.toContain(s.keyName);
     }
     expect(keys).not.toContain('Organization total');
+  });
+
+  it('two keys with the same name in one workspace are two rows, not one', async () => {
+    const D = dayAt(1);
+    const next = dayAt(0);
+    const used = new Set(usage.filter((r) => r.bucketStart >= D && r.bucketStart < next).map((r) => r.apiKeyId));
+    const byWs = new Map<string, string[]>();
+    for (const s of sources)
+      if (used.has(s.keyId)) byWs.set(s.workspaceId, [...(byWs.get(s.workspaceId) ?? []), s.keyId]);
+    const [a, b] = [...byWs.values()].find((ids) => ids.length >= 2)!;
+    const keyB = t.sim.state.apiKeys.find((k) => k.id === b)!;
+    const original = keyB.name;
+    keyB.name = t.sim.state.apiKeys.find((k) => k.id === a)!.name;
+    try {
+      await t.qm.services.directory.sync();
+      const lines = (await say('usage yesterday key', 'UALICE')).split('\n');
+      const rows = lines.filter((l) => / · [\d,]+ tokens$/.test(l) && !/^(and \d+ more|Organization total)/.test(l));
+      const more = Number(/and (\d+) more/.exec(lines.join('\n'))?.[1] ?? 0);
+      expect(rows.length + more).toBe(used.size);
+    } finally {
+      keyB.name = original;
+      await t.qm.services.directory.sync();
+    }
   });
 
   it('an unknown period or grouping names the allowed values', async () => {

@@ -44,10 +44,20 @@ export async function sendDueDigests(s: Services): Promise<DigestRunSummary> {
     const period = periodOf(sub, fire);
     const known = await s.store.digests.delivery(sub.id, period);
     if (known && (known.sentAt || now.getTime() - known.claimedAt.getTime() <= STALE_CLAIM_MS)) continue;
-    if (!(await s.store.digests.claim(sub.id, period, holder, now, STALE_CLAIM_MS))) continue;
     const day = lastCompleteUtcDay(fire);
+    // Composed before the claim, which then covers only the post: composing may first sync the reports (minutes,
+    // for a large organization), and a claim held that long would be taken over as stale and the digest sent twice.
+    let message: Reply;
     try {
-      await notifier.post(sub.teamId, sub.channelId, await compose(day));
+      message = await compose(day);
+    } catch (err) {
+      out.failed++;
+      log.error({ err, subscription: sub.id, period }, 'composing a digest failed; the next run tries again');
+      continue;
+    }
+    if (!(await s.store.digests.claim(sub.id, period, holder, s.clock.now(), STALE_CLAIM_MS))) continue;
+    try {
+      await notifier.post(sub.teamId, sub.channelId, message);
     } catch (err) {
       out.failed++;
       log.error(

@@ -493,8 +493,15 @@ interface Markup {
 }
 /** The neutral reply markup: names from users or the API escaped. */
 const MARKUP: Markup = md;
-/** Plain text: names exactly as they are (a terminal interprets nothing). */
-const PLAIN: Markup = { escape: (s) => s, bold: (s) => s, code: (s) => s };
+/**
+ * Plain text: names as they are, but never a control character. A terminal interprets C0/C1 controls (ESC
+ * sequences set the title, write the clipboard, clear the screen), and a line break in a key's name would forge
+ * a line of the digest: line breaks and tabs become spaces, every other control U+FFFD.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const plainSafe = (s: string) => s.replace(CONTROL, (c) => (c === '\n' || c === '\r' || c === '\t' ? ' ' : '\uFFFD'));
+const PLAIN: Markup = { escape: plainSafe, bold: plainSafe, code: plainSafe };
 
 /** The digest's sections as lines, in the reply's markup (escaped) or as plain text. */
 function sections(d: Digest, f: Markup): { heading: string; lines: string[] }[] {
@@ -571,13 +578,14 @@ function sections(d: Digest, f: Markup): { heading: string; lines: string[] }[] 
   return out;
 }
 
-function title(d: Digest): string {
-  return `Claude usage digest for ${isoDay(d.day)} (UTC)${d.organization ? ` · ${d.organization}` : ''}`;
+/** The organization's name is the API's text like any other name: escaped in markup, control-free in plain text. */
+function title(d: Digest, f: Markup): string {
+  return `Claude usage digest for ${isoDay(d.day)} (UTC)${d.organization ? ` · ${f.escape(d.organization)}` : ''}`;
 }
 
 /** Plain text (the CLI; a chat fallback): every section, no markup. */
 export function digestText(d: Digest): string {
-  const lines = [title(d), ''];
+  const lines = [title(d, PLAIN), ''];
   for (const s of sections(d, PLAIN)) {
     lines.push(`${s.heading}:`, ...s.lines.map((l) => `  ${l}`), '');
   }
@@ -596,7 +604,7 @@ export function digestReply(d: Digest): Reply {
   });
   return {
     ...reply({
-      title: title(d),
+      title: title(d, MARKUP),
       blocks,
       summary: `Claude usage ${isoDay(d.day)}: ${formatUsd(d.cost.day)}, month to date ${formatUsd(d.month.toDate)}`,
     }),

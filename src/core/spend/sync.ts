@@ -127,6 +127,13 @@ async function* bucketWindows<T, R>(
     {
       const page = await fetchPage(token);
       for (const b of page.data) {
+        // The page replaces [lo, hi): a bucket before where this page starts (or of no length) would widen that
+        // to stored days the page does not hold, and delete them. Refuse the page; nothing of it is written.
+        if (b.startingAt.getTime() < start || b.endingAt.getTime() <= b.startingAt.getTime()) {
+          throw new Error(
+            `the API returned a bucket ${b.startingAt.toISOString()} … ${b.endingAt.toISOString()} outside the window asked for (from ${new Date(start).toISOString()})`,
+          );
+        }
         lo = Math.min(lo, b.startingAt.getTime());
         hi = Math.max(hi, b.endingAt.getTime());
         for (const row of toRows(b)) rows.push(row);
