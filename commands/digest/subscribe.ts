@@ -62,7 +62,7 @@ export default defineCommand({
     return reply({
       tone: 'success',
       title: created ? 'Digest subscribed' : 'Digest schedule changed',
-      text: `This channel gets the spend digest ${md.bold(when)}: the last complete day's cost and tokens against the 7-day average, month to date and the forecast, the top workspaces, keys and models, with a chart of the last 30 days.`,
+      text: `This channel gets the spend digest ${md.bold(when)}: the last complete day's cost and tokens against the 7-day average, month to date and the forecast, the top workspaces, keys and models, with a chart of the last 30 days. Everyone who can read this channel will see the organization's costs, key names and member e-mails: keep it to people who may.`,
       blocks: [
         {
           type: 'context',

@@ -203,6 +203,24 @@ describe('the digest as a chat reply', () => {
   });
 });
 
+describe('the digest and approval requests', () => {
+  it('a posted digest counts pending requests and points at the command; only the CLI text lists their summaries', async () => {
+    // UBOB is a developer: a key request needs approval and stays pending.
+    const filed = await say('keys request research digest-secret-notebook "reason bob wrote" 30d', 'UBOB');
+    expect(filed).toMatch(/request/i);
+    const d = await buildDigest(t.qm.services, { day: dayAt(1) });
+    expect(d.pending.count).toBeGreaterThanOrEqual(1);
+    const posted = digestReply(d)
+      .blocks.map((b) => ('text' in b ? b.text : ''))
+      .join('\n');
+    expect(posted).toContain(`${d.pending.count} pending`);
+    expect(posted).toContain('/qm requests list pending');
+    expect(posted).not.toContain('digest-secret-notebook');
+    expect(posted).not.toContain('reason bob wrote');
+    expect(digestText(d)).toContain('digest-secret-notebook');
+  });
+});
+
 describe('the digest with hostile names', () => {
   it('the plain text (CLI) carries no terminal control characters and no forged lines', async () => {
     const d = await buildDigest(t.qm.services, { day: dayAt(1) });

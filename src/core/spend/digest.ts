@@ -504,7 +504,14 @@ const plainSafe = (s: string) => s.replace(CONTROL, (c) => (c === '\n' || c === 
 const PLAIN: Markup = { escape: plainSafe, bold: plainSafe, code: plainSafe };
 
 /** The digest's sections as lines, in the reply's markup (escaped) or as plain text. */
-function sections(d: Digest, f: Markup): { heading: string; lines: string[] }[] {
+/**
+ * `channel`: the digest posted in chat (or previewed), read by everyone in the channel: requests appear as counts
+ * with the command that lists them to whoever may see them, never with their summaries (names, e-mails and
+ * reasons that the request rules show only to approvers). `operator`: the CLI, run by whoever holds the server.
+ */
+type Audience = 'channel' | 'operator';
+
+function sections(d: Digest, f: Markup, audience: Audience): { heading: string; lines: string[] }[] {
   const out: { heading: string; lines: string[] }[] = [];
   const costLine = d.cost.hasData
     ? `${f.bold(formatUsd(d.cost.day))} (${signedPct(d.cost.change)} of ${formatUsd(d.cost.average7)}/day)`
@@ -559,19 +566,27 @@ function sections(d: Digest, f: Markup): { heading: string; lines: string[] }[] 
   });
   out.push({
     heading: 'Keys and members added or changed',
-    lines: d.changes.length
-      ? [
-          ...d.changes.slice(0, 10).map((c) => `${f.escape(c.subject)}: ${f.escape(c.detail)}`),
-          ...(d.changes.length > 10 ? [`and ${d.changes.length - 10} more`] : []),
-        ]
-      : ['None.'],
+    lines: (() => {
+      const requests = d.changes.filter((c) => c.kind === 'request_done');
+      const shown = audience === 'channel' ? d.changes.filter((c) => c.kind !== 'request_done') : d.changes;
+      const lines = [
+        ...shown.slice(0, 10).map((c) => `${f.escape(c.subject)}: ${f.escape(c.detail)}`),
+        ...(shown.length > 10 ? [`and ${shown.length - 10} more`] : []),
+      ];
+      if (audience === 'channel' && requests.length) {
+        lines.push(`${requests.length} request(s) carried out by Quartermaster: ${f.code('/qm requests list all')}`);
+      }
+      return lines.length ? lines : ['None.'];
+    })(),
   });
   out.push({
     heading: 'Pending requests',
     lines: d.pending.count
       ? [
-          `${d.pending.count} pending`,
-          ...d.pending.oldest.map((p) => `${f.code(p.id)} ${f.escape(p.summary)} (since ${isoDay(p.createdAt)})`),
+          `${d.pending.count} pending${audience === 'channel' ? `: ${f.code('/qm requests list pending')}` : ''}`,
+          ...(audience === 'operator'
+            ? d.pending.oldest.map((p) => `${f.code(p.id)} ${f.escape(p.summary)} (since ${isoDay(p.createdAt)})`)
+            : []),
         ]
       : ['None.'],
   });
@@ -586,7 +601,7 @@ function title(d: Digest, f: Markup): string {
 /** Plain text (the CLI; a chat fallback): every section, no markup. */
 export function digestText(d: Digest): string {
   const lines = [title(d, PLAIN), ''];
-  for (const s of sections(d, PLAIN)) {
+  for (const s of sections(d, PLAIN, 'operator')) {
     lines.push(`${s.heading}:`, ...s.lines.map((l) => `  ${l}`), '');
   }
   lines.push('Per-key and per-model amounts are estimates (tokens × list prices); totals come from the cost report.');
@@ -596,7 +611,7 @@ export function digestText(d: Digest): string {
 /** The digest as a neutral Reply (posted in a channel). Names from users or the API are escaped. */
 export function digestReply(d: Digest): Reply {
   const blocks: ReplyBlock[] = [];
-  for (const s of sections(d, MARKUP))
+  for (const s of sections(d, MARKUP, 'channel'))
     blocks.push({ type: 'text', text: `${md.bold(s.heading)}\n${s.lines.join('\n')}` });
   blocks.push({
     type: 'context',
