@@ -742,7 +742,12 @@ async function mountDiscordInteractions(ctx: ChatContext, gateway: DiscordGatewa
 /** Scheduled jobs, and the requests approved before a restart (or left mid-execution by a crash). */
 function startBackgroundWork(services: Services, logger: Logger, life: Lifetime, scheduler: boolean): void {
   if (scheduler) {
-    const running = startScheduler(JOBS, services, logger);
+    // The early first run of the report syncs is for the built-in simulated organization (someone trying the bot
+    // sees usage at once). Against a real organization the first ingest waits for the job's interval: a large
+    // organization's first 35 days are hundreds of thousands of rows, ingested on this process's event loop, and
+    // the bot should be answering commands by then rather than competing with that.
+    const jobs = services.settings.simulated ? JOBS : JOBS.map((j) => ({ ...j, firstAfterMs: undefined }));
+    const running = startScheduler(jobs, services, logger);
     life.onClose(() => running.stop());
   }
   services.approvals.kick();

@@ -14,7 +14,10 @@ export interface JobDefinition {
   name: string;
   description: string;
   everyMs: number;
-  /** Run once this long after start-up too, instead of waiting a whole interval (e.g. reports on a fresh install). */
+  /**
+   * Run once this long after start-up too, instead of waiting a whole interval (the report syncs, so the built-in
+   * simulated organization shows usage at once; src/main.ts applies it to that organization only).
+   */
   firstAfterMs?: number;
   /** Returns a one-line summary of what it did. */
   run(services: Services): Promise<string>;
