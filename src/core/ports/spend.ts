@@ -14,17 +14,21 @@ export interface ReportPage<T> {
   nextPage: string | null;
 }
 
-export interface UsageResult {
-  workspaceId: string | null;
-  apiKeyId: string | null;
-  model: string | null;
-  serviceTier: string | null;
+/** Token counts of one usage row (web search counts requests). */
+export interface UsageTokens {
   uncachedInput: bigint;
   cacheRead: bigint;
   cacheWrite5m: bigint;
   cacheWrite1h: bigint;
   output: bigint;
   webSearch: bigint;
+}
+
+export interface UsageResult extends UsageTokens {
+  workspaceId: string | null;
+  apiKeyId: string | null;
+  model: string | null;
+  serviceTier: string | null;
 }
 
 export interface CostResult {
@@ -102,18 +106,12 @@ export interface ReportsApi {
 
 // ---- Stored rows
 
-export interface UsageHourRow {
+export interface UsageHourRow extends UsageTokens {
   bucketStart: Date;
   workspaceId: string;
   apiKeyId: string;
   model: string;
   serviceTier: string;
-  uncachedInput: bigint;
-  cacheRead: bigint;
-  cacheWrite5m: bigint;
-  cacheWrite1h: bigint;
-  output: bigint;
-  webSearch: bigint;
 }
 
 export interface CostDayRow {
