@@ -37,7 +37,13 @@ export function digestStore(prisma: PrismaClient): Pick<Store, 'digests'> {
           channelId: input.channelId,
           cadence: input.cadence,
         };
-        const change = { time: input.time, timezone: input.timezone, weekday: input.weekday };
+        // Subscribing again takes the subscription over: it carries the new subscriber's right to receive it.
+        const change = {
+          time: input.time,
+          timezone: input.timezone,
+          weekday: input.weekday,
+          createdBy: input.createdBy,
+        };
         for (let attempt = 0; ; attempt++) {
           const existing = await prisma.digestSubscription.findUnique({
             where: { platform_teamId_channelId_cadence: key },
@@ -48,7 +54,7 @@ export function digestStore(prisma: PrismaClient): Pick<Store, 'digests'> {
           }
           try {
             const r = await prisma.digestSubscription.create({
-              data: { id: randomUUID(), ...key, ...change, createdBy: input.createdBy, createdAt: now },
+              data: { id: randomUUID(), ...key, ...change, createdAt: now },
             });
             return { subscription: fromRow(r), created: true };
           } catch (e) {

@@ -126,6 +126,25 @@ describe('digests.send', () => {
     expect(deliveries.every((d) => d?.sentAt)).toBe(true);
   });
 
+  it('a subscriber who lost admin is no longer sent org-wide numbers: the digest waits until one who may subscribes', async () => {
+    // Alice (admin) subscribed this channel above.
+    const alice = t.sim.state.userByEmail('alice@example.com')!;
+    const before = postsTo('C0GENERAL').length;
+    alice.role = 'developer';
+    await t.qm.services.directory.sync();
+    try {
+      // 2026-11-04: due 08:00 UTC.
+      expect(await runAt('2026-11-04T08:00:05Z')).toBe('0 sent');
+      expect(postsTo('C0GENERAL').length).toBe(before);
+    } finally {
+      alice.role = 'admin';
+      await t.qm.services.directory.sync();
+    }
+    // Admin again (or another billing member or admin subscribing in the channel): sent, within the catch-up.
+    expect(await runAt('2026-11-04T08:01:00Z')).toBe('1 sent');
+    expect(postsTo('C0GENERAL').length).toBe(before + 1);
+  });
+
   it('a digest missed while the bot was down goes out late within the catch-up window, not after it', async () => {
     const before = postsTo('C0GENERAL').length;
     // 2026-11-02: due 08:00 UTC; the first run after it is at 13:30 UTC.
@@ -147,7 +166,7 @@ describe('digests.send', () => {
         time: '10:00',
         timezone: 'Asia/Kolkata',
         weekday: 1,
-        createdBy: 'test',
+        createdBy: t.sim.state.userByEmail('carol@example.com')!.id,
       },
       clock.now(),
     );
@@ -207,7 +226,7 @@ describe('digests.send', () => {
           time: '06:15',
           timezone: 'UTC',
           weekday: 1,
-          createdBy: 'test',
+          createdBy: t.sim.state.userByEmail('carol@example.com')!.id,
         },
         clock.now(),
       );
@@ -233,7 +252,7 @@ describe('digests.send', () => {
           time: '06:15',
           timezone: 'UTC',
           weekday: 1,
-          createdBy: 'test',
+          createdBy: t.sim.state.userByEmail('carol@example.com')!.id,
         },
         clock.now(),
       );

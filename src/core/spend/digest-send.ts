@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Reply } from '../command/reply.js';
 import { DomainError } from '../errors.js';
+import { permissionsForRole } from '../identity/permissions.js';
 import type { Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
 import { composeDigest } from './digest-compose.js';
@@ -44,6 +45,16 @@ export async function sendDueDigests(s: Services): Promise<DigestRunSummary> {
     const period = periodOf(sub, fire);
     const known = await s.store.digests.delivery(sub.id, period);
     if (known && (known.sentAt || now.getTime() - known.claimedAt.getTime() <= STALE_CLAIM_MS)) continue;
+    // The subscription carries its subscriber's right to org-wide numbers: checked at every send, so a
+    // subscriber who lost billing or admin (or left) stops the digest until someone who may subscribes again.
+    const subscriber = (await s.directory.read()).user(sub.createdBy);
+    if (!subscriber || !permissionsForRole(subscriber.role).has('digests:manage')) {
+      log.warn(
+        { subscription: sub.id, platform: sub.platform, channel: sub.channelId, period },
+        'the subscriber no longer holds billing or admin: digest not sent (subscribe again to take it over)',
+      );
+      continue;
+    }
     const day = lastCompleteUtcDay(fire);
     // Composed before the claim, which then covers only the post: composing may first sync the reports (minutes,
     // for a large organization), and a claim held that long would be taken over as stale and the digest sent twice.
