@@ -93,8 +93,8 @@ const obj = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.i
 
 /** A token count: a non-negative JSON integer (or integer text); anything else reads as 0. */
 function count(v: unknown): bigint {
-  if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.trunc(v));
-  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return BigInt(v.trim());
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return BigInt(Math.trunc(v));
+  if (typeof v === 'string' && /^\d+$/.test(v.trim())) return BigInt(v.trim());
   return 0n;
 }
 const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0);

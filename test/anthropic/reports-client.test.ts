@@ -60,8 +60,8 @@ describe('usage report', () => {
                 inference_geo: 'global',
                 brand_new_dimension: 'x',
               },
-              // Fields missing altogether read as zero / null.
-              { output_tokens: 7 },
+              // Fields missing altogether read as zero / null; a negative count is not a count (zero); integer text is.
+              { output_tokens: 7, uncached_input_tokens: -40, cache_read_input_tokens: '12' },
             ],
           },
         ],
@@ -112,7 +112,7 @@ describe('usage report', () => {
             model: null,
             serviceTier: null,
             uncachedInput: 0n,
-            cacheRead: 0n,
+            cacheRead: 12n,
             cacheWrite5m: 0n,
             cacheWrite1h: 0n,
             output: 7n,
