@@ -227,15 +227,8 @@ export interface CronSchedule {
 // ---- Reading the ingested reports: every aggregate is computed by the database (GROUP BY, SUM), never by loading
 // the rows. Ranges are [from, to) in UTC; days are UTC midnights.
 
-/** Token sums of usage rows. */
-export interface TokenSums {
-  uncachedInput: bigint;
-  cacheRead: bigint;
-  cacheWrite5m: bigint;
-  cacheWrite1h: bigint;
-  output: bigint;
-  webSearch: bigint;
-}
+/** Token sums of usage rows: the same counts as one row. */
+export type TokenSums = UsageTokens;
 
 export type UsageDimension = 'apiKeyId' | 'workspaceId' | 'model' | 'serviceTier';
 

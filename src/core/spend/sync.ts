@@ -169,17 +169,12 @@ const usageSource: Source<UsageHourRow> = {
       to,
       (b) =>
         b.results.map((r) => ({
+          ...r,
           bucketStart: b.startingAt,
           workspaceId: r.workspaceId ?? '',
           apiKeyId: r.apiKeyId ?? '',
           model: r.model ?? '',
           serviceTier: r.serviceTier ?? '',
-          uncachedInput: r.uncachedInput,
-          cacheRead: r.cacheRead,
-          cacheWrite5m: r.cacheWrite5m,
-          cacheWrite1h: r.cacheWrite1h,
-          output: r.output,
-          webSearch: r.webSearch,
         })),
     ),
   replace: (s, w) => s.store.spend.replaceUsage(w.from, w.to, w.rows),
