@@ -38,6 +38,10 @@ export function createReportsApiClient(opts: AdminApiClientOptions): ReportsApi 
   const get = (path: string, query: Query) => call(async () => (await client.get<unknown>(path, { query })) as Json);
 
   return {
+    // Placeholder until the "rate limits" helper lands them.
+    rateLimits: () => Promise.reject(new Error('rate limits: not implemented yet')),
+    workspaceRateLimits: () => Promise.reject(new Error('rate limits: not implemented yet')),
+
     async usageReportPage(q: UsageReportQuery) {
       const body = await get(USAGE_REPORT_PATH, {
         starting_at: q.startingAt.toISOString(),

@@ -20,6 +20,7 @@ import { approvalStores } from './approvals-store.js';
 import { AuditWriter } from './audit-writer.js';
 import { digestStore } from './digest-store.js';
 import { directoryStore } from './directory-store.js';
+import { limitsStore } from './limits-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
 import { spendQueries } from './spend-queries.js';
 import { spendStore } from './spend-store.js';
@@ -335,6 +336,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     ...slackInstallationStore(prisma),
     ...digestStore(prisma),
     ...spendStore(prisma, provider),
+    ...limitsStore(prisma),
 
     async close() {
       await auditWriter.flush();

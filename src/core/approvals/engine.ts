@@ -22,7 +22,7 @@ import { DomainError } from '../errors.js';
 import type { Caller } from '../identity/caller.js';
 import { isLinked } from '../identity/caller.js';
 import { canSeeRequest } from '../identity/visibility.js';
-import { AdminApiError } from '../ports/admin-api.js';
+import { AdminApiError, type OrgUser } from '../ports/admin-api.js';
 import type { ApprovalRequest, ApprovalVote, Platform } from '../ports/store.js';
 import { redactDeep, redactSecrets } from '../secrets.js';
 import type { Approvals, Services, SubmitInput } from '../services.js';
@@ -181,34 +181,9 @@ export class ApprovalEngine implements Approvals {
     if (request.status !== 'pending') {
       return { ...refused('failed', closedCode(request), closedText(request)), card: await this.card(request) };
     }
-    // Re-check the clicker now, from the Admin API itself: a role changed since the request (or since the last
-    // directory sync) counts.
-    const live = await s.admin.getUser(caller.orgUser.id).catch((err) => {
-      if (err instanceof AdminApiError && err.kind === 'not_found') return null;
-      throw err;
-    });
-    if (!live) return refused('denied', 'UNLINKED', 'You are no longer a member of the Anthropic organization.');
-    await s.directory.upsertUsers([live]);
-    const approvers = request.approvers as unknown as Principals;
-    let workspaceRole: string | null = null;
-    if (request.workspaceId && approvers.workspaceRoles?.length) {
-      workspaceRole =
-        (await s.admin.listWorkspaceMembers(request.workspaceId)).find((m) => m.userId === live.id)?.workspaceRole ??
-        null;
-    }
-    const who = {
-      orgRole: live.role,
-      email: live.email,
-      workspaceRole,
-      chatAccount: `${ctx.platform}:${caller.userId}`,
-    };
-    if (!matchesPrincipals(approvers, who, s.policy)) {
-      return refused(
-        'denied',
-        'FORBIDDEN',
-        `You are not an approver for this request (approvers: ${describePrincipals(approvers)}; you are ${md.code(live.role)}).`,
-      );
-    }
+    const checked = await this.liveApprover(ctx, request.approvers as unknown as Principals, request.workspaceId);
+    if ('refused' in checked) return checked.refused;
+    const { live } = checked;
     // The person a request is about (a role change, a workspace membership) never decides it, either way: an
     // approval would be self-promotion, a deny would let them block a change to themselves.
     if (isSubject(request, live)) {
@@ -274,6 +249,133 @@ export class ApprovalEngine implements Approvals {
       card,
       // Execute only after this card is shown, so the "Done" card that follows can never be overwritten by it.
       ...(outcome.transitioned === 'approved' ? { afterRender: () => this.kick() } : {}),
+    };
+  }
+
+  /**
+   * The clicker, re-read from the Admin API now (a role changed since the request, or since the last directory
+   * sync, counts), if they match the approver principals; otherwise the refusal to show them.
+   */
+  private async liveApprover(
+    ctx: ActionContext,
+    approvers: Principals,
+    workspaceId: string | null,
+  ): Promise<{ live: OrgUser } | { refused: ActionResult }> {
+    const s = this.services;
+    const { caller } = ctx;
+    if (!isLinked(caller))
+      return {
+        refused: refused('denied', 'UNLINKED', caller.unlinkedReason ?? 'Link your chat account first (`/qm link`).'),
+      };
+    const live = await s.admin.getUser(caller.orgUser.id).catch((err) => {
+      if (err instanceof AdminApiError && err.kind === 'not_found') return null;
+      throw err;
+    });
+    if (!live)
+      return { refused: refused('denied', 'UNLINKED', 'You are no longer a member of the Anthropic organization.') };
+    await s.directory.upsertUsers([live]);
+    let workspaceRole: string | null = null;
+    if (workspaceId && approvers.workspaceRoles?.length) {
+      workspaceRole =
+        (await s.admin.listWorkspaceMembers(workspaceId)).find((m) => m.userId === live.id)?.workspaceRole ?? null;
+    }
+    const who = {
+      orgRole: live.role,
+      email: live.email,
+      workspaceRole,
+      chatAccount: `${ctx.platform}:${caller.userId}`,
+    };
+    if (!matchesPrincipals(approvers, who, s.policy)) {
+      return {
+        refused: refused(
+          'denied',
+          'FORBIDDEN',
+          `You are not an approver for this request (approvers: ${describePrincipals(approvers)}; you are ${md.code(live.role)}).`,
+        ),
+      };
+    }
+    return { live };
+  }
+
+  /**
+   * An approver's one-click response on an alert card (Re-enable on a budget alert, Disable key on a runaway-spend
+   * alert). The clicker is checked now, live, against the approvers the policy names for the kind (in the
+   * workspace, if any): anyone else is refused. For an approver the request is filed by them with their approval
+   * counted: with a quorum of 1 it is approved and carried out from the outbox at once (durable, retried, audited
+   * like every request); with a larger quorum its card is posted beside the alert for the other approvers.
+   * `card`, when given, is the alert card: it is tracked as a card of the request, so it shows the outcome.
+   */
+  async respond(
+    ctx: ActionContext,
+    input: Omit<SubmitInput, 'caller' | 'channelId'> & { card?: { channelId: string; messageId: string } | null },
+  ): Promise<ActionResult & { request?: ApprovalRequest }> {
+    const s = this.services;
+    const { caller } = ctx;
+    const policy = s.policy.resolve(input.kind, input.workspace?.name ?? null);
+    const checked = await this.liveApprover(ctx, policy.approvers, input.workspace?.id ?? null);
+    if ('refused' in checked) return checked.refused;
+    if (!isLinked(caller)) throw new Error('unreachable: liveApprover refuses the unlinked');
+    const { live } = checked;
+    const now = s.clock.now();
+    const quorumOne = policy.quorum <= 1;
+    const request = await s.store.approvals.create({
+      kind: input.kind,
+      status: quorumOne ? 'approved' : 'pending',
+      requester: {
+        platform: caller.platform,
+        teamId: caller.teamId,
+        userId: caller.userId,
+        orgUserId: live.id,
+        email: live.email,
+      },
+      workspaceId: input.workspace?.id ?? null,
+      workspaceName: input.workspace?.name ?? null,
+      payload: input.payload,
+      reason: input.reason,
+      summary: input.summary,
+      quorum: policy.quorum,
+      approvers: { ...policy.approvers },
+      policySource: policy.source,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + policy.expiresAfterMs),
+    });
+    if (input.card)
+      await s.store.approvals.addCard({
+        requestId: request.id,
+        platform: ctx.platform as Platform,
+        teamId: ctx.teamId,
+        ...input.card,
+      });
+    if (quorumOne) {
+      return {
+        outcome: 'allowed',
+        message: `${input.kind} ${request.id} approved by ${live.email}`,
+        request,
+        card: await this.card(request, []),
+        afterRender: () => this.kick(),
+      };
+    }
+    const outcome = await s.store.approvals.vote(
+      {
+        requestId: request.id,
+        voterOrgId: live.id,
+        voterEmail: live.email,
+        platform: ctx.platform as Platform,
+        userId: caller.userId,
+        choice: 'approve',
+        at: now,
+      },
+      request.quorum,
+    );
+    const card = await this.card(outcome.request, outcome.votes);
+    return {
+      outcome: 'allowed',
+      message: `${input.kind} ${request.id} filed with ${live.email}'s approval`,
+      request: outcome.request,
+      card,
+      notice: notice(
+        `Request ${request.id} is filed with your approval; ${quorumText(request.quorum)} are needed, so the other approvers decide on this card.`,
+      ),
     };
   }
 
@@ -530,6 +632,9 @@ export class ApprovalEngine implements Approvals {
         text: `${md.mention(r.requester.userId)} (${md.escape(r.requester.email)}) asks: ${md.bold(r.summary)}`,
       },
     ];
+    // A request filed from an alert card (see respond) keeps what the alert said: that card now shows the request.
+    // `alert` is composed by Quartermaster's own code with every user-controlled part already escaped.
+    if (typeof r.payload.alert === 'string' && r.payload.alert) blocks.unshift({ type: 'text', text: r.payload.alert });
     const fields = [
       { label: 'Kind', value: md.code(r.kind) },
       { label: 'Workspace', value: r.workspaceName ? md.escape(r.workspaceName) : '—' },

@@ -21,6 +21,8 @@ export const REQUEST_KINDS = [
   'workspace.add_member',
   'workspace.remove_member',
   'link',
+  'limit.set',
+  'limit.reenable',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
@@ -35,6 +37,8 @@ export const WORKSPACE_SCOPED_KINDS: readonly RequestKind[] = [
   'workspace.archive',
   'workspace.add_member',
   'workspace.remove_member',
+  'limit.set',
+  'limit.reenable',
 ];
 
 export interface Principals {
@@ -298,8 +302,29 @@ export const policySchema = z.strictObject(
           prices: z
             .record(z.string().min(1), priceSchema, mapError('model id prefix → prices in USD per million tokens'))
             .optional(),
+          timezone: z
+            .string()
+            .refine(isTimeZone, 'an IANA time zone such as Europe/Berlin or America/New_York')
+            .optional(),
+          anomalies: z
+            .strictObject(
+              {
+                factor: z.number().min(1, 'a factor of at least 1').max(1000).optional(),
+                min_hour_usd: z.number().min(0).max(1_000_000).optional(),
+                min_day_usd: z.number().min(0).max(10_000_000).optional(),
+                baseline_days: z.number().int().min(2).max(60).optional(),
+              },
+              mapError('factor, min_hour_usd, min_day_usd and baseline_days'),
+            )
+            .optional(),
+          channels: z
+            .strictObject(
+              { slack: z.string().min(1).optional(), discord: z.string().min(1).optional() },
+              mapError('slack and discord channel ids'),
+            )
+            .optional(),
         },
-        mapError('prices'),
+        mapError('prices, timezone, anomalies and channels'),
       )
       .optional(),
   },
@@ -364,12 +389,25 @@ const RULE_KEYS = [
   'admins_act_directly',
 ];
 const PRINCIPAL_KEYS = ['roles', 'workspace_roles', 'users', 'groups'];
+const SPEND_KEYS = ['prices', 'timezone', 'anomalies', 'channels'];
+const ANOMALY_KEYS = ['factor', 'min_hour_usd', 'min_day_usd', 'baseline_days'];
+
+/** Whether Intl knows the zone (the same test the digest's --tz uses). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The keys allowed at a path, for "did you mean" on an unknown key. */
 function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] {
   const last = path[path.length - 1];
   if (path.length === 0) return TOP_LEVEL_KEYS;
-  if (path.length === 1 && path[0] === 'spend') return ['prices'];
+  if (path.length === 1 && path[0] === 'spend') return SPEND_KEYS;
+  if (path.length === 2 && path[0] === 'spend' && path[1] === 'anomalies') return ANOMALY_KEYS;
   if (path.length === 3 && path[0] === 'spend' && path[1] === 'prices') return PRICE_KEYS;
   if (path.length === 1 && path[0] === 'kinds') return REQUEST_KINDS;
   if (path.length === 2 && path[0] === 'workspaces') return ['all', ...REQUEST_KINDS];

@@ -11,6 +11,7 @@
  */
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import { KNOWN_ORG_ROLES } from '../identity/permissions.js';
+import { type Nanos, parseUsd } from '../spend/money.js';
 import { DEFAULT_PRICES, type ModelPrice, type PriceTable } from '../spend/prices.js';
 import {
   checkPolicyFile,
@@ -93,6 +94,9 @@ const BUILT_IN: Required<Omit<Rule, 'channels'>> & { channels: { slack?: string;
 const BUILT_IN_KINDS: Partial<Record<RequestKind, Rule>> = {
   'key.request': { grantWindowMs: 1 * UNITS.h, maxDurationMs: 90 * UNITS.d },
   'member.role': { maxDurationMs: 30 * UNITS.d },
+  // Billing and admins set limits themselves; they also decide everyone else's.
+  'limit.set': { approvers: { roles: ['admin', 'billing'], workspaceRoles: [], users: [], groups: [] } },
+  'limit.reenable': { approvers: { roles: ['admin', 'billing'], workspaceRoles: [], users: [], groups: [] } },
 };
 
 export const BUILT_IN_ORIGIN = 'built-in defaults';
@@ -130,6 +134,30 @@ export class Policy {
       };
     }
     return table;
+  }
+
+  /** The time zone budgets count their calendar periods in (`spend.timezone`, default UTC). */
+  get spendTimezone(): string {
+    return this.file.spend?.timezone ?? 'UTC';
+  }
+
+  /**
+   * When a key's or workspace's spend counts as runaway (`spend.anomalies`): the last hour (or day) above `factor`
+   * × the p95 of its own hourly (daily) cost over the `baselineDays` before, and at least the dollar floor.
+   */
+  get anomalyRules(): { factor: number; minHourNanos: Nanos; minDayNanos: Nanos; baselineDays: number } {
+    const a = this.file.spend?.anomalies ?? {};
+    return {
+      factor: a.factor ?? 3,
+      minHourNanos: parseUsd(String(a.min_hour_usd ?? 5)) ?? 5_000_000_000n,
+      minDayNanos: parseUsd(String(a.min_day_usd ?? 50)) ?? 50_000_000_000n,
+      baselineDays: a.baseline_days ?? 14,
+    };
+  }
+
+  /** Where spend alerts that belong to no budget go (runaway spend): `spend.channels`, per platform. */
+  get spendChannels(): { slack?: string; discord?: string } {
+    return { ...(this.file.spend?.channels ?? {}) };
   }
 
   /** The built-in policy (no file). */

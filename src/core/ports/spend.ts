@@ -97,11 +97,35 @@ export interface ClaudeCodeQuery {
   page?: string;
 }
 
-/** The report endpoints, kept apart from AdminApi so the directory code does not grow with them. */
+/** One limit of a rate-limit group (admin-api.md §3.10). */
+export interface RateLimitValue {
+  /** e.g. requests_per_minute, input_tokens_per_minute, output_tokens_per_minute, enqueued_batch_requests */
+  type: string;
+  value: number;
+  /** On a workspace override: the organization's limit it overrides (null when the API does not say). */
+  orgLimit: number | null;
+}
+
+/** One rate-limit group: the organization's (`rate_limit`) or a workspace's override (`workspace_rate_limit`). */
+export interface RateLimitGroup {
+  /** model_group | batch | token_count | files | skills | web_search, or a newer value. */
+  groupType: string;
+  /** The group's display name where the API gives one (newer responses), else null. */
+  displayName: string | null;
+  /** Models the group covers (empty for groups that are not per model). */
+  models: string[];
+  limits: RateLimitValue[];
+}
+
+/** The report endpoints (and the read-only rate limits), kept apart from AdminApi so the directory code does not grow with them. */
 export interface ReportsApi {
   usageReportPage(q: UsageReportQuery): Promise<ReportPage<ReportBucket<UsageResult>>>;
   costReportPage(q: CostReportQuery): Promise<ReportPage<ReportBucket<CostResult>>>;
   claudeCodePage(q: ClaudeCodeQuery): Promise<ReportPage<ClaudeCodeRecord>>;
+  /** GET /v1/organizations/rate_limits, every page. */
+  rateLimits(): Promise<RateLimitGroup[]>;
+  /** GET /v1/organizations/workspaces/{id}/rate_limits: the workspace's overrides only (absent = inherited). */
+  workspaceRateLimits(workspaceId: string): Promise<RateLimitGroup[]>;
 }
 
 // ---- Stored rows

@@ -2,7 +2,9 @@
  * Persistence as the core sees it. Implemented by src/store/ (Prisma, SQLite or PostgreSQL).
  * The core never sees Prisma types: everything crossing this port is a plain object.
  */
+
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from './admin-api.js';
+import type { LimitsStore } from './limits.js';
 import type { DigestStore, SpendQueries, SpendWrites } from './spend.js';
 
 export type Platform = 'slack' | 'discord';
@@ -469,4 +471,6 @@ export interface Store {
 
   digests: DigestStore;
   spend: SpendWrites;
+  /** Budgets, their threshold alerts and enforcements, runaway-spend episodes (issue 10). */
+  limits: LimitsStore;
 }
