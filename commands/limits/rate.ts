@@ -48,7 +48,7 @@ const LIMIT_LABELS: Record<string, readonly [string, string]> = {
 };
 
 const CONSOLE_NOTE =
-  'Rate limits are changed in the Claude Console, not through Quartermaster: Settings → Limits for the organization, a workspace’s Rate limits tab for its overrides. The Admin API only reads them.';
+  'Rate limits are changed in the Claude Console, not through Quartermaster: Settings → Limits for the organization, a workspace’s Rate limits tab for its overrides. Quartermaster only reads them.';
 
 const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 
