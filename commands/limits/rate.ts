@@ -181,10 +181,15 @@ export default defineCommand({
     blocks.push({ type: 'text', text: md.bold("Organization's rate limits") });
     if (org.length) for (const g of org) blocks.push(groupBlock(g, false));
     else blocks.push({ type: 'text', text: 'The Admin API reported no rate limits for the organization.' });
-    const hint = ws || isDefault ? '' : ` A workspace's overrides: ${md.code(`${invocation.commandText} <workspace>`)}.`;
+    const hint =
+      ws || isDefault ? '' : ` A workspace's overrides: ${md.code(`${invocation.commandText} <workspace>`)}.`;
     blocks.push({ type: 'context', text: `${CONSOLE_NOTE}${hint}` });
 
-    const title = ws ? `Rate limits: workspace ${ws.name}` : isDefault ? 'Rate limits: Default workspace' : 'Rate limits';
+    const title = ws
+      ? `Rate limits: workspace ${ws.name}`
+      : isDefault
+        ? 'Rate limits: Default workspace'
+        : 'Rate limits';
     return reply({
       title: md.escape(title),
       blocks,

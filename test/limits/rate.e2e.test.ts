@@ -66,7 +66,7 @@ describe('a workspace', () => {
     // The organization's own limits follow.
     expect(said).toContain("Organization's rate limits");
     expect(said).toContain('Requests: 4,000 per minute');
-    expect(said).toContain("a workspace’s Rate limits tab");
+    expect(said).toContain('a workspace’s Rate limits tab');
     const staging = t.sim.state.workspaces.find((w) => w.name === 'staging')!;
     expect(rateLimitCalls().some((r) => r.path === `/v1/organizations/workspaces/${staging.id}/rate_limits`)).toBe(
       true,

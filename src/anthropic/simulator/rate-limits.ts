@@ -221,7 +221,10 @@ export function listOrgRateLimits(s: RateLimitSource, q: URLSearchParams) {
   if (model !== null && model !== '') {
     const hit = entries.find((e) => e.models?.includes(model));
     if (!hit) {
-      throw new RateLimitRouteError(404, `Model \`${model}\` was not found or has no rate limits for this organization.`);
+      throw new RateLimitRouteError(
+        404,
+        `Model \`${model}\` was not found or has no rate limits for this organization.`,
+      );
     }
     entries = [hit];
   }

@@ -1,10 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  defaultRateLimits,
-  overrides,
-  type SimRateLimit,
-  type SimWorkspaceRateLimit,
-} from './rate-limits.js';
+import { defaultRateLimits, overrides, type SimRateLimit, type SimWorkspaceRateLimit } from './rate-limits.js';
 import { publicRow, UsageModel, type UsageRevision, type UsageRow } from './usage.js';
 
 /**
