@@ -14,6 +14,7 @@ import keysRename from './keys/rename.js';
 import keysRequest from './keys/request.js';
 import keysRotate from './keys/rotate.js';
 import { keysArchive, keysDisable, keysEnable } from './keys/status.js';
+import limitsRate from './limits/rate.js';
 import link from './link.js';
 import membersInvite from './members/invite.js';
 import membersList from './members/list.js';
@@ -58,6 +59,7 @@ export const commands: readonly CommandDefinition<any>[] = [
   digestUnsubscribe,
   digestPreview,
   usage,
+  limitsRate,
 ];
 
 /** Every button kind. */

@@ -27,6 +27,7 @@ const CASES: Record<string, string[]> = {
   'members list': ['members list', 'members list developer', 'members list page:2'],
   'workspaces list': ['workspaces list', 'workspaces list archived'],
   usage: ['usage', 'usage yesterday key', 'usage period:mtd by:member', 'usage lastweek'],
+  'limits rate': ['limits rate', 'limits rate staging', 'limits rate default', 'limits rate stagng'],
   'keys list': [
     'keys list',
     'keys list workspace:prod status:active',

@@ -48,6 +48,8 @@ const MATRIX: Record<string, { text: string; expect: string; oneAtATime?: true }
   'keys list': { text: 'keys list', expect: 'AAADDDD' },
   // Who may run it is who may list keys; what each sees is tested in test/spend/usage.e2e.test.ts.
   usage: { text: 'usage 30d key', expect: 'AAADDDD' },
+  // Developer and up (bob is a developer in staging); which workspaces each sees is in test/limits/rate.e2e.test.ts.
+  'limits rate': { text: 'limits rate staging', expect: 'AAADDDD' },
   // Org billing members cannot be given workspace_developer for a moment (the Admin API keeps workspace_billing).
   'keys request': { text: 'keys request research matrix-key "matrix test" 30d', expect: 'AARAADD' },
   // A key has one rotation under way at a time: each role's is closed before the next role asks.

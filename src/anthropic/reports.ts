@@ -1,9 +1,11 @@
 /**
- * The usage, cost and Claude Code reports of the Admin API (admin-api.md §3.7–3.9) over the same SDK transport as
+ * The usage, cost and Claude Code reports of the Admin API (admin-api.md §3.7–3.9), and the read-only rate limits
+ * (§3.10), over the same SDK transport as
  * the directory client: one HTTP request per page, retried by the SDK on 408/409/429/5xx (honouring retry-after),
  * failures classified as AdminApiError, every attempt reported to onRequest. The pinned SDK has no methods for
- * these paths (its beta analytics endpoints are other URLs), so they go through its generic `get`, whose query
- * encoding writes arrays as `group_by[]=a&group_by[]=b`, the form the API documents.
+ * the report paths (its beta analytics endpoints are other URLs), so they go through its generic `get`, whose query
+ * encoding writes arrays as `group_by[]=a&group_by[]=b`, the form the API documents. The rate limits go through the
+ * SDK's own `beta.organization.rateLimits` and `beta.organization.workspaces.rateLimits` list methods.
  *
  * Unknown fields are ignored and missing or null ones read as null (dimensions) or zero (counts); amounts are
  * converted to nano-dollars from their decimal text, never through float arithmetic.
@@ -13,6 +15,8 @@ import type {
   ClaudeCodeRecord,
   CostReportQuery,
   CostResult,
+  RateLimitGroup,
+  RateLimitValue,
   ReportBucket,
   ReportPage,
   ReportsApi,
@@ -36,11 +40,14 @@ export function createReportsApiClient(opts: AdminApiClientOptions): ReportsApi 
   const { client, call } = createAdminTransport({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_REPORT_TIMEOUT_MS });
 
   const get = (path: string, query: Query) => call(async () => (await client.get<unknown>(path, { query })) as Json);
+  const org = client.beta.organization;
+  // Without `limit` the API answers with every entry in one page (admin-api.md §2 C); pages are followed anyway.
+  const rateLimitQuery = opts.pageSize ? { limit: opts.pageSize } : {};
 
   return {
-    // Placeholder until the "rate limits" helper lands them.
-    rateLimits: () => Promise.reject(new Error('rate limits: not implemented yet')),
-    workspaceRateLimits: () => Promise.reject(new Error('rate limits: not implemented yet')),
+    rateLimits: () => call(() => allGroups(org.rateLimits.list(rateLimitQuery), false)),
+    workspaceRateLimits: (workspaceId: string) =>
+      call(() => allGroups(org.workspaces.rateLimits.list(workspaceId, rateLimitQuery), true)),
 
     async usageReportPage(q: UsageReportQuery) {
       const body = await get(USAGE_REPORT_PATH, {
@@ -88,6 +95,63 @@ export function createReportsApiClient(opts: AdminApiClientOptions): ReportsApi 
 /** `YYYY-MM-DD` of a UTC day (the Claude Code report's `starting_at`). */
 export function utcDay(d: Date): string {
   return d.toISOString().slice(0, 10);
+}
+
+/** The SDK's cursor pages of rate-limit entries, every page, mapped; a page token seen twice ends the listing. */
+interface RateLimitPage {
+  data: unknown[];
+  next_page: string | null;
+  hasNextPage(): boolean;
+  getNextPage(): Promise<RateLimitPage>;
+}
+
+async function allGroups(first: PromiseLike<RateLimitPage>, overridesOnly: boolean): Promise<RateLimitGroup[]> {
+  const out: RateLimitGroup[] = [];
+  const seen = new Set<string>();
+  let page = await first;
+  for (;;) {
+    for (const raw of page.data ?? []) {
+      const o = obj(raw);
+      const group = o ? mapRateLimitGroup(o, overridesOnly) : null;
+      if (group) out.push(group);
+    }
+    const next = page.next_page;
+    if (!next || seen.has(next) || !page.hasNextPage()) return out;
+    seen.add(next);
+    page = await page.getNextPage();
+  }
+}
+
+/** A limit value: a finite JSON number (or integer text); anything else is not a limit. */
+function limitNumber(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && /^\d+$/.test(v.trim())) return Number(v.trim());
+  return null;
+}
+
+/**
+ * One rate-limit entry, of either shape the API has used: `group_type` (docs) or `group{type, display_name}` (newer
+ * responses). On a workspace entry only the workspace's own overrides count: values whose `source` says they are
+ * inherited from the organization (`include_inherited`) are left out. An entry without any limit left is dropped.
+ */
+export function mapRateLimitGroup(r: Json, overridesOnly = false): RateLimitGroup | null {
+  const group = obj(r.group);
+  const limits: RateLimitValue[] = [];
+  for (const raw of Array.isArray(r.limits) ? r.limits : []) {
+    const l = obj(raw);
+    const type = str(l?.type);
+    const value = limitNumber(l?.value);
+    if (!l || !type || value === null) continue;
+    if (overridesOnly && str(obj(l.source)?.type) === 'organization') continue;
+    limits.push({ type, value, orgLimit: limitNumber(l.org_limit) });
+  }
+  if (limits.length === 0) return null;
+  return {
+    groupType: str(r.group_type) ?? str(group?.type) ?? 'unknown',
+    displayName: str(group?.display_name) ?? str(r.display_name),
+    models: Array.isArray(r.models) ? r.models.filter((m): m is string => typeof m === 'string') : [],
+    limits,
+  };
 }
 
 // ---- mapping

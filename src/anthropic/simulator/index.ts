@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { claudeCodeReport } from './claude-code.js';
 import { SIMULATOR_ADMIN_KEY } from './demo-key.js';
+import { listOrgRateLimits, listWorkspaceRateLimits, RateLimitRouteError } from './rate-limits.js';
 import { arrayParam, costReport, ReportError, usageReport } from './reports.js';
 import {
   SIMULATED_ORG_ID,
@@ -18,6 +19,13 @@ import {
 import type { UsageRevision } from './usage.js';
 
 export { claudeCodeRecords } from './claude-code.js';
+export {
+  defaultRateLimits,
+  GROUP_TYPES,
+  type SimRateLimit,
+  type SimRateLimitValue,
+  type SimWorkspaceRateLimit,
+} from './rate-limits.js';
 export type { SimApiKey, SimInvite, SimMember, SimUser, SimWorkspace } from './state.js';
 export { keyHint, type LargeSeedOptions, SimulatorState, seedDemo, seedLarge, simId } from './state.js';
 export {
@@ -270,6 +278,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     } catch (e) {
       if (e instanceof HttpError) sendError(res, requestId, e.status, e.message);
       else if (e instanceof ReportError) sendError(res, requestId, 400, e.message);
+      else if (e instanceof RateLimitRouteError) sendError(res, requestId, e.status, e.message);
       else sendError(res, requestId, 500, 'Internal server error');
     }
   };
@@ -472,6 +481,10 @@ class Api {
         break;
       case 'GET cost_report':
         return costReport(this.s, q);
+      case 'GET rate_limits':
+        return listOrgRateLimits(this.s, q);
+      case 'GET workspaces/:id/rate_limits':
+        return listWorkspaceRateLimits(this.s, this.workspace(id!), q);
     }
     throw new HttpError(404, `Not found: ${method} ${path}`);
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { defaultRateLimits, overrides, type SimRateLimit, type SimWorkspaceRateLimit } from './rate-limits.js';
 import { publicRow, UsageModel, type UsageRevision, type UsageRow } from './usage.js';
 
 /**
@@ -97,6 +98,9 @@ export class SimulatorState {
   workspaces: SimWorkspace[] = [];
   members: SimMember[] = [];
   apiKeys: SimApiKey[] = [];
+  /** The organization's rate limits and the workspaces' overrides (rate-limits.ts); read-only over the API. */
+  rateLimits: SimRateLimit[] = [];
+  workspaceRateLimits: SimWorkspaceRateLimit[] = [];
   /** Active (non-archived) workspaces allowed, Default excluded. */
   maxActiveWorkspaces = 100;
   private nextSeq = 1;
@@ -137,6 +141,8 @@ export class SimulatorState {
     this.workspaces = [];
     this.members = [];
     this.apiKeys = [];
+    this.rateLimits = [];
+    this.workspaceRateLimits = [];
     this.maxActiveWorkspaces = 100;
     this.nextSeq = 1;
     this.counter = 0;
@@ -309,6 +315,8 @@ export class SimulatorState {
       workspaces: this.workspaces,
       members: this.members,
       apiKeys: this.apiKeys.map((k) => ({ ...k, status: this.keyStatus(k) })),
+      rateLimits: this.rateLimits,
+      workspaceRateLimits: this.workspaceRateLimits,
     };
   }
 }
@@ -359,6 +367,16 @@ export function seedDemo(s: SimulatorState): void {
   const staging = ws('staging', 3, '#F0AD4E');
   const research = ws('research', 5, '#5BC0DE');
   const old = ws('old-experiments', -24, '#777777', { archivedAt: at(400) });
+
+  // Rate limits: the organization's, a lower Sonnet and batch ceiling in staging, an Opus override in research.
+  s.rateLimits = defaultRateLimits();
+  s.workspaceRateLimits = [
+    ...overrides(staging.id, s.rateLimits, {
+      'claude-sonnet-4': { requests_per_minute: 1_000, output_tokens_per_minute: 100_000 },
+      batch: { enqueued_batch_requests: 50_000 },
+    }),
+    ...overrides(research.id, s.rateLimits, { 'claude-opus-4': { input_tokens_per_minute_cache_aware: 500_000 } }),
+  ];
 
   s.addMember(prod.id, bob.id, 'workspace_developer');
   s.addMember(staging.id, bob.id, 'workspace_developer');
@@ -591,6 +609,7 @@ export function seedLarge(s: SimulatorState, o: LargeSeedOptions = {}): void {
   const keyCount = o.keys ?? 10_000;
   const workspaceCount = o.workspaces ?? 100;
   s.orgName = 'Globex (simulated large organization)';
+  s.rateLimits = defaultRateLimits();
   s.maxActiveWorkspaces = Math.max(s.maxActiveWorkspaces, workspaceCount);
   const at = (hours: number) => iso(SEED_EPOCH + hours * HOUR);
 
