@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageCostUnits } from '../../src/anthropic/simulator/usage.js';
 import { JOBS } from '../../src/core/jobs.js';
+import { sendDigestNow } from '../../src/core/spend/digest-send.js';
 import { syncUsage } from '../../src/core/spend/sync.js';
 import { type FakeSlackMessage, visibleText, waitFor } from '../fakes/slack.js';
 import { linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
@@ -171,5 +172,18 @@ describe('runaway spend', () => {
     expect(done).toContain('prod-chat');
     expect(done).toMatch(/disabled \(inactive\)/);
     expect(done).toContain('alice@example.com');
+  }, 60_000);
+
+  it('the digest of the day lists its runaway-spend episodes', async () => {
+    const day = new Date('2026-11-18T00:00:00Z');
+    const sent = await sendDigestNow(t.qm.services, { platform: 'slack', teamId: 'T0QM', channelId: 'C0DIGEST', day });
+    const digest = visibleText(t.slack.messages.get(sent.messageId));
+    expect(digest).toContain('Runaway spend (estimate');
+    expect(digest).toContain('key prod-chat (prod): ~$3.00 in the hour from 2026-11-18 12:00 UTC');
+    expect(digest).toMatch(/key prod-chat \(prod\): ~\$3\.\d\d in the hour from 2026-11-18 13:00 UTC/);
+    expect(digest).toContain('key staging-demo (staging)');
+    const section = digest.slice(digest.indexOf('Runaway spend (estimate'));
+    expect(section.split('\n').filter((l) => l.startsWith('key ') || l.startsWith('workspace '))).toHaveLength(3);
+    expect(section).not.toContain('research-sweeps');
   }, 60_000);
 });
