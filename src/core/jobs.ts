@@ -6,6 +6,7 @@ import { collectButtons } from './approvals/buttons.js';
 import { revertExpiredElevations } from './approvals/grants.js';
 import { watchInvites } from './approvals/invites.js';
 import { enforceBoundKeyExpiry, expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
+import { checkAnomalies, formatAnomalySummary } from './limits/anomalies.js';
 import type { Services } from './services.js';
 import { sendDueDigests } from './spend/digest-send.js';
 import { formatSyncSummary, type SpendSyncSummary, syncClaudeCode, syncCosts, syncUsage } from './spend/sync.js';
@@ -107,7 +108,14 @@ export const JOBS: readonly JobDefinition[] = [
     description: 'ingest the hourly usage report (tokens per key, workspace, model and tier), re-reading the last 48 h',
     everyMs: 10 * 60_000,
     firstAfterMs: 10_000,
-    run: async (s) => formatSyncSummary(await syncUsage(s)),
+    run: async (s) => afterUsageSync(s, formatSyncSummary(await syncUsage(s))),
+  },
+  {
+    name: 'spend.anomalies',
+    description:
+      'alert once per episode on keys and workspaces whose last-hour or last-day cost runs far above their own baseline',
+    everyMs: 10 * 60_000,
+    run: async (s) => formatAnomalySummary(await checkAnomalies(s)),
   },
   {
     name: 'costs.sync',
@@ -135,3 +143,13 @@ export const JOBS: readonly JobDefinition[] = [
     },
   },
 ];
+
+/** Runaway spend is checked right after new usage arrived; its failure is logged and leaves the sync's summary. */
+async function afterUsageSync(s: Services, summary: string): Promise<string> {
+  try {
+    return `${summary}; anomalies: ${formatAnomalySummary(await checkAnomalies(s))}`;
+  } catch (err) {
+    s.logger.error({ err, job: 'spend.anomalies' }, 'checking runaway spend after the usage sync failed');
+    return `${summary}; anomalies: failed`;
+  }
+}

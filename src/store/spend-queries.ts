@@ -128,6 +128,21 @@ export function spendQueries(prisma: PrismaClient): SpendQueries {
       });
     },
 
+    async tokensByHour(from, to, by, scope) {
+      const dims = [...new Set(by)] as UsageDimension[];
+      const rows = await prisma.usageHour.groupBy({
+        by: ['bucketStart', ...dims],
+        where: { bucketStart: { gte: from, lt: to }, ...scopeWhere(scope) },
+        _sum: SUM_TOKENS,
+        orderBy: [{ bucketStart: 'asc' }],
+      });
+      return rows.map((r) => {
+        const g: UsageGroup & { hour: Date } = { hour: r.bucketStart, ...tokenSums(r) };
+        for (const d of dims) g[d] = (r as Record<string, unknown>)[d] as string;
+        return g;
+      });
+    },
+
     async latestUsageHour() {
       const r = await prisma.usageHour.aggregate({ _max: { bucketStart: true } });
       return r._max.bucketStart ?? null;

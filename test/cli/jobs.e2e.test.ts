@@ -140,7 +140,7 @@ describe('jobs run', { timeout: 60_000 }, () => {
     expect(first.code, first.stderr).toBe(0);
     // 35 days and the current hour, in pages of 168 hours.
     expect(first.stdout).toMatch(
-      /^usage\.sync: usage: 6 requests, [1-9]\d* rows, http \d+ ms, db \d+ ms \(\d+ ms\)\n$/,
+      /^usage\.sync: usage: 6 requests, [1-9]\d* rows, http \d+ ms, db \d+ ms; anomalies: \d+ checked, 0 anomalous, 0 alerted, 0 ended \(\d+ ms\)\n$/,
     );
 
     const costs = await cli(['jobs', 'run', 'costs.sync']);

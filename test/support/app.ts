@@ -55,10 +55,17 @@ export async function startTestApp(
     clock?: TestClock;
     policy?: string;
     approvalLeaseMs?: number;
+    /** The simulator's clock is `clock` too (its usage reports end at that instant), not the real time. */
+    simulatorOnClock?: boolean;
   } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabaseUrl();
-  const sim = await startSimulator({ port: 0, host: '127.0.0.1', adminKeys: [ADMIN_KEY] });
+  const sim = await startSimulator({
+    port: 0,
+    host: '127.0.0.1',
+    adminKeys: [ADMIN_KEY],
+    ...(o.simulatorOnClock && o.clock ? { now: o.clock.now } : {}),
+  });
   const slack = await new FakeSlack().start();
   slack
     .addUser({ id: 'UALICE', name: 'alice', email: 'alice@example.com' })

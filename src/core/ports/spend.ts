@@ -308,6 +308,17 @@ export interface SpendQueries {
   tokensByDay(from: Date, to: Date, scope?: UsageScope): Promise<(TokenSums & { day: Date })[]>;
   /** Token sums over [from, to), grouped by the given dimensions (none: one total row, absent when no data). */
   tokens(from: Date, to: Date, by: readonly UsageDimension[], scope?: UsageScope): Promise<UsageGroup[]>;
+  /**
+   * Token sums per usage hour over [from, to), grouped by the given dimensions too (GROUP BY the hour and them):
+   * the hourly series of a few subjects (runaway spend's baselines), with `scope` naming those subjects. Hours
+   * without usage have no group.
+   */
+  tokensByHour(
+    from: Date,
+    to: Date,
+    by: readonly UsageDimension[],
+    scope?: UsageScope,
+  ): Promise<(UsageGroup & { hour: Date })[]>;
   /** Start of the newest ingested usage hour, or null when there is none. */
   latestUsageHour(): Promise<Date | null>;
   /** Claude Code per actor over the days in [from, to). */

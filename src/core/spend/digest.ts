@@ -81,6 +81,20 @@ export interface DigestPending {
   createdAt: Date;
 }
 
+export interface DigestAnomaly {
+  subjectType: 'key' | 'workspace';
+  subjectId: string;
+  /** The key's or workspace's name from the synced directory (its id when unknown). */
+  name: string;
+  workspaceName: string;
+  window: 'hour' | 'day';
+  startedAt: Date;
+  /** Estimated cost of the window that opened the episode, and its baseline p95. */
+  costNanos: Nanos;
+  baselineNanos: Nanos;
+  ended: boolean;
+}
+
 export interface Digest {
   /** UTC midnight of the reported day. */
   day: Date;
@@ -130,6 +144,8 @@ export interface Digest {
   };
   changes: DigestChange[];
   pending: { count: number; oldest: DigestPending[] };
+  /** Runaway-spend episodes that started on D (spend.anomalies; amounts are estimates). */
+  anomalies: DigestAnomaly[];
   /** Cost per day (the CHART_DAYS days ending with D) per workspace, for the chart. */
   daily: { days: Date[]; workspaces: DigestWorkspace[]; perDay: Map<string, Nanos[]> };
 }
@@ -193,6 +209,7 @@ export async function buildDigest(services: Services, o: { day: Date }): Promise
     services.store.approvals.list({ statuses: ['pending'], limit: 200 }),
     services.store.approvals.list({ statuses: ['done'], limit: 200 }),
   ]);
+  const anomalyRows = await services.store.limits.anomaliesBetween(day, next);
   const organization = await services.organization().then(
     (org) => org.name,
     () => null,
@@ -387,6 +404,21 @@ export async function buildDigest(services: Services, o: { day: Date }): Promise
         .map((r) => ({ id: r.id, summary: r.summary, createdAt: r.createdAt })),
     },
     daily: { days, workspaces: chartWs, perDay },
+    anomalies: anomalyRows.map((a): DigestAnomaly => {
+      const key = a.subjectType === 'key' ? keyById.get(a.subjectId) : undefined;
+      const wsId = a.subjectType === 'workspace' ? a.subjectId : (key?.workspaceId ?? '');
+      return {
+        subjectType: a.subjectType,
+        subjectId: a.subjectId,
+        name: a.subjectType === 'workspace' ? workspaceName(a.subjectId, workspaces) : (key?.name ?? a.subjectId),
+        workspaceName: workspaceName(wsId, workspaces),
+        window: a.window,
+        startedAt: a.startedAt,
+        costNanos: a.costNanos,
+        baselineNanos: a.baselineNanos,
+        ended: a.endedAt !== null,
+      };
+    }),
   };
 }
 
@@ -477,6 +509,18 @@ export function digestJson(d: Digest): Record<string, unknown> {
       count: d.pending.count,
       oldest: d.pending.oldest.map((p) => ({ id: p.id, summary: p.summary, createdAt: p.createdAt.toISOString() })),
     },
+    anomalies: d.anomalies.map((a) => ({
+      subjectType: a.subjectType,
+      id: a.subjectId || null,
+      name: a.name,
+      workspace: a.workspaceName,
+      window: a.window,
+      startedAt: a.startedAt.toISOString(),
+      estimatedCost: usdString(a.costNanos),
+      estimatedBaselineP95: usdString(a.baselineNanos),
+      estimate: true,
+      ended: a.ended,
+    })),
     daily: d.daily.days.map((day, i) => ({
       day: isoDay(day),
       byWorkspace: Object.fromEntries(
@@ -590,6 +634,20 @@ function sections(d: Digest, f: Markup, audience: Audience): { heading: string; 
         ]
       : ['None.'],
   });
+  if (d.anomalies.length) {
+    out.push({
+      heading: 'Runaway spend (estimate: tokens × list prices)',
+      lines: [
+        ...d.anomalies
+          .slice(0, 10)
+          .map(
+            (a) =>
+              `${a.subjectType} ${f.escape(a.name)}${a.subjectType === 'key' ? ` (${f.escape(a.workspaceName)})` : ''}: ~${formatUsd(a.costNanos)} in the ${a.window === 'hour' ? 'hour' : '24 hours'} from ${a.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC against a p95 of ~${formatUsd(a.baselineNanos)}${a.ended ? ' (over)' : ''}`,
+          ),
+        ...(d.anomalies.length > 10 ? [`and ${d.anomalies.length - 10} more`] : []),
+      ],
+    });
+  }
   return out;
 }
 
