@@ -14,6 +14,9 @@ import keysRename from './keys/rename.js';
 import keysRequest from './keys/request.js';
 import keysRotate from './keys/rotate.js';
 import { keysArchive, keysDisable, keysEnable } from './keys/status.js';
+import limitsClear from './limits/clear.js';
+import limitsSet from './limits/set.js';
+import limitsShow from './limits/show.js';
 import link from './link.js';
 import membersInvite from './members/invite.js';
 import membersList from './members/list.js';
@@ -58,6 +61,9 @@ export const commands: readonly CommandDefinition<any>[] = [
   digestUnsubscribe,
   digestPreview,
   usage,
+  limitsSet,
+  limitsShow,
+  limitsClear,
 ];
 
 /** Every button kind. */
