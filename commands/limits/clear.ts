@@ -14,7 +14,7 @@ import {
 
 export default defineCommand({
   path: ['limits', 'clear'],
-  description: 'Remove the budget of the organization, a workspace or a key (billing and admins; others request it)',
+  description: 'Remove the budget of the org, a workspace or a key (billing and admins; others request it)',
   access: 'member',
   options: z.object({
     scope: scopeOption(),

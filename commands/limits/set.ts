@@ -17,8 +17,7 @@ import { channelRef, resolveTarget, scopeOption, setsDirectly, skipTargetForOrg,
 
 export default defineCommand({
   path: ['limits', 'set'],
-  description:
-    'Set a spend budget on the organization, a workspace or a key, with alerts (billing and admins; others request it)',
+  description: 'Set a spend budget with alerts on the org, a workspace or a key (billing, admins; others request it)',
   access: 'member',
   options: z.object({
     scope: scopeOption(),
