@@ -3,6 +3,7 @@
  * (only what the caller may see: src/core/identity/visibility.ts canSeeBudget), and who sets budgets directly.
  */
 import { z } from 'zod';
+import type { InvocationInfo } from '../../src/core/command/define.js';
 import { md } from '../../src/core/command/reply.js';
 import { DomainError } from '../../src/core/errors.js';
 import type { Caller } from '../../src/core/identity/caller.js';
@@ -130,9 +131,19 @@ export async function setsDirectly(s: Services, caller: Caller): Promise<boolean
   return DIRECT_ROLES.has(live.role);
 }
 
-/** A channel as a mention both platforms render (ids are checked before they get here). */
-export function channelRef(id: string): string {
-  return /^[A-Z0-9]+$/i.test(id) ? `<#${id}>` : md.code(id);
+/**
+ * Where a budget's alerts go, as the caller reads it: "this channel", a channel mention on the same platform and team
+ * (ids are checked before they are stored), else the platform and the id.
+ */
+export function channelWhere(
+  b: Pick<Budget, 'platform' | 'teamId' | 'channelId'>,
+  here: Pick<InvocationInfo, 'platform' | 'teamId' | 'channelId'>,
+): string {
+  if (b.platform === here.platform && b.teamId === here.teamId) {
+    if (b.channelId === here.channelId) return 'this channel';
+    if (/^[A-Z0-9]+$/i.test(b.channelId)) return `<#${b.channelId}>`;
+  }
+  return `${b.platform === 'slack' ? 'Slack' : 'Discord'} channel ${md.code(b.channelId)}`;
 }
 
 export { budgetTarget };

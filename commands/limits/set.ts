@@ -13,7 +13,7 @@ import {
   setBudget,
 } from '../../src/core/limits/budgets.js';
 import type { BudgetInput } from '../../src/core/ports/limits.js';
-import { channelRef, resolveTarget, scopeOption, setsDirectly, skipTargetForOrg, targetOption } from './common.js';
+import { channelWhere, resolveTarget, scopeOption, setsDirectly, skipTargetForOrg, targetOption } from './common.js';
 
 export default defineCommand({
   path: ['limits', 'set'],
@@ -21,8 +21,8 @@ export default defineCommand({
   access: 'member',
   options: z.object({
     scope: scopeOption(),
-    target: targetOption(),
     amount: z.string().min(1).max(40).describe('The budget in US dollars, e.g. 5000 or $5,000 or 250.50'),
+    target: targetOption(),
     period: z.enum(BUDGET_PERIODS).optional().describe('day, week (Monday to Sunday) or month (default)'),
     thresholds: z.string().max(100).optional().describe('Alert at these percents of the amount (default 50,80,100)'),
     enforce: z.boolean().optional().describe('At 100 %, set the active keys in scope inactive (default false)'),
@@ -78,7 +78,7 @@ export default defineCommand({
       createdBy: caller.orgUser!.id,
     };
     const notes = [
-      `Alerts go to ${channelRef(channelId)}; each threshold alerts once a period. Periods are calendar ${period}s${period === 'week' ? ' (Monday to Sunday)' : ''} in ${md.code(input.timezone)} (${md.code('spend.timezone')} in the policy file).`,
+      `Alerts go to ${channelWhere({ ...input }, invocation)}; each threshold alerts once a period. Periods are calendar ${period}s${period === 'week' ? ' (Monday to Sunday)' : ''} in ${md.code(input.timezone)} (${md.code('spend.timezone')} in the policy file).`,
     ];
     if (added100) notes.push('100 % was added to the thresholds: an enforced budget acts at 100 %.');
     if (target.scope === 'key')

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommand } from '../../src/core/command/define.js';
+import { defineCommand, type InvocationInfo } from '../../src/core/command/define.js';
 import { md, reply } from '../../src/core/command/reply.js';
 import { DomainError } from '../../src/core/errors.js';
 import { seesAllKeys } from '../../src/core/identity/visibility.js';
@@ -11,7 +11,7 @@ import { localDate } from '../../src/core/spend/digest-schedule.js';
 import { formatUsd } from '../../src/core/spend/money.js';
 import { when } from '../format.js';
 import {
-  channelRef,
+  channelWhere,
   findVisibleBudget,
   resolveTarget,
   scopeOption,
@@ -25,7 +25,7 @@ const MAX_SHOWN = 20;
 
 const PERIOD_WORD = { day: 'today', week: 'this week', month: 'this month' } as const;
 
-async function describe(s: Services, b: Budget, now: Date): Promise<string> {
+async function describe(s: Services, b: Budget, now: Date, here: InvocationInfo): Promise<string> {
   const spend = await budgetSpend(s, b, now);
   const [alerts, enforcement] = await Promise.all([
     s.store.limits.alerts(b.id, spend.period.key),
@@ -52,7 +52,7 @@ async function describe(s: Services, b: Budget, now: Date): Promise<string> {
     .sort((x, y) => x - y);
   const lines = [
     `${budgetTargetStart(b)}: ${md.bold(spent)} of ${formatUsd(b.amountNanos)} ${PERIOD_WORD[b.period]} (${percent}) · ${forecast}`,
-    `${b.period === 'day' ? 'Day' : b.period === 'week' ? 'Week' : 'Month'} ${dates} (${md.escape(b.timezone)}) · alerts at ${b.thresholds.map((t) => `${t} %`).join(', ')}${crossed.length ? ` · crossed: ${crossed.map((t) => `${t} %`).join(', ')}` : ' · none crossed yet'} · to ${channelRef(b.channelId)}`,
+    `${b.period === 'day' ? 'Day' : b.period === 'week' ? 'Week' : 'Month'} ${dates} (${md.escape(b.timezone)}) · alerts at ${b.thresholds.map((t) => `${t} %`).join(', ')}${crossed.length ? ` · crossed: ${crossed.map((t) => `${t} %`).join(', ')}` : ' · none crossed yet'} · to ${channelWhere(b, here)}`,
   ];
   if (b.enforce) {
     const active = enforcement && !enforcement.reenabledAt;
@@ -112,7 +112,7 @@ export default defineCommand({
     }
     const now = services.clock.now();
     const shown = budgets.slice(0, MAX_SHOWN);
-    const texts = await Promise.all(shown.map((b) => describe(services, b, now)));
+    const texts = await Promise.all(shown.map((b) => describe(services, b, now, invocation)));
     const notes = [
       'Workspace and organization spend is from the cost report, topped up with usage × list prices (estimate) for the hours it does not cover yet; key spend is always an estimate.',
     ];

@@ -37,6 +37,7 @@ describe('the shipped commands', () => {
         'policy show',
         'digest preview',
         'usage',
+        'limits show',
       ].sort(),
     );
     expect(needsLiveRole(registry.get('audit')!.definition)).toBe(true);
