@@ -4,6 +4,7 @@
  * and runaway-spend episodes. src/store/limits-store.ts implements it on Prisma. Money is bigint nano-dollars.
  */
 import type { Nanos } from '../spend/money.js';
+
 /** The chat platforms (as in store.ts's Platform, which imports this module). */
 type Platform = 'slack' | 'discord';
 
