@@ -70,7 +70,8 @@ export function formatLimitsSummary(x: LimitsCheckSummary): string {
 /** For the sync jobs: the check right after a successful sync, never failing the sync's own result. */
 export async function checkLimitsAfterSync(s: Services): Promise<string> {
   try {
-    return `; limits: ${formatLimitsSummary(await checkLimits(s))}`;
+    const x = await checkLimits(s);
+    return x.budgets ? `; limits: ${formatLimitsSummary(x)}` : '';
   } catch (err) {
     s.logger.error({ err }, 'limits check after sync failed');
     return `; limits check failed: ${err instanceof Error ? err.message : String(err)}`;
