@@ -132,16 +132,15 @@ export async function setsDirectly(s: Services, caller: Caller): Promise<boolean
 }
 
 /**
- * Where a budget's alerts go, as the caller reads it: "this channel", a channel mention on the same platform and team
- * (ids are checked before they are stored), else the platform and the id.
+ * Where a budget's alerts go, as the caller reads it: "this channel", a channel link on the same platform and team,
+ * else the platform and the id.
  */
 export function channelWhere(
   b: Pick<Budget, 'platform' | 'teamId' | 'channelId'>,
   here: Pick<InvocationInfo, 'platform' | 'teamId' | 'channelId'>,
 ): string {
   if (b.platform === here.platform && b.teamId === here.teamId) {
-    if (b.channelId === here.channelId) return 'this channel';
-    if (/^[A-Z0-9]+$/i.test(b.channelId)) return `<#${b.channelId}>`;
+    return b.channelId === here.channelId ? 'this channel' : md.channel(b.channelId);
   }
   return `${b.platform === 'slack' ? 'Slack' : 'Discord'} channel ${md.code(b.channelId)}`;
 }

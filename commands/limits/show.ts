@@ -36,7 +36,7 @@ async function describe(s: Services, b: Budget, now: Date, here: InvocationInfo)
     : spend.exactNanos === 0n
       ? `~${formatUsd(spend.nanos)} (estimate)`
       : `~${formatUsd(spend.nanos)} (of which ~${formatUsd(spend.estimatedNanos)} estimated)`;
-  const percent = `${spend.percent.toFixed(spend.percent < 10 ? 1 : 0)} %`;
+  const percent = `${spend.percent.toFixed(1)} %`;
   const forecast =
     spend.forecastNanos === null
       ? 'no forecast yet'
