@@ -31,16 +31,14 @@ async function describe(s: Services, b: Budget, now: Date, here: InvocationInfo)
     s.store.limits.alerts(b.id, spend.period.key),
     s.store.limits.enforcementFor(b.id, spend.period.key),
   ]);
+  // No `~` for "about": two on a line read as strikethrough on Slack.
   const spent = !spend.estimate
-    ? formatUsd(spend.nanos)
+    ? md.bold(formatUsd(spend.nanos))
     : spend.exactNanos === 0n
-      ? `~${formatUsd(spend.nanos)} (estimate)`
-      : `~${formatUsd(spend.nanos)} (of which ~${formatUsd(spend.estimatedNanos)} estimated)`;
+      ? `${md.bold(formatUsd(spend.nanos))} (estimate)`
+      : `${md.bold(formatUsd(spend.nanos))} (of which ${formatUsd(spend.estimatedNanos)} estimated)`;
   const percent = `${spend.percent.toFixed(1)} %`;
-  const forecast =
-    spend.forecastNanos === null
-      ? 'no forecast yet'
-      : `forecast ${spend.estimate ? '~' : ''}${formatUsd(spend.forecastNanos)}`;
+  const forecast = spend.forecastNanos === null ? 'no forecast yet' : `forecast ${formatUsd(spend.forecastNanos)}`;
   const last = new Date(spend.period.end.getTime() - 1);
   const dates =
     b.period === 'day'
@@ -51,7 +49,7 @@ async function describe(s: Services, b: Budget, now: Date, here: InvocationInfo)
     .map((a) => a.threshold)
     .sort((x, y) => x - y);
   const lines = [
-    `${budgetTargetStart(b)}: ${md.bold(spent)} of ${formatUsd(b.amountNanos)} ${PERIOD_WORD[b.period]} (${percent}) · ${forecast}`,
+    `${budgetTargetStart(b)}: ${spent} of ${formatUsd(b.amountNanos)} ${PERIOD_WORD[b.period]} (${percent}) · ${forecast}`,
     `${b.period === 'day' ? 'Day' : b.period === 'week' ? 'Week' : 'Month'} ${dates} (${md.escape(b.timezone)}) · alerts at ${b.thresholds.map((t) => `${t} %`).join(', ')}${crossed.length ? ` · crossed: ${crossed.map((t) => `${t} %`).join(', ')}` : ' · none crossed yet'} · to ${channelWhere(b, here)}`,
   ];
   if (b.enforce) {
