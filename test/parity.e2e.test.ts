@@ -102,7 +102,7 @@ const CASES: Record<string, string[]> = {
     'limits set key no-such-key 10',
     'limits set workspace prod 100 reenable:manual',
   ],
-  'limits clear': ['limits clear key staging-backend', 'limits clear workspace prd', 'limits clear org prod'],
+  'limits clear': ['limits clear key staging-backend', 'limits clear workspace prd', 'limits clear org target:prod'],
 };
 
 const registry = new CommandRegistry(commands);
