@@ -136,8 +136,13 @@ describe('limits set: parsing', () => {
     expect(await say('limits set workspace default 100')).toMatch(/Default workspace cannot have a workspace budget/);
     expect(await say('limits set key no-such-key 100')).toMatch(/No API key has the id or name `no-such-key`/);
     expect(await budgets()).toEqual([]);
-    const entry = await auditEntry(t, (e) => e.action === 'limits set' && e.outcome === 'failed');
-    expect(entry.errorCode).toBe('NOT_FOUND');
+    const entry = await auditEntry(
+      t,
+      (e) => e.action === 'limits set' && JSON.stringify(e.options).includes('no-such-key'),
+    );
+    expect(entry).toMatchObject({ outcome: 'failed', errorCode: 'NOT_FOUND', actorId: 'UALICE' });
+    const typo = await auditEntry(t, (e) => e.action === 'limits set' && JSON.stringify(e.options).includes('12x'));
+    expect(typo).toMatchObject({ outcome: 'failed', errorCode: 'INVALID_INPUT' });
   });
 });
 
