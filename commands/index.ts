@@ -15,7 +15,10 @@ import keysRename from './keys/rename.js';
 import keysRequest from './keys/request.js';
 import keysRotate from './keys/rotate.js';
 import { keysArchive, keysDisable, keysEnable } from './keys/status.js';
+import limitsClear from './limits/clear.js';
 import limitsRate from './limits/rate.js';
+import limitsSet from './limits/set.js';
+import limitsShow from './limits/show.js';
 import link from './link.js';
 import membersInvite from './members/invite.js';
 import membersList from './members/list.js';
@@ -60,6 +63,9 @@ export const commands: readonly CommandDefinition<any>[] = [
   digestUnsubscribe,
   digestPreview,
   usage,
+  limitsSet,
+  limitsShow,
+  limitsClear,
   limitsRate,
 ];
 

@@ -23,6 +23,8 @@ import { Dispatcher } from './core/command/dispatch.js';
 import { DirectoryService } from './core/directory.js';
 import { IdentityResolver } from './core/identity/resolve.js';
 import { JOBS } from './core/jobs.js';
+import { limitReenable, limitsReenableAction } from './core/limits/enforcement.js';
+import { limitSet } from './core/limits/kind.js';
 import { type AdminApi, AdminApiError, type Organization } from './core/ports/admin-api.js';
 import { type CredentialCheck, networkReason } from './core/ports/credentials.js';
 import { type Clock, type Logger, systemClock } from './core/ports/runtime.js';
@@ -255,7 +257,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       // Set just below: the engine works on these very services.
       approvals: undefined as unknown as ApprovalEngine,
     };
-    services.approvals = new ApprovalEngine(services, BUILT_IN_KINDS, {
+    services.approvals = new ApprovalEngine(services, [...BUILT_IN_KINDS, limitSet, limitReenable], {
       leaseMs: opts.approvalLeaseMs ?? leaseFromEnv(env),
       ...(opts.approvalBackoffMs ? { backoffMs: opts.approvalBackoffMs } : {}),
     });
@@ -439,7 +441,7 @@ function createDispatcher(core: Core, metrics: Metrics): Dispatcher {
     queue: new FairQueue(),
     observe: (e) => metrics.observe(e),
     registry: new CommandRegistry(commands),
-    actions: new ActionRegistry(actions),
+    actions: new ActionRegistry([...actions, limitsReenableAction]),
     services,
     identity: new IdentityResolver(store, services.directory, admin, services.clock),
     store,

@@ -92,6 +92,18 @@ const CASES: Record<string, string[]> = {
   'digest unsubscribe': ['digest unsubscribe weekly', 'digest unsubscribe weekly'],
   'digest preview': ['digest preview'],
   'policy show': ['policy show', 'policy show kind:key.request workspace:prod', 'policy show workspace:nowhere'],
+  // Budgets are one per target whatever the platform: cases that answer the same on the second run (a change of
+  // the budget set up below, from another channel; refusals). Setting and clearing: test/limits/commands.e2e.test.ts.
+  'limits show': ['limits show key prod-legacy', 'limits show org', 'limits show key no-such-key', 'limits show prod'],
+  'limits set': [
+    'limits set workspace prod 1200 week 50,90,100',
+    'limits set org 5000 target:prod',
+    'limits set workspace prod 12x',
+    'limits set key prod-chat 10 thresholds:50,abc',
+    'limits set key no-such-key 10',
+    'limits set workspace prod 100 reenable:manual',
+  ],
+  'limits clear': ['limits clear key staging-backend', 'limits clear workspace prd', 'limits clear org target:prod'],
 };
 
 const registry = new CommandRegistry(commands);
@@ -110,6 +122,42 @@ beforeAll(async () => {
   // Linked the same way on both platforms, so every reply can be compared word for word.
   await linkChatUser(t, 'slack', t.slack.team.id, 'UALICE', 'alice@example.com');
   await linkChatUser(t, 'discord', d.guildId, d.users.alice.id, 'alice@example.com');
+  // Budgets set from another Slack workspace's channel: shown the same way on both platforms.
+  const directory = await t.qm.services.directory.read();
+  const prod = directory.listWorkspaces().find((w) => w.name === 'prod')!;
+  const legacy = directory.listApiKeys().find((k) => k.name === 'prod-legacy')!;
+  const elsewhere = { platform: 'slack', teamId: 'T0ELSE', channelId: 'C0ALERTS' } as const;
+  const common = {
+    ...elsewhere,
+    period: 'month' as const,
+    timezone: 'UTC',
+    thresholds: [50, 80, 100],
+    enforce: false,
+    reenable: 'next_period' as const,
+    createdBy: t.sim.state.userByEmail('alice@example.com')!.id,
+  };
+  await t.qm.store.limits.upsertBudget(
+    {
+      ...common,
+      scope: 'workspace',
+      targetId: prod.id,
+      targetName: 'prod',
+      workspaceId: prod.id,
+      amountNanos: 900n * 10n ** 9n,
+    },
+    new Date(),
+  );
+  await t.qm.store.limits.upsertBudget(
+    {
+      ...common,
+      scope: 'key',
+      targetId: legacy.id,
+      targetName: legacy.name,
+      workspaceId: prod.id,
+      amountNanos: 100n * 10n ** 9n,
+    },
+    new Date(),
+  );
 }, 120_000);
 afterAll(async () => {
   await t?.close();

@@ -67,6 +67,12 @@ const MATRIX: Record<string, { text: string; expect: string; oneAtATime?: true }
   // No channel has a weekly digest: those allowed are told so.
   'digest unsubscribe': { text: 'digest unsubscribe weekly', expect: 'RDRDDDD' },
   'digest preview': { text: 'digest preview', expect: 'ADADDDD' },
+  // Billing and admins set it; bob (a prod developer) files a request; the others see no such key.
+  'limits set': { text: 'limits set key prod-backend 100 reason:matrix', expect: 'AAARRRD' },
+  // Each sees only the budgets they may (the key budget above: admin, billing and prod's developers).
+  'limits show': { text: 'limits show', expect: 'AAAAAAD' },
+  // No budget on that key: those who see it are told so, the others that there is no such key.
+  'limits clear': { text: 'limits clear key staging-backend', expect: 'RRRRRRD' },
 };
 
 /** Who plays each role: the org member's email, and their chat accounts. */

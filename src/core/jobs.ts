@@ -7,6 +7,7 @@ import { revertExpiredElevations } from './approvals/grants.js';
 import { watchInvites } from './approvals/invites.js';
 import { enforceBoundKeyExpiry, expireJitGrants, retireRotatedKeys, watchJitKeys } from './approvals/key-requests.js';
 import { checkAnomalies, formatAnomalySummary } from './limits/anomalies.js';
+import { checkLimits, checkLimitsAfterSync, formatLimitsSummary } from './limits/check.js';
 import type { Services } from './services.js';
 import { sendDueDigests } from './spend/digest-send.js';
 import { formatSyncSummary, type SpendSyncSummary, syncClaudeCode, syncCosts, syncUsage } from './spend/sync.js';
@@ -108,7 +109,7 @@ export const JOBS: readonly JobDefinition[] = [
     description: 'ingest the hourly usage report (tokens per key, workspace, model and tier), re-reading the last 48 h',
     everyMs: 10 * 60_000,
     firstAfterMs: 10_000,
-    run: async (s) => afterUsageSync(s, formatSyncSummary(await syncUsage(s))),
+    run: async (s) => afterUsageSync(s, formatSyncSummary(await syncUsage(s)) + (await checkLimitsAfterSync(s))),
   },
   {
     name: 'spend.anomalies',
@@ -133,14 +134,23 @@ export const JOBS: readonly JobDefinition[] = [
           failed.push(err);
         }
       }
+      // Budgets are checked right after new costs arrive (its failure does not hide the sync's result).
+      const limits = done.some((d) => d.report === 'costs') ? await checkLimitsAfterSync(s) : '';
       if (failed.length) {
         const msg = failed.map((e) => (e instanceof Error ? e.message : String(e))).join(' ');
         throw new Error(done.length ? `${msg} (${done.map(formatSyncSummary).join('; ')})` : msg, {
           cause: failed[0],
         });
       }
-      return done.map(formatSyncSummary).join('; ');
+      return done.map(formatSyncSummary).join('; ') + limits;
     },
+  },
+  {
+    name: 'limits.check',
+    description:
+      'check every budget against its thresholds: alert once per threshold and period, back-under and new-period notices, enforcement',
+    everyMs: 30 * 60_000,
+    run: async (s) => formatLimitsSummary(await checkLimits(s)),
   },
 ];
 

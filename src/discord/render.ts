@@ -23,6 +23,27 @@ export interface DiscordMessage {
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+const MAX_DESCRIPTION = 4096;
+const MAX_EMBEDS_TOTAL = 6000;
+const TOO_LONG =
+  '\n\n…this reply was too long for one Discord message and was shortened; narrow it with options or pages.';
+
+/** Pieces of at most `max` characters, cut at a blank line, else a line break, else anywhere. */
+function splitText(text: string, max: number): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const head = rest.slice(0, max);
+    let at = head.lastIndexOf('\n\n');
+    if (at < max / 2) at = head.lastIndexOf('\n');
+    if (at < max / 2) at = max;
+    out.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).replace(/^\n+/, '');
+  }
+  if (rest) out.push(rest);
+  return out;
+}
+
 export function renderDiscord(reply: Reply): DiscordMessage {
   const text: string[] = [];
   const fields: { name: string; value: string; inline: boolean }[] = [];
@@ -61,15 +82,24 @@ export function renderDiscord(reply: Reply): DiscordMessage {
   let description = text.join('\n\n');
   // Context lines go under the text (embed footers cannot hold markup such as `code`).
   if (footer.length) description += `${description ? '\n\n' : ''}${footer.join('\n')}`;
-  if (description.length > 4096) {
-    description = `${description.slice(0, 4000)}\n\n…this reply was too long for one Discord message and was shortened; narrow it with options or pages.`;
-  }
-  const embed: Record<string, unknown> = { color: TONE_COLOR[reply.tone] };
-  if (reply.title) embed.title = cut(reply.title.replace(/\*\*/g, ''), 256);
-  if (description) embed.description = description;
-  if (fields.length) embed.fields = fields.slice(0, 25);
+  const title = reply.title ? cut(reply.title.replace(/\*\*/g, ''), 256) : undefined;
+  const kept = fields.slice(0, 25);
+  // A message's embeds hold 6000 characters in all (titles, descriptions, fields): what is longer is shortened,
+  // and says so.
+  const room = MAX_EMBEDS_TOTAL - (title?.length ?? 0) - kept.reduce((n, f) => n + f.name.length + f.value.length, 0);
+  if (description.length > room)
+    description = `${description.slice(0, Math.max(0, room - TOO_LONG.length))}${TOO_LONG}`;
+  // One embed's description holds 4096: a longer text goes on in further embeds, split between lines.
+  const parts = splitText(description, MAX_DESCRIPTION);
+  const embeds: Record<string, unknown>[] = parts.map((part, i) => ({
+    color: TONE_COLOR[reply.tone],
+    ...(i === 0 && title ? { title } : {}),
+    ...(part ? { description: part } : {}),
+  }));
+  if (embeds.length === 0) embeds.push({ color: TONE_COLOR[reply.tone], ...(title ? { title } : {}) });
+  if (kept.length) embeds[embeds.length - 1]!.fields = kept;
   return {
-    embeds: [embed],
+    embeds,
     components,
     ...(reply.visibility === 'ephemeral' ? { flags: EPHEMERAL } : {}),
     // Never ping anyone by accident: names and emails in replies are text, not mentions.

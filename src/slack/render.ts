@@ -42,9 +42,10 @@ export function plainToMrkdwn(text: string): string {
 
 /**
  * One token of our markup: an escaped character (`\*`, made by md.escape), a code span (md.code), a link
- * `[label](http…)`, a mention made by md.mention, `**`, or a reserved character.
+ * `[label](http…)`, a mention made by md.mention or md.channel, `**`, or a reserved character.
  */
-const TOKEN = /\\([\s\S])|`([^`\n]*)`|\[((?:\\[\s\S]|[^\]\\\n])+)\]\((https?:[^)\s]+)\)|<@([UW][A-Z0-9]+)>|\*\*|[&<>]/g;
+const TOKEN =
+  /\\([\s\S])|`([^`\n]*)`|\[((?:\\[\s\S]|[^\]\\\n])+)\]\((https?:[^)\s]+)\)|<@([UW][A-Z0-9]+)>|<#([CGD][A-Z0-9]+)>|\*\*|[&<>]/g;
 
 /**
  * Our markup → Slack mrkdwn, token by token, so that what md.escape / md.code marked as someone's text can never
@@ -54,7 +55,7 @@ const TOKEN = /\\([\s\S])|`([^`\n]*)`|\[((?:\\[\s\S]|[^\]\\\n])+)\]\((https?:[^)
 export function toMrkdwn(text: string): string {
   return text.replace(
     TOKEN,
-    (m, escaped?: string, code?: string, label?: string, url?: string, mention?: string, at = 0) => {
+    (m, escaped?: string, code?: string, label?: string, url?: string, mention?: string, channel?: string, at = 0) => {
       if (escaped !== undefined)
         return inertChar(escaped, text[at - 1], text[at + 2] === '\\' ? text[at + 3] : text[at + 2]);
       if (code !== undefined) return `\`${entities(code)}\``;
@@ -63,6 +64,7 @@ export function toMrkdwn(text: string): string {
         return `<${entities(url!)}|${entities(shown)}>`;
       }
       if (mention !== undefined) return `<@${mention}>`;
+      if (channel !== undefined) return `<#${channel}>`;
       if (m === '**') return '*';
       return entities(m);
     },

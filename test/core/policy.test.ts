@@ -37,11 +37,13 @@ function tempDir(): string {
 describe('built-in defaults (no file)', () => {
   const p = Policy.defaults();
 
-  it('lets every known role request and org admins approve, once, within 24h', () => {
+  it('lets every known role request and org admins approve (billing too for limits), once, within 24h', () => {
     for (const kind of REQUEST_KINDS) {
       const e = p.resolve(kind);
       expect(e.requesters.roles).toEqual(['user', 'claude_code_user', 'developer', 'billing', 'admin']);
-      expect(e.approvers).toEqual({ roles: ['admin'], workspaceRoles: [], users: [], groups: [] });
+      // Billing and admins set budgets themselves, so they also decide everyone else's (and re-enable keys).
+      const approvers = kind.startsWith('limit.') ? ['admin', 'billing'] : ['admin'];
+      expect(e.approvers).toEqual({ roles: approvers, workspaceRoles: [], users: [], groups: [] });
       expect(e.quorum).toBe(1);
       expect(e.expiresAfterMs).toBe(24 * H);
       expect(e.remindBeforeMs).toBe(2 * H);

@@ -38,6 +38,7 @@ describe('the shipped commands', () => {
         'digest preview',
         'usage',
         'limits rate',
+        'limits show',
       ].sort(),
     );
     expect(needsLiveRole(registry.get('audit')!.definition)).toBe(true);

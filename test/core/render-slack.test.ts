@@ -18,6 +18,13 @@ describe('toMrkdwn', () => {
     expect(toMrkdwn(md.escape('<@U123>'))).toBe('&lt;@U123&gt;');
   });
 
+  it('links a channel made by md.channel, and only that', () => {
+    expect(toMrkdwn(`alerts go to ${md.channel('C0ALERTS')}`)).toBe('alerts go to <#C0ALERTS>');
+    // Typed by a user, or not a channel id: text.
+    expect(toMrkdwn(md.escape('<#C0ALERTS>'))).toBe('&lt;#C0ALERTS&gt;');
+    expect(toMrkdwn(md.channel('general|x'))).toBe('`general|x`');
+  });
+
   it('turns **bold** into *bold*', () => {
     expect(toMrkdwn('**API keys** and **more**')).toBe('*API keys* and *more*');
   });

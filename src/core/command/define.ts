@@ -42,6 +42,12 @@ export interface CommandDefinition<S extends z.ZodObject<any> = z.ZodObject<any>
   options: S;
   /** Options that may be given without `name:` in the text form, in this order. */
   positional?: readonly (keyof z.infer<S> & string)[];
+  /**
+   * A positional option that does not apply given the options read so far (raw text values): it is passed over and
+   * the next word fills the next positional option. E.g. `limits set org 5000`: an org budget has no target, so
+   * `5000` is the amount.
+   */
+  skipPositional?(name: string, given: Readonly<Record<string, string | boolean>>): boolean;
   /** Example text forms (without the `/qm` prefix), for help. */
   examples?: readonly string[];
   /**

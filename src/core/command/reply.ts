@@ -77,6 +77,10 @@ export const md = {
   mention(userId: string): string {
     return /^([UW][A-Z0-9]+|\d{15,21})$/.test(userId) ? `<@${userId}>` : md.code(userId);
   },
+  /** A live link to a channel (Slack `C…`/`G…`/`D…` ids, Discord snowflakes); anything else is shown as text. */
+  channel(channelId: string): string {
+    return /^([CGD][A-Z0-9]+|\d{15,21})$/.test(channelId) ? `<#${channelId}>` : md.code(channelId);
+  },
 };
 
 /** Remove the markup for a plain-text summary. */

@@ -90,7 +90,8 @@ export function parseCommandText(text: string, registry: CommandRegistry, prefix
       raw[flag.name] = true;
       continue;
     }
-    const next = positional.shift();
+    let next = positional.shift();
+    while (next && command.definition.skipPositional?.(next, raw)) next = positional.shift();
     if (!next) {
       return fail(usage, `Unexpected ${md.code(token)}. ${optionList(command)}`);
     }

@@ -7,9 +7,12 @@
  *    workspaces where they are a developer or admin (as in the Console).
  *  - Members: `members:read` (developer and up) sees every member; everyone else only themselves.
  *  - Requests: admins see every request; everyone else their own and those they may approve.
+ *  - Budgets (their spend): the org's to billing and admins; a workspace's to those who see its usage (billing,
+ *    admins, its developers and admins, as `/qm usage`); a key's to those who see the key.
  */
 import { matchesPrincipals, type Policy, type Principals } from '../approvals/policy.js';
 import type { ApiKey, OrgUser } from '../ports/admin-api.js';
+import type { Budget } from '../ports/limits.js';
 import type { ApprovalRequest } from '../ports/store.js';
 import type { Caller } from './caller.js';
 
@@ -54,4 +57,28 @@ export function canSeeRequest(caller: Caller, request: ApprovalRequest, policy: 
     },
     policy,
   );
+}
+
+/** Whether the caller sees all of a workspace's usage and spend (billing, admins, its developers and admins). */
+export function canSeeWorkspaceSpend(caller: Caller, workspaceId: string): boolean {
+  if (!caller.orgUser) return false;
+  if (seesAllKeys(caller)) return true;
+  return caller.memberships.some((m) => m.workspaceId === workspaceId && KEY_VIEWING_ROLES.has(m.workspaceRole));
+}
+
+/** Whether the caller may see a budget and its spend; `key` is the budget's key as synced (null: not known). */
+export function canSeeBudget(
+  caller: Caller,
+  budget: Pick<Budget, 'scope' | 'targetId'>,
+  key: ApiKey | null = null,
+): boolean {
+  if (!caller.orgUser) return false;
+  switch (budget.scope) {
+    case 'org':
+      return seesAllKeys(caller);
+    case 'workspace':
+      return canSeeWorkspaceSpend(caller, budget.targetId);
+    case 'key':
+      return seesAllKeys(caller) || (key !== null && canSeeKey(caller, key));
+  }
 }
