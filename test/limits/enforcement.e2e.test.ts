@@ -143,6 +143,16 @@ describe('budget enforcement', () => {
     expect(card.history).toHaveLength(0);
   }, 30_000);
 
+  it('a re-enable the Admin API refuses gives its claim back and changes nothing', async () => {
+    const e = (await t.qm.store.limits.getEnforcement((await enforcementId())!))!;
+    const was = statuses();
+    t.sim.faults.inject({ status: 403, times: 1, method: 'POST', path: `/v1/organizations/api_keys/${e.keyIds[0]}` });
+    await clickReenable('UALICE', card);
+    await waitFor(() => visibleText(card).includes('but it failed') || undefined, 10_000);
+    expect((await t.qm.store.limits.getEnforcement(e.id))?.reenabledAt).toBeNull();
+    expect(statuses()).toEqual(was);
+  }, 30_000);
+
   it("an approver's Re-enable restores exactly the keys the budget disabled", async () => {
     const id = (await enforcementId())!;
     await clickReenable('UALICE', card);

@@ -106,7 +106,8 @@ async function checkBudget(s: Services, budget: Budget, sum: LimitsCheckSummary)
   }
   sum.crossings += crossed.length;
   let enforcement: EnforcementOutcome | null = null;
-  if (budget.enforce && spend.percent >= 100) {
+  // The Admin API is asked for the keys only while the period has no enforcement yet.
+  if (budget.enforce && spend.percent >= 100 && !(await s.store.limits.enforcementFor(budget.id, period))) {
     enforcement = await enforceBudget(s, budget, period, now);
     if (enforcement) sum.enforced++;
   }
