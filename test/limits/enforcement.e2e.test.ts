@@ -20,6 +20,7 @@ let t: TestApp;
 const statuses = () => new Map(t.sim.state.apiKeys.map((k) => [k.id, t.sim.state.keyStatus(k)]));
 const inChannel = (ch: string) => [...t.slack.messages.values()].filter((m) => m.channel === ch);
 const keyPosts = () => t.sim.requests.filter((r) => r.method === 'POST' && r.path.includes('/api_keys/')).length;
+const keyLists = () => t.sim.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/api_keys')).length;
 
 async function budget(over: Partial<BudgetInput>): Promise<Budget> {
   const { budget } = await t.qm.store.limits.upsertBudget(
@@ -129,9 +130,12 @@ describe('budget enforcement', () => {
     expect(enforcement.card).toEqual({ platform: 'slack', teamId: 'T0QM', channelId: 'C0ENFORCE', messageId: card.ts });
 
     const calls = keyPosts();
+    const lists = keyLists();
+    expect(lists).toBeGreaterThan(0);
     expect(await job.run(t.qm.services)).toBe('1 budgets, 0 alerts, 0 back under, 0 resets');
     expect(inChannel('C0ENFORCE')).toHaveLength(1);
     expect(keyPosts()).toBe(calls);
+    expect(keyLists()).toBe(lists);
   }, 60_000);
 
   it("a non-approver's Re-enable is refused and changes nothing", async () => {
