@@ -114,7 +114,10 @@ function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string, wal: { on:
       return client;
     }
   }
-  return new ConcurrentLibSQL({ url });
+  // intMode bigint: libsql's default ('number') throws on any integer beyond 2^53 it reads, so a row holding a BIGINT
+  // amount over $9,007,199.25 in nano-dollars (a budget, an alert's spend, a sum) failed every query that read it.
+  // The adapter hands bigints to Prisma as decimal text, which it reads by the column's type (Int stays a number).
+  return new ConcurrentLibSQL({ url, intMode: 'bigint' });
 }
 
 /**

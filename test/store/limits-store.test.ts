@@ -92,6 +92,19 @@ describe('budgets', () => {
     expect(results.map((x) => x.budget.amountNanos)).toContain(org?.amountNanos);
   });
 
+  it('keeps amounts beyond 2^53 nano-dollars ($9,007,199.25) exact, and every budget still lists', async () => {
+    const huge = 9_007_199_254_740_993n;
+    const { budget } = await limits.upsertBudget(
+      input({ scope: 'key', targetId: 'apikey_huge', amountNanos: huge * 1000n }),
+      at(50),
+    );
+    expect((await limits.getBudget(budget.id))?.amountNanos).toBe(huge * 1000n);
+    expect(await limits.claimCrossing(budget.id, '2026-03', 100, huge, at(51))).toBe(true);
+    expect((await limits.alerts(budget.id))[0]?.spendNanos).toBe(huge);
+    expect((await limits.listBudgets()).find((b) => b.id === budget.id)?.amountNanos).toBe(huge * 1000n);
+    expect(await limits.deleteBudget('key', 'apikey_huge')).toMatchObject({ id: budget.id });
+  });
+
   it('lists budgets oldest first', async () => {
     await limits.upsertBudget(input({ scope: 'key', targetId: 'apikey_later', targetName: 'later' }), at(100));
     await limits.upsertBudget(input({ scope: 'key', targetId: 'apikey_earlier', targetName: 'earlier' }), at(-100));
