@@ -151,13 +151,13 @@ async function resetPastPeriods(
   const latest = pastOver.reduce((a, b) => (b.period > a.period ? b : a)).period;
   const lead = pastOver.filter((r) => r.period === latest).reduce((a, b) => (b.threshold < a.threshold ? b : a));
   const now = s.clock.now();
-  let post_ = false;
-  if (lead.resetAt === null) post_ = await s.store.limits.claimReset(budget.id, lead.period, lead.threshold, now);
+  let announce = false;
+  if (lead.resetAt === null) announce = await s.store.limits.claimReset(budget.id, lead.period, lead.threshold, now);
   for (const r of pastOver) {
     if (r === lead || r.resetAt !== null) continue;
     await s.store.limits.claimReset(budget.id, r.period, r.threshold, now);
   }
-  if (!post_) return;
+  if (!announce) return;
   sum.resets++;
   const highest = Math.max(...pastOver.filter((r) => r.period === latest).map((r) => r.threshold));
   await post(
