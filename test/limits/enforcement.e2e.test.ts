@@ -20,6 +20,7 @@ let t: TestApp;
 const statuses = () => new Map(t.sim.state.apiKeys.map((k) => [k.id, t.sim.state.keyStatus(k)]));
 const inChannel = (ch: string) => [...t.slack.messages.values()].filter((m) => m.channel === ch);
 const keyPosts = () => t.sim.requests.filter((r) => r.method === 'POST' && r.path.includes('/api_keys/')).length;
+const keyLists = () => t.sim.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/api_keys')).length;
 
 async function budget(over: Partial<BudgetInput>): Promise<Budget> {
   const { budget } = await t.qm.store.limits.upsertBudget(
@@ -129,9 +130,12 @@ describe('budget enforcement', () => {
     expect(enforcement.card).toEqual({ platform: 'slack', teamId: 'T0QM', channelId: 'C0ENFORCE', messageId: card.ts });
 
     const calls = keyPosts();
+    const lists = keyLists();
+    expect(lists).toBeGreaterThan(0);
     expect(await job.run(t.qm.services)).toBe('1 budgets, 0 alerts, 0 back under, 0 resets');
     expect(inChannel('C0ENFORCE')).toHaveLength(1);
     expect(keyPosts()).toBe(calls);
+    expect(keyLists()).toBe(lists);
   }, 60_000);
 
   it("a non-approver's Re-enable is refused and changes nothing", async () => {
@@ -141,6 +145,16 @@ describe('budget enforcement', () => {
     expect(statuses()).toEqual(was);
     expect((await t.qm.store.limits.getEnforcement((await enforcementId())!))?.reenabledAt).toBeNull();
     expect(card.history).toHaveLength(0);
+  }, 30_000);
+
+  it('a re-enable the Admin API refuses gives its claim back and changes nothing', async () => {
+    const e = (await t.qm.store.limits.getEnforcement((await enforcementId())!))!;
+    const was = statuses();
+    t.sim.faults.inject({ status: 403, times: 1, method: 'POST', path: `/v1/organizations/api_keys/${e.keyIds[0]}` });
+    await clickReenable('UALICE', card);
+    await waitFor(() => visibleText(card).includes('but it failed') || undefined, 10_000);
+    expect((await t.qm.store.limits.getEnforcement(e.id))?.reenabledAt).toBeNull();
+    expect(statuses()).toEqual(was);
   }, 30_000);
 
   it("an approver's Re-enable restores exactly the keys the budget disabled", async () => {

@@ -106,7 +106,8 @@ async function checkBudget(s: Services, budget: Budget, sum: LimitsCheckSummary)
   }
   sum.crossings += crossed.length;
   let enforcement: EnforcementOutcome | null = null;
-  if (budget.enforce && spend.percent >= 100) {
+  // The Admin API is asked for the keys only while the period has no enforcement yet.
+  if (budget.enforce && spend.percent >= 100 && !(await s.store.limits.enforcementFor(budget.id, period))) {
     enforcement = await enforceBudget(s, budget, period, now);
     if (enforcement) sum.enforced++;
   }
@@ -150,13 +151,13 @@ async function resetPastPeriods(
   const latest = pastOver.reduce((a, b) => (b.period > a.period ? b : a)).period;
   const lead = pastOver.filter((r) => r.period === latest).reduce((a, b) => (b.threshold < a.threshold ? b : a));
   const now = s.clock.now();
-  let post_ = false;
-  if (lead.resetAt === null) post_ = await s.store.limits.claimReset(budget.id, lead.period, lead.threshold, now);
+  let announce = false;
+  if (lead.resetAt === null) announce = await s.store.limits.claimReset(budget.id, lead.period, lead.threshold, now);
   for (const r of pastOver) {
     if (r === lead || r.resetAt !== null) continue;
     await s.store.limits.claimReset(budget.id, r.period, r.threshold, now);
   }
-  if (!post_) return;
+  if (!announce) return;
   sum.resets++;
   const highest = Math.max(...pastOver.filter((r) => r.period === latest).map((r) => r.threshold));
   await post(
