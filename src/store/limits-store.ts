@@ -211,6 +211,12 @@ export function limitsStore(prisma: PrismaClient): Pick<Store, 'limits'> {
         return count === 1;
       },
 
+      async releaseCrossing(budgetId, period, threshold, at) {
+        await prisma.budgetAlert.deleteMany({
+          where: { ...alertKey(budgetId, period, threshold), state: 'over', crossedAt: at },
+        });
+      },
+
       async claimBackUnder(budgetId, period, threshold, spend, at) {
         const { count } = await prisma.budgetAlert.updateMany({
           where: { ...alertKey(budgetId, period, threshold), state: 'over' },

@@ -7,6 +7,7 @@
  * `reenable: next_period` budgets get those keys back at the reset.
  */
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
+import type { ApiKey } from '../ports/admin-api.js';
 import type { Budget, BudgetAlert } from '../ports/limits.js';
 import type { ChatNotifier } from '../ports/runtime.js';
 import type { Services } from '../services.js';
@@ -19,6 +20,7 @@ import {
   type EnforcementOutcome,
   enforceBudget,
   enforcementBlocks,
+  LIMITS_REENABLE,
   restoreKeys,
 } from './enforcement.js';
 import { type BudgetSpend, budgetSpend } from './spend.js';
@@ -111,9 +113,17 @@ async function checkBudget(s: Services, budget: Budget, sum: LimitsCheckSummary)
     enforcement = await enforceBudget(s, budget, period, now);
     if (enforcement) sum.enforced++;
   }
+  // An enforcement whose card never got out (its post failed, or its replica died before posting) would leave the
+  // keys inactive with no Re-enable button: post it again once its creator has clearly had its chance.
+  if (!enforcement && budget.enforce) enforcement = await unpostedEnforcement(s, budget, period, now);
   if (crossed.length || enforcement) {
     const card = alertCard(budget, spend, crossed, enforcement);
     const ref = await post(s, notifier, budget, card);
+    if (!ref) {
+      // Not posted: give the crossings back, so the next run claims and posts them again (nothing is lost).
+      for (const t of crossed) await s.store.limits.releaseCrossing(budget.id, period, t, now);
+      sum.crossings -= crossed.length;
+    }
     if (ref && enforcement?.buttonId) {
       await s.store.limits.setEnforcementCard(enforcement.enforcement.id, {
         platform: budget.platform,
@@ -134,6 +144,38 @@ async function checkBudget(s: Services, budget: Budget, sum: LimitsCheckSummary)
     sum.backUnder += under.length;
     await post(s, notifier, budget, backUnderNotice(budget, spend, under));
   }
+}
+
+/** How long an enforcement's card may take to be posted by the run that created it before another run posts it. */
+const ENFORCEMENT_CARD_GRACE_MS = 10 * 60_000;
+
+/** This period's enforcement of the budget when it has no card yet, with keys to re-enable and a fresh button. */
+async function unpostedEnforcement(
+  s: Services,
+  budget: Budget,
+  period: string,
+  now: Date,
+): Promise<EnforcementOutcome | null> {
+  const e = await s.store.limits.enforcementFor(budget.id, period);
+  if (!e || e.card || e.reenabledAt || !e.keyIds.length) return null;
+  if (now.getTime() - e.disabledAt.getTime() < ENFORCEMENT_CARD_GRACE_MS) return null;
+  const directory = await s.directory.read();
+  const known = new Map(directory.listApiKeys().map((k) => [k.id, k]));
+  const disabled: ApiKey[] = e.keyIds.map(
+    (id) =>
+      known.get(id) ?? {
+        id,
+        name: id,
+        status: 'inactive',
+        partialKeyHint: null,
+        workspaceId: budget.workspaceId || null,
+        createdAt: null,
+        createdBy: null,
+        expiresAt: null,
+      },
+  );
+  const buttonId = await s.store.actionTokens.create({ kind: LIMITS_REENABLE, subjectId: e.id, choice: 'reenable' });
+  return { enforcement: e, disabled, failed: [], buttonId };
 }
 
 /**

@@ -104,6 +104,11 @@ export interface LimitsStore {
   // ---- threshold alerts: each claim is true for exactly one caller across replicas
   /** The crossing of a threshold: INSERT (state over), or a flip under → over. */
   claimCrossing(budgetId: string, period: string, threshold: number, spend: Nanos, at: Date): Promise<boolean>;
+  /**
+   * Gives a crossing claimed at `at` back when its alert could not be posted (the row goes), so the next run
+   * claims and posts it again; a row changed by anyone since is left alone.
+   */
+  releaseCrossing(budgetId: string, period: string, threshold: number, at: Date): Promise<void>;
   /** Falling back under within the period: a flip over → under. */
   claimBackUnder(budgetId: string, period: string, threshold: number, spend: Nanos, at: Date): Promise<boolean>;
   /** The period-reset notice of a row still over in a past period: sets resetAt once. */
