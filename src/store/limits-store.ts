@@ -338,6 +338,10 @@ export function limitsStore(prisma: PrismaClient): Pick<Store, 'limits'> {
         }
       },
 
+      async dropAnomaly(id) {
+        await prisma.spendAnomaly.deleteMany({ where: { id, messageId: null } });
+      },
+
       async touchAnomaly(id, lastSeenAt, costNanos) {
         await prisma.spendAnomaly.updateMany({ where: { id }, data: { lastSeenAt, costNanos } });
       },

@@ -186,4 +186,24 @@ describe('runaway spend', () => {
     expect(section.split('\n').filter((l) => l.startsWith('key ') || l.startsWith('workspace '))).toHaveLength(3);
     expect(section).not.toContain('research-sweeps');
   }, 60_000);
+
+  it('an alert no channel took is not lost: the next run that can post alerts it, once', async () => {
+    const key = keyNamed('staging-demo');
+    await spike(key.id, hourOf(clock.now()));
+    await syncUsage(t.qm.services);
+    const before = alerts().length;
+    t.slack.channelsWithoutBot.add(SPEND);
+    try {
+      expect(await anomaliesJob.run(t.qm.services)).toContain('0 alerted');
+      expect(t.slack.calls.some((c) => c.method === 'chat.postMessage' && c.args.channel === SPEND)).toBe(true);
+      expect(alerts()).toHaveLength(before);
+      expect(await t.qm.store.limits.openAnomaly('key', key.id)).toBeNull();
+    } finally {
+      t.slack.channelsWithoutBot.delete(SPEND);
+    }
+    expect(await anomaliesJob.run(t.qm.services)).toContain('1 alerted');
+    expect(await anomaliesJob.run(t.qm.services)).toContain('0 alerted');
+    expect(alerts()).toHaveLength(before + 1);
+    expect(visibleText(alerts().at(-1))).toContain('staging-demo');
+  }, 120_000);
 });

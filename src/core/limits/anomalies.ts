@@ -267,6 +267,8 @@ export async function checkAnomalies(s: Services): Promise<AnomalyRunSummary> {
         { subject: `${f.type}:${f.id}`, anomaly: created.id },
         'runaway spend found, but no channel to alert: set spend.channels in the policy (or a key.disable channel, a budget or a digest subscription)',
       );
+      out.alerted--;
+      await limits.dropAnomaly(created.id);
       continue;
     }
     let stored = false;
@@ -284,6 +286,12 @@ export async function checkAnomalies(s: Services): Promise<AnomalyRunSummary> {
           'posting a runaway-spend alert failed',
         );
       }
+    }
+    if (!stored) {
+      // No channel took it: nothing is lost, the next run opens the episode again and alerts it.
+      out.alerted--;
+      await limits.dropAnomaly(created.id);
+      continue;
     }
     log.info({ anomaly: created.id, subject: `${f.type}:${f.id}`, window: f.window }, 'runaway spend alerted');
   }

@@ -141,6 +141,8 @@ export interface LimitsStore {
   /** Opens an episode: null when that (subject, startedAt) row exists already (another replica opened it). */
   createAnomaly(input: Omit<SpendAnomaly, 'id' | 'endedAt' | 'card'>): Promise<SpendAnomaly | null>;
   touchAnomaly(id: string, lastSeenAt: Date, costNanos: Nanos): Promise<void>;
+  /** Removes an episode whose alert reached no channel (it has no card), so the next run opens and alerts it again. */
+  dropAnomaly(id: string): Promise<void>;
   endAnomaly(id: string, at: Date): Promise<void>;
   setAnomalyCard(id: string, card: CardRef): Promise<void>;
   getAnomaly(id: string): Promise<SpendAnomaly | null>;
