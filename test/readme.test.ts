@@ -19,9 +19,9 @@ describe('README', () => {
     expect(readme).toContain(`"${sim.state.orgName}": ${sim.state.summary()})`);
   });
 
-  it('does not announce budgets or leak alerts as working', () => {
+  it('does not announce leak alerts as working', () => {
     for (const sentence of readme.split(/(?<=[.!?])\s/)) {
-      if (/budget|leak alert/i.test(sentence)) expect(sentence).toMatch(/not available yet|reserved/);
+      if (/leak alert/i.test(sentence)) expect(sentence).toMatch(/not available yet|reserved/);
     }
   });
 
