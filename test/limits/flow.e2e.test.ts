@@ -90,6 +90,8 @@ describe('an enforced budget, from the slash command to Re-enable', () => {
     await waitFor(() => /Done/.test(visibleText(t.slack.messages.get(card.ts)!)) || undefined, 15_000);
     const done = visibleText(t.slack.messages.get(card.ts)!);
     expect(done).toMatch(/alice@example\.com/);
+    // One approver's one-click response: no vote tally on the card.
+    expect(done).not.toMatch(/Votes/);
     expect(t.slack.buttons(t.slack.messages.get(card.ts)!)['Re-enable']).toBeUndefined();
     expect(others.map((k) => statusOf(k.id))).toEqual(othersBefore);
   }, 180_000);

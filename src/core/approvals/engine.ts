@@ -649,12 +649,14 @@ export class ApprovalEngine implements Approvals {
       fields.push({ label: 'About', value: `${md.escape(subject)} (cannot vote on it)` });
     if (r.status === 'pending') fields.push({ label: 'Expires', value: when(r.expiresAt) });
     blocks.push({ type: 'fields', fields });
-    blocks.push({
-      type: 'text',
-      text: allVotes.length
-        ? `**Votes** (${approvals.length}/${r.quorum}): ${allVotes.map((v) => `${v.choice === 'approve' ? '✅' : '❌'} ${md.escape(v.voterEmail)}`).join(' · ')}`
-        : '**Votes**: none yet',
-    });
+    // A request that never needed votes (an admin acting directly, an approver's one-click response) has no tally.
+    if (allVotes.length || r.status === 'pending' || r.decidedBy !== r.requester.orgUserId)
+      blocks.push({
+        type: 'text',
+        text: allVotes.length
+          ? `**Votes** (${approvals.length}/${r.quorum}): ${allVotes.map((v) => `${v.choice === 'approve' ? '✅' : '❌'} ${md.escape(v.voterEmail)}`).join(' · ')}`
+          : '**Votes**: none yet',
+      });
     const decider = r.decidedBy ? ((await s.store.directory.getUser(r.decidedBy))?.email ?? r.decidedBy) : null;
     const status = statusLine(r, decider);
     blocks.push({ type: 'context', text: status });
