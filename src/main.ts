@@ -37,6 +37,7 @@ import { createHttpServer, type Handler, json, listen } from './http/server.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { FairQueue } from './runtime/fair-queue.js';
+import { nodeHasher } from './runtime/hasher.js';
 import { nodeCronSchedule } from './scheduler/cron.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import type { SlackAdapter } from './slack/app.js';
@@ -241,6 +242,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       directory,
       clock,
       logger,
+      hasher: nodeHasher,
       policy,
       organization: () => {
         org ??= admin.getOrganization().catch((err) => {

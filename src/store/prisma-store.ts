@@ -20,6 +20,7 @@ import { approvalStores } from './approvals-store.js';
 import { AuditWriter } from './audit-writer.js';
 import { digestStore } from './digest-store.js';
 import { directoryStore } from './directory-store.js';
+import { leaksStore } from './leaks-store.js';
 import { limitsStore } from './limits-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
 import { spendQueries } from './spend-queries.js';
@@ -337,6 +338,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
     ...digestStore(prisma),
     ...spendStore(prisma, provider),
     ...limitsStore(prisma),
+    ...leaksStore(prisma),
 
     async close() {
       await auditWriter.flush();

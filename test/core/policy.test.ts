@@ -137,7 +137,7 @@ describe('merge order', () => {
 describe('validation names the YAML path of each problem', () => {
   it('rejects unknown top-level keys', () => {
     expect(problems({ aprovers: {} })).toEqual([
-      'aprovers: unknown top-level key "aprovers"; expected one of version, groups, defaults, kinds, workspaces, spend',
+      'aprovers: unknown top-level key "aprovers"; expected one of version, groups, defaults, kinds, workspaces, spend, leaks',
     ]);
   });
 

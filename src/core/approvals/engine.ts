@@ -22,7 +22,7 @@ import { DomainError } from '../errors.js';
 import type { Caller } from '../identity/caller.js';
 import { isLinked } from '../identity/caller.js';
 import { canSeeRequest } from '../identity/visibility.js';
-import { AdminApiError, type OrgUser } from '../ports/admin-api.js';
+import { AdminApiError, type OrgUser, type Workspace } from '../ports/admin-api.js';
 import type { ApprovalRequest, ApprovalVote, Platform } from '../ports/store.js';
 import { redactDeep, redactSecrets } from '../secrets.js';
 import type { Approvals, Services, SubmitInput } from '../services.js';
@@ -295,6 +295,19 @@ export class ApprovalEngine implements Approvals {
       };
     }
     return { live };
+  }
+
+  /**
+   * Whether the clicker is, right now (role read live), one of the approvers the policy names for `kind` (in the
+   * workspace, if any): for buttons that decide without filing a request (a leak's False positive).
+   */
+  async checkApprover(
+    ctx: ActionContext,
+    kind: RequestKind,
+    workspace: Workspace | null,
+  ): Promise<{ live: OrgUser } | { refused: ActionResult }> {
+    const policy = this.services.policy.resolve(kind, workspace?.name ?? null);
+    return this.liveApprover(ctx, policy.approvers, workspace?.id ?? null);
   }
 
   /**

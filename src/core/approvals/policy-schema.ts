@@ -327,8 +327,22 @@ export const policySchema = z.strictObject(
         mapError('prices, timezone, anomalies and channels'),
       )
       .optional(),
+    leaks: z
+      .strictObject(
+        {
+          channels: z
+            .strictObject(
+              { slack: z.string().min(1).optional(), discord: z.string().min(1).optional() },
+              mapError('slack and discord channel ids'),
+            )
+            .optional(),
+          auto_deactivate: z.boolean().optional(),
+        },
+        mapError('channels and auto_deactivate'),
+      )
+      .optional(),
   },
-  mapError('version, groups, defaults, kinds, workspaces and spend'),
+  mapError('version, groups, defaults, kinds, workspaces, spend and leaks'),
 );
 
 export type PolicyFile = z.output<typeof policySchema>;
@@ -376,7 +390,7 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
 // ---------------------------------------------------------------------------------------------------------------
 // Loading
 
-const TOP_LEVEL_KEYS = ['version', 'groups', 'defaults', 'kinds', 'workspaces', 'spend'];
+const TOP_LEVEL_KEYS = ['version', 'groups', 'defaults', 'kinds', 'workspaces', 'spend', 'leaks'];
 const RULE_KEYS = [
   'requesters',
   'approvers',
@@ -408,6 +422,7 @@ function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] {
   if (path.length === 0) return TOP_LEVEL_KEYS;
   if (path.length === 1 && path[0] === 'spend') return SPEND_KEYS;
   if (path.length === 2 && path[0] === 'spend' && path[1] === 'anomalies') return ANOMALY_KEYS;
+  if (path.length === 1 && path[0] === 'leaks') return ['channels', 'auto_deactivate'];
   if (path.length === 3 && path[0] === 'spend' && path[1] === 'prices') return PRICE_KEYS;
   if (path.length === 1 && path[0] === 'kinds') return REQUEST_KINDS;
   if (path.length === 2 && path[0] === 'workspaces') return ['all', ...REQUEST_KINDS];

@@ -160,6 +160,16 @@ export class Policy {
     return { ...(this.file.spend?.channels ?? {}) };
   }
 
+  /** The security channel leak alerts go to (`leaks.channels`), per platform; else the channel where it was seen. */
+  get leakChannels(): { slack?: string; discord?: string } {
+    return { ...(this.file.leaks?.channels ?? {}) };
+  }
+
+  /** `leaks.auto_deactivate`: set a leaked key inactive at once instead of waiting for an approver's click. */
+  get leakAutoDeactivate(): boolean {
+    return this.file.leaks?.auto_deactivate ?? false;
+  }
+
   /** The built-in policy (no file). */
   static defaults(): Policy {
     return new Policy({}, BUILT_IN_ORIGIN);

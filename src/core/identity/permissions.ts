@@ -15,12 +15,14 @@ export type Permission =
   /** See every approval request (others see their own and those they may approve). */
   | 'requests:read:all'
   /** Subscribe channels to the spend digest, unsubscribe them, preview it. */
-  | 'digests:manage';
+  | 'digests:manage'
+  /** List and close leak incidents; install the Discord AutoMod rule. */
+  | 'incidents:manage';
 
 const USER: Permission[] = ['workspaces:read'];
 const DEVELOPER: Permission[] = [...USER, 'members:read', 'keys:read'];
 const BILLING: Permission[] = [...DEVELOPER, 'keys:read:all', 'digests:manage'];
-const ADMIN: Permission[] = [...BILLING, 'audit:read', 'links:manage', 'requests:read:all'];
+const ADMIN: Permission[] = [...BILLING, 'audit:read', 'links:manage', 'requests:read:all', 'incidents:manage'];
 
 const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   user: USER,

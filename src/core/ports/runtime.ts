@@ -13,6 +13,14 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** Keyed hashing for the core (src/main.ts gives it node:crypto): leak fingerprints never hold the secret. */
+export interface Hasher {
+  /** Hex HMAC-SHA256 of `data` under `key`. */
+  hmacSha256Hex(key: string, data: string): string;
+  /** Compares two strings in constant time (false when their lengths differ). */
+  timingSafeEqual(a: string, b: string): boolean;
+}
+
 /** What a chat platform can tell us about one of its users, for linking them to an org member. */
 export interface ChatProfile {
   /** The profile email, or null when the platform does not share one (Discord never does). */
@@ -48,6 +56,11 @@ export interface ChatNotifier {
   ): Promise<void>;
   /** A direct message to one user. */
   dm(teamId: string, userId: string, reply: import('../command/reply.js').Reply): Promise<void>;
+  /**
+   * Deletes a message someone else posted (a leaked key): Discord with Manage Messages, Slack only with
+   * SLACK_ADMIN_USER_TOKEN. False when the platform or the bot's rights do not allow it. Absent: never possible.
+   */
+  deleteMessage?(teamId: string, channelId: string, messageId: string): Promise<boolean>;
 }
 
 /** Who a piece of work is for: the queue is fair between workspaces and between the users of one workspace. */

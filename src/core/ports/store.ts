@@ -4,6 +4,7 @@
  */
 
 import type { ApiKey, Invite, OrgUser, Workspace, WorkspaceMember } from './admin-api.js';
+import type { LeaksStore } from './leaks.js';
 import type { LimitsStore } from './limits.js';
 import type { DigestStore, SpendQueries, SpendWrites } from './spend.js';
 
@@ -473,4 +474,6 @@ export interface Store {
   spend: SpendWrites;
   /** Budgets, their threshold alerts and enforcements, runaway-spend episodes (issue 10). */
   limits: LimitsStore;
+  /** Leak incidents, their sightings, webhook deliveries and the server's own secrets (issue 11). */
+  leaks: LeaksStore;
 }
