@@ -101,27 +101,19 @@ export class ApprovalEngine implements Approvals {
       policy.adminsActDirectly &&
       caller.roleCheckedLive === true &&
       ['admin', 'owner', 'primary_owner'].includes(caller.orgUser.role);
-    const request = await s.store.approvals.create({
-      kind,
-      status: direct ? 'approved' : 'pending',
-      requester: {
+    const request = await this.file(
+      {
         platform: caller.platform,
         teamId: caller.teamId,
         userId: caller.userId,
         orgUserId: caller.orgUser.id,
         email: caller.orgUser.email,
       },
-      workspaceId: input.workspace?.id ?? null,
-      workspaceName: input.workspace?.name ?? null,
-      payload: input.payload,
-      reason: input.reason,
-      summary: input.summary,
-      quorum: policy.quorum,
-      approvers: { ...policy.approvers },
-      policySource: policy.source,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + policy.expiresAfterMs),
-    });
+      input,
+      policy,
+      direct ? 'approved' : 'pending',
+      now,
+    );
     if (direct) {
       this.kick();
       return reply({
@@ -164,6 +156,31 @@ export class ApprovalEngine implements Approvals {
       track: (ref) =>
         s.store.approvals.addCard({ requestId: request.id, platform: caller.platform, teamId: caller.teamId, ...ref }),
     };
+  }
+
+  /** Stores a request under the policy that applies to it (its approvers, quorum and expiry are kept with it). */
+  private file(
+    requester: ApprovalRequest['requester'],
+    input: Pick<SubmitInput, 'kind' | 'workspace' | 'payload' | 'reason' | 'summary'>,
+    policy: EffectivePolicy,
+    status: 'pending' | 'approved',
+    now: Date,
+  ): Promise<ApprovalRequest> {
+    return this.services.store.approvals.create({
+      kind: input.kind,
+      status,
+      requester,
+      workspaceId: input.workspace?.id ?? null,
+      workspaceName: input.workspace?.name ?? null,
+      payload: input.payload,
+      reason: input.reason,
+      summary: input.summary,
+      quorum: policy.quorum,
+      approvers: { ...policy.approvers },
+      policySource: policy.source,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + policy.expiresAfterMs),
+    });
   }
 
   // --- deciding ----------------------------------------------------------------------------------------------
@@ -331,27 +348,19 @@ export class ApprovalEngine implements Approvals {
     const { live } = checked;
     const now = s.clock.now();
     const quorumOne = policy.quorum <= 1;
-    const request = await s.store.approvals.create({
-      kind: input.kind,
-      status: quorumOne ? 'approved' : 'pending',
-      requester: {
+    const request = await this.file(
+      {
         platform: caller.platform,
         teamId: caller.teamId,
         userId: caller.userId,
         orgUserId: live.id,
         email: live.email,
       },
-      workspaceId: input.workspace?.id ?? null,
-      workspaceName: input.workspace?.name ?? null,
-      payload: input.payload,
-      reason: input.reason,
-      summary: input.summary,
-      quorum: policy.quorum,
-      approvers: { ...policy.approvers },
-      policySource: policy.source,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + policy.expiresAfterMs),
-    });
+      input,
+      policy,
+      quorumOne ? 'approved' : 'pending',
+      now,
+    );
     if (input.card)
       await s.store.approvals.addCard({
         requestId: request.id,
