@@ -180,6 +180,11 @@ export async function clearBudget(
   };
 }
 
+/** What a request to set a budget replaces, in plain words: "replaces the budget of $1,000.00 a month (enforced)". */
+export function replacesText(b: Pick<Budget, 'amountNanos' | 'period' | 'enforce'>): string {
+  return `replaces the budget of ${formatUsd(b.amountNanos)} ${PER[b.period]}${b.enforce ? ' (enforced)' : ' (alerts only)'}`;
+}
+
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function sameBudget(a: Budget, b: Budget): boolean {

