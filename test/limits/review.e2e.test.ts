@@ -59,3 +59,33 @@ describe("a developer's budget request, as the approver sees it", () => {
     await waitFor(async () => (await status(id)) === 'denied' || undefined, 10_000);
   });
 });
+
+describe('clearing an enforced budget', () => {
+  it('says the keys it set inactive stay inactive, and how to get them back', async () => {
+    const staging = ws('staging').id;
+    expect(await say('limits set workspace staging 10 enforce reenable:next_period', 'UCAROL')).toContain('Budget set');
+    await t.qm.store.spend.replaceCosts(new Date('2026-11-02T00:00:00Z'), new Date('2026-11-03T00:00:00Z'), [
+      {
+        day: new Date('2026-11-02T00:00:00Z'),
+        workspaceId: staging,
+        description: 'Claude Sonnet 4.5 Usage - Output Tokens',
+        costType: 'tokens',
+        model: 'claude-sonnet-4-5',
+        tokenType: 'output_tokens',
+        serviceTier: 'standard',
+        nanos: 12n * USD,
+      },
+    ]);
+    expect(await job.run(t.qm.services)).toMatch(/1 enforced/);
+    const b = (await t.qm.store.limits.findBudget('workspace', staging))!;
+    const e = (await t.qm.store.limits.enforcementFor(b.id, '2026-11'))!;
+    expect(e.keyIds.length).toBeGreaterThan(0);
+    for (const id of e.keyIds)
+      expect(t.sim.state.keyStatus(t.sim.state.apiKeys.find((k) => k.id === id)!)).toBe('inactive');
+
+    const cleared = await say('limits clear workspace staging', 'UCAROL');
+    expect(cleared).toContain('Budget cleared for workspace');
+    expect(cleared).toContain(`The ${e.keyIds.length} keys it set inactive in \`2026-11\` stay inactive`);
+    expect(cleared).toContain('Re-enable');
+  });
+});

@@ -174,9 +174,16 @@ export async function clearBudget(
   const budget = await s.store.limits.deleteBudget(scope, targetId);
   if (!budget)
     return { budget, message: `${budgetTargetStart({ scope, targetName })} had no budget; nothing to clear.` };
+  // Its enforcements outlive it (their Re-enable buttons keep working), but no later period re-enables their keys:
+  // say so, rather than leave keys inactive without a word.
+  const open = (await s.store.limits.openEnforcements()).filter((e) => e.budgetId === budget.id && e.keyIds.length);
+  const stay = open.map(
+    (e) =>
+      ` The ${e.keyIds.length === 1 ? 'key' : `${e.keyIds.length} keys`} it set inactive in ${md.code(e.period)} stay${e.keyIds.length === 1 ? 's' : ''} inactive: ${md.bold('Re-enable')} on its alert card restores ${e.keyIds.length === 1 ? 'it' : 'them'} (no new period will).`,
+  );
   return {
     budget,
-    message: `Budget cleared for ${budgetTarget(budget)} (it was ${formatUsd(budget.amountNanos)} ${PER[budget.period]}).`,
+    message: `Budget cleared for ${budgetTarget(budget)} (it was ${formatUsd(budget.amountNanos)} ${PER[budget.period]}).${stay.join('')}`,
   };
 }
 
