@@ -31,7 +31,11 @@ async function file(text: string, user: string): Promise<{ card: FakeSlackMessag
 
 beforeAll(async () => {
   clock.set('2026-11-20T10:30:00Z');
-  t = await startTestApp({ clock });
+  t = await startTestApp({
+    clock,
+    // research's keys come back only with an admin's approval (billing is an approver elsewhere, by default).
+    policy: 'version: 1\nworkspaces:\n  research:\n    limit.reenable:\n      approvers: { roles: [admin] }\n',
+  });
   await linkChatUser(t, 'slack', 'T0QM', 'UALICE', 'alice@example.com'); // admin
   await linkChatUser(t, 'slack', 'T0QM', 'UBOB', 'bob@example.com'); // developer in prod and staging
   await linkChatUser(t, 'slack', 'T0QM', 'UCAROL', 'carol@example.com'); // billing
@@ -87,5 +91,51 @@ describe('clearing an enforced budget', () => {
     expect(cleared).toContain('Budget cleared for workspace');
     expect(cleared).toContain(`The ${e.keyIds.length} keys it set inactive in \`2026-11\` stay inactive`);
     expect(cleared).toContain('Re-enable');
+  });
+});
+
+/** Clicks Re-enable on the card as first posted; resolves with the clicker's private notice, if any. */
+async function clickReenable(user: string, card: FakeSlackMessage): Promise<string> {
+  const original = card.history[0] ? { ...card, blocks: card.history[0].blocks } : card;
+  const revisions = card.history.length;
+  const r = await t.slack.click(t.url, { user, actionId: t.slack.buttons(original)['Re-enable']!, message: card });
+  const notice = () => t.slack.responses.find((x) => x.id === r.responseId)?.body;
+  await waitFor(() => notice() ?? (card.history.length > revisions || undefined), 5000);
+  const body = notice() ?? (await waitFor(notice, 300).catch(() => null));
+  return body ? visibleText(body) : '';
+}
+
+describe('Re-enable after the budget was cleared', () => {
+  it("still follows the policy of the budget's workspace (clearing is no way around it)", async () => {
+    const research = ws('research').id;
+    expect(
+      await say('limits set workspace research 10 enforce reenable:manual channel:C0RESEARCH', 'UCAROL'),
+    ).toContain('Budget set');
+    await t.qm.store.spend.replaceCosts(new Date('2026-11-03T00:00:00Z'), new Date('2026-11-04T00:00:00Z'), [
+      {
+        day: new Date('2026-11-03T00:00:00Z'),
+        workspaceId: research,
+        description: 'Claude Sonnet 4.5 Usage - Output Tokens',
+        costType: 'tokens',
+        model: 'claude-sonnet-4-5',
+        tokenType: 'output_tokens',
+        serviceTier: 'standard',
+        nanos: 12n * USD,
+      },
+    ]);
+    expect(await job.run(t.qm.services)).toMatch(/1 enforced/);
+    const card = [...t.slack.messages.values()].find((m) => m.channel === 'C0RESEARCH')!;
+    const b = (await t.qm.store.limits.findBudget('workspace', research))!;
+    const e = (await t.qm.store.limits.enforcementFor(b.id, '2026-11'))!;
+    expect(e.keyIds.length).toBeGreaterThan(0);
+    const inactive = () => e.keyIds.map((id) => t.sim.state.keyStatus(t.sim.state.apiKeys.find((k) => k.id === id)!));
+
+    // billing is not an approver of research's re-enabling...
+    expect(await clickReenable('UCAROL', card), 'before the clear').toContain('You are not an approver');
+    // ...and clearing the budget (which billing may) does not make them one.
+    expect(await say('limits clear workspace research', 'UCAROL')).toContain('Budget cleared');
+    expect(await clickReenable('UCAROL', card), 'after the clear').toContain('You are not an approver');
+    expect(inactive().every((x) => x === 'inactive')).toBe(true);
+    expect((await t.qm.store.limits.getEnforcement(e.id))?.reenabledAt).toBeNull();
   });
 });
