@@ -139,3 +139,20 @@ describe('Re-enable after the budget was cleared', () => {
     expect((await t.qm.store.limits.getEnforcement(e.id))?.reenabledAt).toBeNull();
   });
 });
+
+describe('bad amounts, as typed', () => {
+  it('each gets a specific message and stores nothing', async () => {
+    const before = (await t.qm.store.limits.listBudgets()).length;
+    expect(await say('limits set workspace prod -5', 'UCAROL')).toMatch(
+      /A budget must be more than \$0 \(you typed `-5`\)/,
+    );
+    expect(await say('limits set workspace prod 1e9', 'UCAROL')).toMatch(/`1e9` is not an amount/);
+    expect(await say('limits set workspace prod $1,00', 'UCAROL')).toMatch(/`\$1,00` is not an amount/);
+    expect(await say('limits set workspace prod NaN', 'UCAROL')).toMatch(/`NaN` is not an amount/);
+    expect(await say('limits set workspace prod 1000000000.01', 'UCAROL')).toMatch(/more than the largest budget/);
+    expect(await say('limits set workspace prod 100 week 50,,80 channel:<!channel>', 'UCAROL')).toMatch(
+      /is not a channel/,
+    );
+    expect((await t.qm.store.limits.listBudgets()).length).toBe(before);
+  });
+});

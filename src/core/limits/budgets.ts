@@ -22,6 +22,8 @@ export const MAX_BUDGET_NANOS: Nanos = 1_000_000_000n * NANOS_PER_USD;
 export function parseAmount(text: string): Nanos {
   const t = text.trim();
   const example = `give it in US dollars, like ${md.code('5000')}, ${md.code('$5,000')} or ${md.code('250.50')}`;
+  if (/^-\s*\$?\d/.test(t) || /^\$-\d/.test(t))
+    throw new DomainError('INVALID_INPUT', `A budget must be more than $0 (you typed ${md.code(t)}).`);
   const nanos = parseUsd(t);
   if (nanos === null || !/^\$?[\d,]*(\.\d*)?$/.test(t)) {
     throw new DomainError('INVALID_INPUT', `${md.code(t)} is not an amount: ${example}.`);
