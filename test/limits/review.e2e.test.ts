@@ -87,6 +87,14 @@ describe('clearing an enforced budget', () => {
     for (const id of e.keyIds)
       expect(t.sim.state.keyStatus(t.sim.state.apiKeys.find((k) => k.id === id)!)).toBe('inactive');
 
+    // Raising it does not give the keys back either, and says so.
+    const raised = await say('limits set workspace staging 1000', 'UCAROL');
+    expect(raised).toContain('Budget changed');
+    expect(raised).toMatch(
+      new RegExp(
+        `The ${e.keyIds.length} keys it set inactive in .2026-11. stay inactive until \\*Re-enable\\* on its alert card or the next period\\.`,
+      ),
+    );
     const cleared = await say('limits clear workspace staging', 'UCAROL');
     expect(cleared).toContain('Budget cleared for workspace');
     expect(cleared).toContain(`The ${e.keyIds.length} keys it set inactive in \`2026-11\` stay inactive`);

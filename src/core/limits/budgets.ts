@@ -163,7 +163,15 @@ export async function setBudget(
   const { budget, created } = await s.store.limits.upsertBudget(input, s.clock.now());
   const unchanged = before !== null && sameBudget(before, budget);
   const verb = created ? 'Budget set' : unchanged ? 'Budget unchanged' : 'Budget changed';
-  return { budget, created, message: `${verb}: ${describeBudget(budget)}.` };
+  // A changed budget (raised, no longer enforced) does not give back the keys it already set inactive: say so.
+  const open = created
+    ? []
+    : (await s.store.limits.openEnforcements()).filter((e) => e.budgetId === budget.id && e.keyIds.length);
+  const stay = open.map(
+    (e) =>
+      ` The ${e.keyIds.length === 1 ? 'key' : `${e.keyIds.length} keys`} it set inactive in ${md.code(e.period)} stay${e.keyIds.length === 1 ? 's' : ''} inactive until ${md.bold('Re-enable')} on its alert card${budget.reenable === 'next_period' ? ' or the next period' : ''}.`,
+  );
+  return { budget, created, message: `${verb}: ${describeBudget(budget)}.${stay.join('')}` };
 }
 
 /** Removes the budget of that scope and target; says so when there was none. */
