@@ -10,6 +10,7 @@ import {
   parseAmount,
   parseChannel,
   parseThresholds,
+  replacesText,
   setBudget,
 } from '../../src/core/limits/budgets.js';
 import type { BudgetInput } from '../../src/core/ports/limits.js';
@@ -95,7 +96,12 @@ export default defineCommand({
         summary: `${created ? 'Budget set' : 'Budget updated'}: ${budgetSummary(input)}`,
       });
     }
-    const summary = `${budgetSummary(input)}, alerts at ${thresholds.join(', ')} %${enforce ? `, keys re-enabled ${input.reenable === 'manual' ? 'by an approver' : 'next period'}` : ''}`;
+    // The approver decides on this text alone: it says where the alerts (with the target's spend) would be posted,
+    // and what it would replace (the requester sees that budget already: they see the target's spend).
+    const existing = await services.store.limits.findBudget(target.scope, target.targetId);
+    const where =
+      channelId === invocation.channelId ? 'in the channel it was asked in' : `in another channel, ${channelId}`;
+    const summary = `${budgetSummary(input)}, alerts at ${thresholds.join(', ')} % ${where}${enforce ? `, keys re-enabled ${input.reenable === 'manual' ? 'by an approver' : 'next period'}` : ''}${existing ? `; ${replacesText(existing)}` : ''}`;
     return services.approvals.submit({
       caller,
       kind: 'limit.set',

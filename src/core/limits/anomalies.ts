@@ -407,7 +407,7 @@ function headline(a: SpendAnomaly, n: Names): string {
       ? `the hour from ${when(a.startedAt)}`
       : `the 24 hours from ${when(a.startedAt)} to ${when(new Date(a.startedAt.getTime() + 24 * HOUR_MS))}`;
   return (
-    `🚨 Runaway spend: ${n.subject} in workspace ${md.bold(n.workspace)}` +
+    `🚨 Runaway spend: ${n.subject} in workspace **${n.workspace}**` + // n.workspace is escaped already (md.bold would escape it twice)
     `${n.owner === null ? '' : ` (owner ${n.owner})`}: estimated cost ${md.bold(est(a.costNanos))} in ${span}, ` +
     `${times(a.costNanos, a.baselineNanos)} (p95 ${est(a.baselineNanos)}).`
   );

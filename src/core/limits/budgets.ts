@@ -22,6 +22,8 @@ export const MAX_BUDGET_NANOS: Nanos = 1_000_000_000n * NANOS_PER_USD;
 export function parseAmount(text: string): Nanos {
   const t = text.trim();
   const example = `give it in US dollars, like ${md.code('5000')}, ${md.code('$5,000')} or ${md.code('250.50')}`;
+  if (/^-\s*\$?\d/.test(t) || /^\$-\d/.test(t))
+    throw new DomainError('INVALID_INPUT', `A budget must be more than $0 (you typed ${md.code(t)}).`);
   const nanos = parseUsd(t);
   if (nanos === null || !/^\$?[\d,]*(\.\d*)?$/.test(t)) {
     throw new DomainError('INVALID_INPUT', `${md.code(t)} is not an amount: ${example}.`);
@@ -161,7 +163,15 @@ export async function setBudget(
   const { budget, created } = await s.store.limits.upsertBudget(input, s.clock.now());
   const unchanged = before !== null && sameBudget(before, budget);
   const verb = created ? 'Budget set' : unchanged ? 'Budget unchanged' : 'Budget changed';
-  return { budget, created, message: `${verb}: ${describeBudget(budget)}.` };
+  // A changed budget (raised, no longer enforced) does not give back the keys it already set inactive: say so.
+  const open = created
+    ? []
+    : (await s.store.limits.openEnforcements()).filter((e) => e.budgetId === budget.id && e.keyIds.length);
+  const stay = open.map(
+    (e) =>
+      ` The ${e.keyIds.length === 1 ? 'key' : `${e.keyIds.length} keys`} it set inactive in ${md.code(e.period)} stay${e.keyIds.length === 1 ? 's' : ''} inactive until ${md.bold('Re-enable')} on its alert card${budget.reenable === 'next_period' ? ' or the next period' : ''}.`,
+  );
+  return { budget, created, message: `${verb}: ${describeBudget(budget)}.${stay.join('')}` };
 }
 
 /** Removes the budget of that scope and target; says so when there was none. */
@@ -174,10 +184,22 @@ export async function clearBudget(
   const budget = await s.store.limits.deleteBudget(scope, targetId);
   if (!budget)
     return { budget, message: `${budgetTargetStart({ scope, targetName })} had no budget; nothing to clear.` };
+  // Its enforcements outlive it (their Re-enable buttons keep working), but no later period re-enables their keys:
+  // say so, rather than leave keys inactive without a word.
+  const open = (await s.store.limits.openEnforcements()).filter((e) => e.budgetId === budget.id && e.keyIds.length);
+  const stay = open.map(
+    (e) =>
+      ` The ${e.keyIds.length === 1 ? 'key' : `${e.keyIds.length} keys`} it set inactive in ${md.code(e.period)} stay${e.keyIds.length === 1 ? 's' : ''} inactive: ${md.bold('Re-enable')} on its alert card restores ${e.keyIds.length === 1 ? 'it' : 'them'} (no new period will).`,
+  );
   return {
     budget,
-    message: `Budget cleared for ${budgetTarget(budget)} (it was ${formatUsd(budget.amountNanos)} ${PER[budget.period]}).`,
+    message: `Budget cleared for ${budgetTarget(budget)} (it was ${formatUsd(budget.amountNanos)} ${PER[budget.period]}).${stay.join('')}`,
   };
+}
+
+/** What a request to set a budget replaces, in plain words: "replaces the budget of $1,000.00 a month (enforced)". */
+export function replacesText(b: Pick<Budget, 'amountNanos' | 'period' | 'enforce'>): string {
+  return `replaces the budget of ${formatUsd(b.amountNanos)} ${PER[b.period]}${b.enforce ? ' (enforced)' : ' (alerts only)'}`;
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

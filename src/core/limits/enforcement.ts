@@ -239,7 +239,10 @@ export const limitsReenableAction: ActionDefinition = {
       return { outcome: 'failed', errorCode: 'CONFLICT', message: text, notice: reply({ tone: 'warning', text }) };
     }
     const budget = await s.store.limits.getBudget(enforcement.budgetId);
-    const workspace = budget?.workspaceId ? await workspaceOf(s, budget.workspaceId) : null;
+    // The policy of the budget's workspace decides; once the budget is cleared, that of the workspace its keys are
+    // in (a workspace or key budget's keys are all in one), so that clearing a budget is no way around it.
+    const workspaceId = budget ? budget.workspaceId : await keysWorkspace(s, enforcement.keyIds);
+    const workspace = workspaceId ? await workspaceOf(s, workspaceId) : null;
     const keys = await keyLabels(s, enforcement.keyIds);
     const target = budget ? budgetTarget(budget) : 'a budget that has since been cleared';
     const amount = budget ? ` (${formatUsd(budget.amountNanos)} per ${budget.period})` : '';
@@ -262,6 +265,14 @@ export const limitsReenableAction: ActionDefinition = {
 async function workspaceOf(s: Services, id: string): Promise<Workspace> {
   const known = (await s.directory.read()).workspace(id);
   return known ?? { id, name: id, createdAt: null, archivedAt: null, displayColor: null };
+}
+
+/** The one workspace all these keys are in (as synced), else '' (the Default workspace, or several: an org budget). */
+async function keysWorkspace(s: Services, ids: readonly string[]): Promise<string> {
+  const model = await s.directory.read();
+  const known = ids.map((id) => model.apiKey(id)).filter((k) => k !== null && k !== undefined);
+  const workspaces = new Set(known.map((k) => k.workspaceId ?? ''));
+  return workspaces.size === 1 ? [...workspaces][0]! : '';
 }
 
 async function keyLabels(s: Services, ids: readonly string[]): Promise<string[]> {
