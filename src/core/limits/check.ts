@@ -8,7 +8,7 @@
  */
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
 import type { ApiKey } from '../ports/admin-api.js';
-import type { Budget, BudgetAlert } from '../ports/limits.js';
+import type { Budget, BudgetAlert, BudgetEnforcement } from '../ports/limits.js';
 import type { ChatNotifier } from '../ports/runtime.js';
 import type { Services } from '../services.js';
 import { formatUsd } from '../spend/money.js';
@@ -20,6 +20,7 @@ import {
   type EnforcementOutcome,
   enforceBudget,
   enforcementBlocks,
+  holdEnforcement,
   LIMITS_REENABLE,
   restoreKeys,
 } from './enforcement.js';
@@ -108,10 +109,22 @@ async function checkBudget(s: Services, budget: Budget, sum: LimitsCheckSummary)
   }
   sum.crossings += crossed.length;
   let enforcement: EnforcementOutcome | null = null;
-  // The Admin API is asked for the keys only while the period has no enforcement yet.
-  if (budget.enforce && spend.percent >= 100 && !(await s.store.limits.enforcementFor(budget.id, period))) {
-    enforcement = await enforceBudget(s, budget, period, now);
-    if (enforcement) sum.enforced++;
+  if (budget.enforce && spend.percent >= 100) {
+    const existing = await s.store.limits.enforcementFor(budget.id, period);
+    if (!existing) {
+      enforcement = await enforceBudget(s, budget, period, now);
+      if (enforcement) sum.enforced++;
+    } else if (!existing.reenabledAt) {
+      // Until someone re-enables, the period's enforcement holds: keys still (or newly) active in scope go too.
+      const held = await holdEnforcement(s, budget, existing);
+      if (held.disabled.length && held.enforcement.card) {
+        sum.enforced++;
+        const outcome = await outcomeOf(s, budget, held.enforcement, held.failed);
+        await notifier
+          .update(budget.teamId, held.enforcement.card, alertCard(budget, spend, [], outcome))
+          .catch((err) => s.logger.warn({ err, budget: budget.id }, 'could not update the budget alert card'));
+      }
+    }
   }
   // An enforcement whose card never got out (its post failed, or its replica died before posting) would leave the
   // keys inactive with no Re-enable button: post it again once its creator has clearly had its chance.
@@ -159,6 +172,16 @@ async function unpostedEnforcement(
   const e = await s.store.limits.enforcementFor(budget.id, period);
   if (!e || e.card || e.reenabledAt || !e.keyIds.length) return null;
   if (now.getTime() - e.disabledAt.getTime() < ENFORCEMENT_CARD_GRACE_MS) return null;
+  return outcomeOf(s, budget, e, []);
+}
+
+/** An enforcement as its card shows it: the recorded keys (as the directory knows them) and a fresh Re-enable. */
+async function outcomeOf(
+  s: Services,
+  budget: Budget,
+  e: BudgetEnforcement,
+  failed: EnforcementOutcome['failed'],
+): Promise<EnforcementOutcome> {
   const directory = await s.directory.read();
   const known = new Map(directory.listApiKeys().map((k) => [k.id, k]));
   const disabled: ApiKey[] = e.keyIds.map(
@@ -175,7 +198,7 @@ async function unpostedEnforcement(
       },
   );
   const buttonId = await s.store.actionTokens.create({ kind: LIMITS_REENABLE, subjectId: e.id, choice: 'reenable' });
-  return { enforcement: e, disabled, failed: [], buttonId };
+  return { enforcement: e, disabled, failed, buttonId };
 }
 
 /**

@@ -106,6 +106,38 @@ export async function enforceBudget(
   return { enforcement: { ...enforcement, keyIds: ids }, disabled, failed, buttonId };
 }
 
+/**
+ * Holds an enforcement for the rest of its period, until someone re-enables: every active key in scope is set
+ * inactive and recorded with it, so a disable that failed (a 429, a 5xx), a run that died half-way and a key created
+ * since are all caught by the next run. Returns the keys it changed now (none in the usual case: one list request).
+ */
+export async function holdEnforcement(
+  s: Services,
+  budget: Budget,
+  e: BudgetEnforcement,
+): Promise<{ enforcement: BudgetEnforcement; disabled: ApiKey[]; failed: EnforcementOutcome['failed'] }> {
+  const keys = await activeKeysInScope(s, budget);
+  const disabled: ApiKey[] = [];
+  const failed: EnforcementOutcome['failed'] = [];
+  for (const key of keys) {
+    try {
+      disabled.push(await s.admin.updateApiKey(key.id, { status: 'inactive' }));
+    } catch (err) {
+      failed.push({ key, reason: describeError(err) });
+      s.logger.warn({ err, budget: budget.id, key: key.id }, 'budget enforcement: could not set a key inactive');
+    }
+  }
+  if (!disabled.length) return { enforcement: e, disabled, failed };
+  const keyIds = [...new Set([...e.keyIds, ...disabled.map((k) => k.id)])];
+  await s.store.limits.setEnforcementKeys(e.id, keyIds);
+  await s.directory.upsertApiKeys(disabled);
+  s.logger.info(
+    { budget: budget.id, enforcement: e.id, disabled: disabled.map((k) => k.id) },
+    'budget enforcement held: more keys set inactive',
+  );
+  return { enforcement: { ...e, keyIds }, disabled, failed };
+}
+
 /** What the alert card says about an enforcement, with the Re-enable button. */
 export function enforcementBlocks(o: EnforcementOutcome, budget: Budget): ReplyBlock[] {
   const blocks: ReplyBlock[] = [];
