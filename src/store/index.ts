@@ -66,6 +66,9 @@ export async function openStore(databaseUrl: string): Promise<Store> {
   return createPrismaStore(prisma, { provider, migrationsDir: migrationsDirOf(provider) });
 }
 
+/** The statement lock of the first libsql adapter of each database file in this process (see ConcurrentLibSQL). */
+const SHARED_LOCKS = new Map<string, unknown>();
+
 /** How long a SQLite write waits for another process's write to finish before it fails ("database is locked"). */
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
@@ -76,6 +79,27 @@ export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
  */
 function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string, wal: { on: boolean }): PrismaLibSQLType {
   class ConcurrentLibSQL extends Base {
+    /**
+     * The adapter serializes its own statements and transactions behind one lock, but a second client of the same
+     * file in this process (two stores, as in the tests of several replicas) has its own: while one holds a
+     * transaction open across awaits, the other's write waits for SQLite's lock *synchronously* (libsql blocks the
+     * thread), so the first can never commit and both wait out the busy timeout. Clients of one file in one
+     * process therefore share the first one's lock; separate processes still meet at SQLite's file lock.
+     */
+    override async connect() {
+      const adapter = await super.connect();
+      const own = adapter as unknown as Record<symbol, unknown>;
+      const [tag] = Object.getOwnPropertySymbols(own).filter(
+        (k) => typeof (own[k] as { acquire?: unknown } | undefined)?.acquire === 'function',
+      );
+      if (tag !== undefined && url !== ':memory:') {
+        const shared = SHARED_LOCKS.get(url);
+        if (shared) own[tag] = shared;
+        else SHARED_LOCKS.set(url, own[tag]);
+      }
+      return adapter;
+    }
+
     override createClient(config: Parameters<PrismaLibSQLType['createClient']>[0]) {
       const client = super.createClient(config);
       const { execute, batch, executeMultiple, transaction } = client;
