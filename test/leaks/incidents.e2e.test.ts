@@ -257,8 +257,7 @@ describe('leak incidents (leaks.channels set, no auto-deactivation)', () => {
   }, 60_000);
 
   it('/qm incidents list and close: admins only; close records the reason and updates the card', async () => {
-    const say = async (text: string, user = 'UALICE') =>
-      visibleText((await t.slack.command(t.url, text, user)).reply);
+    const say = async (text: string, user = 'UALICE') => visibleText((await t.slack.command(t.url, text, user)).reply);
     expect(await say('incidents list', 'UBOB')).toMatch(/not allowed|admin|permission/i);
     const open = await say('incidents list');
     expect(open).toContain(incidentId === '' ? 'x' : 'prod-search');
@@ -272,7 +271,7 @@ describe('leak incidents (leaks.channels set, no auto-deactivation)', () => {
     const inc = await t.qm.store.leaks.get(incidentId);
     expect(inc).toMatchObject({ status: 'closed', closeReason: 'rotated <everywhere>' });
     await waitFor(() => /Closed by alice@example\.com/.test(visibleText(card)) || undefined);
-    expect(visibleText(card)).toContain('rotated \\<everywhere\\>');
+    expect(visibleText(card)).toContain('rotated &lt;everywhere&gt;');
     expect(t.slack.buttons(card)).toEqual({});
     expect(await say(`incidents close ${incidentId} again`)).toMatch(/already closed/);
     expect(await say('incidents close ZZZZZZZZ nope')).toMatch(/no incident/i);
