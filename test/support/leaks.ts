@@ -83,6 +83,12 @@ export function mixedText(seed: number, pieces: number): string {
       const n = Math.floor(rnd() * 96);
       return `sk-ant-api03-${token(n)}${rnd() < 0.5 ? '\n' : '\r\n'}${token(93 - n)}AA`;
     },
+    () => {
+      // Emphasis: the same number of underscores on both sides, or not.
+      const [open, close] = [1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 4)];
+      const key = rnd() < 0.5 ? `sk-ant-api03-${token(93)}AA` : `sk-ant-oat01-${token(40 + Math.floor(rnd() * 20))}`;
+      return `${'_'.repeat(open)}${key}${'_'.repeat(rnd() < 0.6 ? open : close)}`;
+    },
     () => `sk-ant-api03-${'x'.repeat(93)}AA`,
     () => `sk-ant-oat01-${'X-'.repeat(20 + Math.floor(rnd() * 30))}`,
     () => 'sk-ant-',
