@@ -27,7 +27,11 @@ export const API_KEY = `sk-ant-api03-${body(93)}AA`;
 export const ADMIN_KEY = `sk-ant-admin01-${body(93)}AA`;
 export const OAUTH_TOKEN = `sk-ant-oat01-${body(95)}`;
 export const REFRESH_TOKEN = `sk-ant-ort01-${body(60)}`;
-export const SECRETS = { anthropic_api_key: API_KEY, anthropic_admin_key: ADMIN_KEY, anthropic_oauth_token: OAUTH_TOKEN };
+export const SECRETS = {
+  anthropic_api_key: API_KEY,
+  anthropic_admin_key: ADMIN_KEY,
+  anthropic_oauth_token: OAUTH_TOKEN,
+};
 
 export interface CorpusEntry {
   context: string;
@@ -201,7 +205,10 @@ const nearMisses: [string, string][] = [
   ['wrapped parts one character long', `${API_KEY.slice(0, 60)}\nx${API_KEY.slice(60)}`],
   ['two lines with a blank line between', `${API_KEY.slice(0, 60)}\n\n${API_KEY.slice(60)}`],
   // Documented as not found (detect.ts): an OAuth token is never joined, and its first line is too short alone.
-  ['OAuth token wrapped before 40 characters of body (not found, documented)', `${OAUTH_TOKEN.slice(0, 40)}\n${OAUTH_TOKEN.slice(40)}`],
+  [
+    'OAuth token wrapped before 40 characters of body (not found, documented)',
+    `${OAUTH_TOKEN.slice(0, 40)}\n${OAUTH_TOKEN.slice(40)}`,
+  ],
 ];
 
 export const CORPUS: CorpusEntry[] = [
