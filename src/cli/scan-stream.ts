@@ -128,13 +128,8 @@ export class ByteSecretScanner {
       from = end;
     }
     let i = buf.indexOf(PREFIX, from);
-    const back = (k: number) => {
-      if (k <= i) return buf[i - k]!;
-      const j = k - i; // bytes before window[0]
-      return j <= this.historyLength ? this.history[LOOK_BEHIND - j]! : -1;
-    };
     while (i !== -1) {
-      const lead = tokenStart(back);
+      const lead = i > 0 && !isTokenChar(buf[i - 1]!) ? 0 : tokenStart(this.lookBehind(buf, i));
       if (lead < 0) {
         i = buf.indexOf(PREFIX, i + PREFIX.length);
         continue;
@@ -176,7 +171,7 @@ export class ByteSecretScanner {
       if (!found && end - i < SHORTEST_WRAPPED && end < length && (buf[end] === NEWLINE || buf[end] === RETURN)) {
         // A key wrapped over two lines?
         const first = buf.toString('latin1', i, end);
-        const needs = wrapNeeds(first, lead);
+        const needs = wrapNeeds(first, 0, first.length, lead);
         if (needs) {
           if (end + 1 === length && !final) {
             this.carryFrom(buf, i); // the line break, or the next line, is in the next chunk
@@ -215,6 +210,16 @@ export class ByteSecretScanner {
     // The last bytes may begin a prefix that the next chunk completes.
     else this.carryFrom(buf, Math.max(0, length - (PREFIX.length - 1)));
     return out;
+  }
+
+  /** `back` for tokenStart at buf[i]: the window, then the bytes before it. */
+  private lookBehind(buf: Buffer, i: number): (k: number) => number {
+    const { history, historyLength } = this;
+    return (k) => {
+      if (k <= i) return buf[i - k]!;
+      const j = k - i; // bytes before window[0]
+      return j <= historyLength ? history[LOOK_BEHIND - j]! : -1;
+    };
   }
 
   /** UTF-16 offset in the whole decoded input of buf[i] (an ASCII byte). */

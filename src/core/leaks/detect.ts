@@ -155,18 +155,22 @@ export function classifyToken(token: string, lead: number): { kind: SecretKind; 
 }
 
 /**
- * For the first part of a key wrapped over two lines (a whole token ending its line, after `lead` underscores
- * of emphasis): how many characters the next line's first token must have (with the closing emphasis), or 0
- * when it cannot be the first part of a key.
+ * For the first part of a key wrapped over two lines (a whole token of `length` characters at `text[at]`, ending
+ * its line, after `lead` underscores of emphasis): how many characters the next line's first token must have
+ * (with the closing emphasis), or 0 when it cannot be the first part of a key.
  */
-export function wrapNeeds(first: string, lead: number): number {
-  const full = first.startsWith(API_PREFIX) ? API_KEY_LENGTH : first.startsWith(ADMIN_PREFIX) ? ADMIN_KEY_LENGTH : 0;
-  return full > first.length ? full - first.length + lead : 0;
+export function wrapNeeds(text: string, at: number, length: number, lead: number): number {
+  const full = text.startsWith(API_PREFIX, at)
+    ? API_KEY_LENGTH
+    : text.startsWith(ADMIN_PREFIX, at)
+      ? ADMIN_KEY_LENGTH
+      : 0;
+  return full > length ? full - length + lead : 0;
 }
 
 /** The kind of the key made of a wrapped key's two parts (the second a whole token, with `lead` underscores), or null. */
 export function classifyWrapped(first: string, second: string, lead: number): SecretKind | null {
-  if (second.length !== wrapNeeds(first, lead)) return null;
+  if (second.length !== wrapNeeds(first, 0, first.length, lead)) return null;
   const found = classifyToken(first + second, lead);
   return found && found.kind !== 'anthropic_oauth_token' ? found.kind : null;
 }
@@ -206,6 +210,11 @@ export function tokenStart(back: (k: number) => number): number {
   return !isTokenChar(c) || escapeEndsAt(back, lead + 1) ? lead : -1;
 }
 
+/** `back` for tokenStart at text[at] (made apart from findSecrets' loop, whose variables it would slow down). */
+function lookBehind(text: string, at: number): (k: number) => number {
+  return (k) => (at - k >= 0 ? text.charCodeAt(at - k) : -1);
+}
+
 export function keyHint(secret: string): string {
   return `${secret.slice(0, 16)}...${secret.slice(-4)}`;
 }
@@ -220,6 +229,24 @@ export function secretAt(text: string, finding: Pick<SecretFinding, 'index' | 'l
   return text.slice(finding.index, finding.index + finding.length).replace(/\r?\n/, '');
 }
 
+/**
+ * The secret in the whole token text[i, end) (after `start` underscores of emphasis), or in it and the next line
+ * when it is the first part of a wrapped key: its kind and length (the span, line break included), or null.
+ */
+function secretIn(text: string, i: number, end: number, start: number): { kind: SecretKind; length: number } | null {
+  if (maySecretLength(end - i)) {
+    const found = classifyToken(text.slice(i, end), start);
+    if (found) return found;
+  }
+  const brk = lineBreakAt(text.charCodeAt(end), text.charCodeAt(end + 1));
+  const needs = brk ? wrapNeeds(text, i, end - i, start) : 0;
+  if (!needs) return null;
+  let end2 = end + brk;
+  while (end2 < text.length && end2 <= end + brk + needs && isTokenChar(text.charCodeAt(end2))) end2++;
+  const kind = classifyWrapped(text.slice(i, end), text.slice(end + brk, end2), start);
+  return kind ? { kind, length: end2 - start - i } : null;
+}
+
 /** The secrets in a text, in the order they appear. */
 export function findSecrets(text: string): SecretFinding[] {
   const out: SecretFinding[] = [];
@@ -228,33 +255,12 @@ export function findSecrets(text: string): SecretFinding[] {
   let lineStart = 0;
   let newline = -2; // the first newline not yet counted; -2 until looked up
   let i = text.indexOf(SECRET_PREFIX);
-  let at = 0;
-  const back = (k: number) => (at - k >= 0 ? text.charCodeAt(at - k) : -1);
   while (i !== -1) {
-    at = i;
-    const start = tokenStart(back);
+    const start = i === 0 || !isTokenChar(text.charCodeAt(i - 1)) ? 0 : tokenStart(lookBehind(text, i));
     let end = i + SECRET_PREFIX.length;
     while (end < length && isTokenChar(text.charCodeAt(end))) end++;
-    let next = end;
-    let found: { kind: SecretKind; length: number } | null = null;
-    if (start >= 0) {
-      if (maySecretLength(end - i)) found = classifyToken(text.slice(i, end), start);
-      const brk = found ? 0 : lineBreakAt(text.charCodeAt(end), text.charCodeAt(end + 1));
-      if (brk) {
-        // A key wrapped over two lines?
-        const first = text.slice(i, end);
-        const needs = wrapNeeds(first, start);
-        if (needs) {
-          let end2 = end + brk;
-          while (end2 < length && end2 <= end + brk + needs && isTokenChar(text.charCodeAt(end2))) end2++;
-          const kind = classifyWrapped(first, text.slice(end + brk, end2), start);
-          if (kind) {
-            found = { kind, length: end2 - start - i };
-            next = end2;
-          }
-        }
-      }
-    }
+    const found = start >= 0 ? secretIn(text, i, end, start) : null;
+    const next = found && found.length > end - i ? i + found.length + start : end;
     if (found) {
       if (newline === -2) newline = text.indexOf('\n');
       while (newline !== -1 && newline < i) {
