@@ -27,6 +27,8 @@ export const API_KEY = `sk-ant-api03-${body(93)}AA`;
 export const ADMIN_KEY = `sk-ant-admin01-${body(93)}AA`;
 export const OAUTH_TOKEN = `sk-ant-oat01-${body(95)}`;
 export const REFRESH_TOKEN = `sk-ant-ort01-${body(60)}`;
+/** Longer than any key: the byte scanner follows it across chunks without keeping it. */
+export const LONG_TOKEN = `sk-ant-oat01-${body(400)}`;
 export const SECRETS = {
   anthropic_api_key: API_KEY,
   anthropic_admin_key: ADMIN_KEY,
@@ -110,6 +112,21 @@ const positives: CorpusEntry[] = [
     expected: [{ kind: 'anthropic_oauth_token', secret: REFRESH_TOKEN }],
   },
   {
+    context: 'long OAuth token in _emphasis_',
+    text: `see _${LONG_TOKEN}_ there`,
+    expected: [{ kind: 'anthropic_oauth_token', secret: LONG_TOKEN }],
+  },
+  {
+    context: 'long OAuth token in __emphasis__ ending in an underscore',
+    text: `__${LONG_TOKEN}____`,
+    expected: [{ kind: 'anthropic_oauth_token', secret: `${LONG_TOKEN}__` }],
+  },
+  {
+    context: 'long OAuth token of one character repeated, then others',
+    text: `sk-ant-oat01-${'x'.repeat(300)}abc`,
+    expected: [{ kind: 'anthropic_oauth_token', secret: `sk-ant-oat01-${'x'.repeat(300)}abc` }],
+  },
+  {
     context: 'all three kinds in one message',
     text: `api ${API_KEY}\nadmin "${ADMIN_KEY}"\noauth _${OAUTH_TOKEN}_`,
     expected: [
@@ -182,6 +199,10 @@ const nearMisses: [string, string][] = [
   ['placeholder of A', `sk-ant-api03-${'A'.repeat(95)}`],
   ['placeholder of underscores and dashes', `sk-ant-api03-${'_-'.repeat(47).slice(0, 93)}AA`],
   ['OAuth placeholder', `sk-ant-oat01-${'x'.repeat(60)}`],
+  ['long OAuth placeholder', `token: sk-ant-oat01-${'X'.repeat(500)}\n`],
+  ['long OAuth placeholder in _emphasis_', `_sk-ant-oat01-${'x'.repeat(500)}_`],
+  ['long OAuth token, one-sided emphasis', `_${LONG_TOKEN} and more`],
+  ['long OAuth token, emphasis then a letter', `_${LONG_TOKEN}_a`],
   ['OAuth placeholder of X with dashes', `sk-ant-ort01-${'XXXX-'.repeat(12)}`],
   ['placeholder <your key>', 'ANTHROPIC_API_KEY=sk-ant-api03-<your key>'],
   ['placeholder YOUR_KEY_HERE', 'ANTHROPIC_API_KEY=sk-ant-api03-YOUR_KEY_HERE'],
