@@ -4,6 +4,10 @@
  * keeps one window (the latest chunk after a carry-over of at most a key's length) and reuses it, so memory
  * stays flat however large the input. Positions are those `findSecrets` gives on the decoded text: lines are
  * counted as the window moves on, and a column (in UTF-16 code units) is worked out only for a finding.
+ * The rules are detect.ts's (emphasis, escapes, placeholders, wrapped keys): the last LOOK_BEHIND bytes before
+ * the window are kept for what precedes a prefix, a token that may still become a key (or a key's first line and
+ * the next line) is carried into the next window, and an OAuth token longer than any key is followed across
+ * windows keeping only its head, its last characters and whether its body so far is one character repeated.
  */
 import { Buffer, isAscii } from 'node:buffer';
 import {

@@ -16,7 +16,7 @@
  * Slack's `<url|label>` and `<mailto:…>` links, single, double and smart quotes, JSON (`"key":"…"`, `\"…\"`),
  * env and shell lines (`ANTHROPIC_API_KEY=…`, `export X="…"`), YAML (`key: …`), `*key*`, `**key**`, `~key~`,
  * Discord's `||spoiler||`, and HTML entities around the key (`&lt;…&gt;`, `&quot;…&quot;`: Slack's escaping).
- * Four contexts put token characters next to a key, and are recognised explicitly:
+ * Three contexts put token characters next to a key, and are recognised explicitly:
  * - Markdown emphasis with underscores, `_key_`, `__key__`, `___key___`: up to three underscores right before
  *   the prefix (themselves after a boundary) are emphasis only when the token ends with as many; they are not
  *   part of the secret. `_key` alone, `x_key_` or `_key` followed by a letter stay part of a longer token. (The
@@ -28,8 +28,9 @@
  * - A key wrapped over two lines: an API or admin key cut by one line break (`\n` or `\r\n`), the first part
  *   ending its line and the rest starting the next, is joined when the two make exactly one key (its fixed length
  *   and `AA` ending make that unambiguous). `index`/`length` then span the line break; `secretAt` removes it.
- *   OAuth tokens have no fixed length, so they are never joined (their first 40 characters already find them).
- *   Indented continuations, or more than one break, are not joined.
+ *   OAuth tokens have no fixed length, so they are never joined: a first line with 40 characters of body is
+ *   found on its own (its hint ends where the line does), one cut sooner is missed. Indented continuations, or
+ *   more than one break, are not joined.
  * Escapes inside a key (`sk\u002dant…`, `&#45;`, `%2D`) are not decoded: no encoder escapes [A-Za-z0-9_-].
  * A key split across edits of a chat message is the adapter's business: each version of a message is scanned
  * whole, so a key that an edit completes is found in the edited text.
