@@ -42,8 +42,9 @@ function prng(seed: number): () => number {
 
 /**
  * Writes the deterministic test file: lines of TypeScript, JSON logs, shell and Markdown; about one line in 40
- * carries a near miss (`sk-ant-` in prose, placeholders, keys one character short, with the wrong ending or
- * inside a longer token), and PLANTED real-shaped keys are spread evenly. Returns its size in bytes.
+ * carries a near miss (`sk-ant-` in prose, placeholders, keys one character short, with the wrong ending, inside
+ * a longer token or one-sided emphasis, half a key at a line's end), and PLANTED real-shaped keys (plain, in
+ * emphasis, after an escape and wrapped over two lines) are spread evenly. Returns its size in bytes.
  */
 export function generateScanFile(file: string, bytes = FILE_BYTES): number {
   const rnd = prng(8);
@@ -79,11 +80,20 @@ export function generateScanFile(file: string, bytes = FILE_BYTES): number {
     () => `  oauth: "sk-ant-oat01-${token(30)}", // too short`,
     () => `grep -rn 'sk-ant-' . # find keys`,
     () => `  "hint": "sk-ant-api03-R2D...igAA",`,
+    () => `{"text":"paste\\nsk-ant-api03-REPLACE_ME\\n"}`,
+    () => `the key is _sk-ant-api03-${token(93)}AA (one-sided emphasis)`,
+    () => `  sk-ant-api03-${token(50)}`, // a key's first half, its line's end: the next line does not complete it
+    () => `ANTHROPIC_API_KEY=sk-ant-api03-${'x'.repeat(93)}AA`,
   ];
   const secrets = [
     () => `ANTHROPIC_API_KEY=sk-ant-api03-${token(93)}AA`,
     () => `  adminKey: 'sk-ant-admin01-${token(93)}AA',`,
     () => `Authorization: Bearer sk-ant-oat01-${token(80)}`,
+    () => `Slack said: _sk-ant-api03-${token(93)}AA_`,
+    () => {
+      const key = `sk-ant-api03-${token(93)}AA`;
+      return `{"msg":"\\u003c${key.slice(0, 64)}\n${key.slice(64)}"}`; // after an escape, wrapped over two lines
+    },
   ];
   const fd = openSync(file, 'w');
   try {

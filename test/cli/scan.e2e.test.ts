@@ -1,14 +1,15 @@
 /** `npx quartermaster scan [files…]`: JSON findings with hints only, matched to keys; exit 1 when found. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/anthropic/simulator/index.js';
 import { SCAN_CHUNK_BYTES } from '../../src/cli/scan.js';
-import { keyHint } from '../../src/core/leaks/detect.js';
+import { findSecrets, keyHint } from '../../src/core/leaks/detect.js';
 import { ADMIN_KEY } from '../support/app.js';
+import { CORPUS, SECRETS } from '../support/leak-corpus.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SECRET = `sk-ant-api03-${'L3akedKey_-'.repeat(9).slice(0, 93)}AA`;
@@ -122,3 +123,99 @@ it('reads a file larger than its chunk size piece by piece and gives exact lines
   expect(found.every((f) => f.kind === 'anthropic_api_key' && f.hint === keyHint(SECRET))).toBe(true);
   expect(expected).toHaveLength(4);
 }, 30_000);
+
+describe('the labelled corpus (test/support/leak-corpus.ts), one file per entry, through each format', () => {
+  let files: string[];
+  let nearMisses: string[];
+  beforeAll(() => {
+    const corpus = path.join(dir, 'corpus');
+    mkdirSync(corpus);
+    files = CORPUS.map((e, n) => {
+      const file = path.join(corpus, `${String(n).padStart(3, '0')}.txt`);
+      writeFileSync(file, e.text);
+      return file;
+    });
+    nearMisses = files.filter((_, n) => CORPUS[n]!.expected.length === 0);
+  });
+  /** What the command must report for each file: findSecrets on its text (itself checked against the labels). */
+  const want = () => CORPUS.flatMap((e, n) => findSecrets(e.text).map((f) => ({ file: files[n]!, ...f })));
+  /** No secret of the corpus, nor the middle of one, in what the command printed. */
+  const noSecret = (out: string) => {
+    for (const secret of [...Object.values(SECRETS), ...CORPUS.flatMap((e) => e.expected.map((x) => x.secret))]) {
+      expect(out).not.toContain(secret.slice(16, -4));
+    }
+  };
+
+  it('json and jsonl: every secret with its kind, hint and position, no near miss; exit 1', async () => {
+    const [json, jsonl] = await Promise.all([scan(files), scan(['--format', 'jsonl', ...files])]);
+    expect(json.code).toBe(1);
+    expect(jsonl.code).toBe(1);
+    const expected = want();
+    expect(expected.length).toBe(CORPUS.reduce((n, e) => n + e.expected.length, 0));
+    const strip = ({ key: _, ...f }: { key: unknown }) => f;
+    expect(JSON.parse(json.out).findings.map(strip)).toEqual(expected);
+    expect(JSON.parse(json.out).scanned).toEqual(files);
+    const lines = jsonl.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map(strip)).toEqual(expected);
+    noSecret(json.out + json.err + jsonl.out + jsonl.err);
+  }, 60_000);
+
+  it('sarif: a valid SARIF 2.1.0 shape, a rule for each kind found and a result with its location for each secret', async () => {
+    const r = await scan(['--format', 'sarif', ...files]);
+    expect(r.code).toBe(1);
+    const log = JSON.parse(r.out);
+    expect(log).toMatchObject({ version: '2.1.0', $schema: expect.stringContaining('sarif') });
+    expect(log.runs).toHaveLength(1);
+    const { driver } = log.runs[0].tool;
+    expect(driver.name).toEqual(expect.any(String));
+    expect(driver.rules.map((rule: { id: string }) => rule.id).sort()).toEqual([
+      'anthropic_admin_key',
+      'anthropic_api_key',
+      'anthropic_oauth_token',
+    ]);
+    for (const rule of driver.rules) expect(rule.shortDescription.text).toEqual(expect.any(String));
+    expect(
+      log.runs[0].results.map(
+        (res: {
+          ruleId: string;
+          message: { text: string };
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region: Record<string, number> } }[];
+        }) => {
+          expect(res.message.text).toContain('sk-ant-');
+          expect(res.locations).toHaveLength(1);
+          const { artifactLocation, region } = res.locations[0]!.physicalLocation;
+          return { ruleId: res.ruleId, uri: artifactLocation.uri, ...region };
+        },
+      ),
+    ).toEqual(want().map((f) => ({ ruleId: f.kind, uri: f.file, startLine: f.line, startColumn: f.column })));
+    noSecret(r.out + r.err);
+  }, 60_000);
+
+  it('only the near misses: no finding and exit 0 in every format', async () => {
+    const runs = await Promise.all(
+      ['json', 'jsonl', 'sarif'].map((format) => scan(['--format', format, ...nearMisses])),
+    );
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(JSON.parse(runs[0]!.out).findings).toEqual([]);
+    expect(JSON.parse(runs[0]!.out).scanned).toHaveLength(nearMisses.length);
+    expect(runs[1]!.out).toBe('');
+    const sarif = JSON.parse(runs[2]!.out);
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0].results).toEqual([]);
+  }, 60_000);
+
+  it('a secret and an unreadable file: the finding is printed and the exit code is 2; a bad format is exit 2', async () => {
+    const [both, bad] = await Promise.all([
+      scan(['--format', 'jsonl', files[0]!, path.join(dir, 'missing.txt')]),
+      scan(['--format', 'xml', files[0]!]),
+    ]);
+    expect(both.code).toBe(2);
+    expect(JSON.parse(both.out.trim()).hint).toBe(keyHint(CORPUS[0]!.expected[0]!.secret));
+    expect(both.err).toContain('Cannot read');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--format must be json, jsonl or sarif');
+  }, 60_000);
+});
