@@ -34,6 +34,7 @@ import type { DiscordGateway } from './discord/gateway.js';
 import { Metrics } from './http/metrics.js';
 import { Readiness } from './http/readiness.js';
 import { createHttpServer, type Handler, json, listen } from './http/server.js';
+import { mountWebhooks } from './http/webhooks.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { FairQueue } from './runtime/fair-queue.js';
@@ -343,6 +344,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     const slack = await connectSlack(ctx, checks.slack, opts.slackAckTimeoutMs);
     const discord = await connectDiscord(ctx, checks.discord);
     await mountDiscordInteractions(ctx, discord?.gateway ?? null);
+    mountWebhooks(routes, services, config);
     startBackgroundWork(services, logger, life, opts.scheduler !== false);
     const { url, port } = await serveHttp(
       config,
