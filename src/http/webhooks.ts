@@ -59,7 +59,16 @@ export function githubWebhook(services: Services, secret: string): Handler {
       json(res, 400, { error: 'bad_request', message: 'X-GitHub-Event and X-GitHub-Delivery are required.' });
       return;
     }
-    const answer = await handleGithubDelivery(services, { event, deliveryId, body });
+    // GitHub's other content type (its form's default): the JSON in the `payload` field; signed as sent.
+    let payload: string | null = body;
+    if (/^application\/x-www-form-urlencoded\b/i.test(header(req, 'content-type') ?? '')) {
+      payload = new URLSearchParams(body).get('payload');
+    }
+    if (payload === null) {
+      json(res, 400, { error: 'bad_request', message: 'A form-encoded delivery needs its JSON in the payload field.' });
+      return;
+    }
+    const answer = await handleGithubDelivery(services, { event, deliveryId, body: payload });
     json(res, answer.status, answer.body);
   };
   return handler;
