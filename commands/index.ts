@@ -4,12 +4,15 @@ import { approvalVoteAction } from '../src/core/approvals/engine.js';
 import type { ActionDefinition } from '../src/core/command/actions.js';
 import type { CommandDefinition } from '../src/core/command/define.js';
 import { linkDecideAction } from '../src/core/identity/link-requests.js';
+import { LEAK_ACTIONS } from '../src/core/leaks/incidents.js';
 import { disableKeyAction } from '../src/core/limits/anomalies.js';
 import audit from './audit.js';
 import digestPreview from './digest/preview.js';
 import digestSubscribe from './digest/subscribe.js';
 import digestUnsubscribe from './digest/unsubscribe.js';
 import help from './help.js';
+import incidentsClose from './incidents/close.js';
+import incidentsList from './incidents/list.js';
 import keysList from './keys/list.js';
 import keysRename from './keys/rename.js';
 import keysRequest from './keys/request.js';
@@ -67,7 +70,14 @@ export const commands: readonly CommandDefinition<any>[] = [
   limitsShow,
   limitsClear,
   limitsRate,
+  incidentsList,
+  incidentsClose,
 ];
 
 /** Every button kind. */
-export const actions: readonly ActionDefinition[] = [linkDecideAction, approvalVoteAction, disableKeyAction];
+export const actions: readonly ActionDefinition[] = [
+  linkDecideAction,
+  approvalVoteAction,
+  disableKeyAction,
+  ...LEAK_ACTIONS,
+];
