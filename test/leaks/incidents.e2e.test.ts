@@ -257,8 +257,7 @@ describe('leak incidents (leaks.channels set, no auto-deactivation)', () => {
   }, 60_000);
 
   it('/qm incidents list and close: admins only; close records the reason and updates the card', async () => {
-    const say = async (text: string, user = 'UALICE') =>
-      visibleText((await t.slack.command(t.url, text, user)).reply);
+    const say = async (text: string, user = 'UALICE') => visibleText((await t.slack.command(t.url, text, user)).reply);
     expect(await say('incidents list', 'UBOB')).toMatch(/not allowed|admin|permission/i);
     const open = await say('incidents list');
     expect(open).toContain(incidentId === '' ? 'x' : 'prod-search');

@@ -285,7 +285,7 @@ describe('POST /webhooks/github', () => {
     const incident = (await t.qm.store.leaks.get(r.body.incident))!;
     expect(incident).toMatchObject({
       kind: 'anthropic_api_key',
-      hint: 'not sent by GitHub',
+      hint: 'GitHub alert #7',
       apiKeyId: null,
       status: 'open',
     });
@@ -301,10 +301,15 @@ describe('POST /webhooks/github', () => {
     ]);
     const card = await waitFor(() => secCards()[0]);
     const text = visibleText(card);
-    expect(text).toContain('Anthropic API key leaked on GitHub');
+    expect(text).toContain('Leaked Anthropic API key');
+    expect(text).toContain('GitHub alert #7');
     expect(text).toContain('acme/webapp');
+    expect(text).toContain('mallory');
+    expect(text).not.toContain('no key of this organization');
     expect(text).toContain('https://github.com/acme/webapp/security/secret-scanning/7');
     expect(text).toContain('GitHub does not send the secret');
+    expect(t.slack.buttons(card)).toHaveProperty('False positive');
+    expect(t.slack.buttons(card)).not.toHaveProperty('Deactivate');
     expect(text).toContain(incident.id);
     expect((await t.qm.store.leaks.get(incident.id))!.card).toMatchObject({ platform: 'slack', channelId: SEC });
   });
@@ -343,10 +348,11 @@ describe('POST /webhooks/github', () => {
     expect(secCards()).toHaveLength(cards);
   });
 
-  it('a new location, a reopening and a public leak of the same alert join its incident without a new card', async () => {
+  it('a new location, a reopening and a public leak of the same alert join its incident and update its card', async () => {
     const cards = secCards().length;
     const opened = await postGithub('secret_scanning_alert', alertEvent('created', 9));
-    await waitFor(() => secCards().length === cards + 1 || undefined);
+    const card = await waitFor(() => secCards()[cards]);
+    expect(visibleText(card)).toContain('GitHub alert #9');
     const loc = await postGithub('secret_scanning_alert_location', locationEvent(9, 'deploy/.env.production', 3));
     expect(loc.status).toBe(200);
     expect(loc.body).toMatchObject({ incident: opened.body.incident, created: false, duplicate: false });
@@ -361,7 +367,11 @@ describe('POST /webhooks/github', () => {
     expect(incident.sightingCount).toBe(4);
     const places = (await t.qm.store.leaks.sightings(incident.id)).map((s) => s.location);
     expect(places).toContain('acme/webapp deploy/.env.production:3 (3f1c0e2)');
-    await new Promise((r) => setTimeout(r, 200));
+    // The one card, edited in place: four sightings, the latest place.
+    const updated = await waitFor(() =>
+      /Sightings:?\*?\*?\s*4 /.test(visibleText(card)) ? visibleText(card) : undefined,
+    );
+    expect(updated).toContain('acme/webapp (found in public)');
     expect(secCards()).toHaveLength(cards + 1);
   });
 

@@ -15,8 +15,8 @@
  *    API's alert has it, and reading it needs a GitHub token Quartermaster is not given). So the key cannot be
  *    fingerprinted, hinted or matched: the alert becomes an incident of its own, keyed by the alert
  *    (`github-alert:<repository id>#<alert number>`, never a secret's fingerprint: it cannot collide with one), with
- *    the hint "not sent by GitHub" and no key; its card links to the alert and says so. Every event of one alert
- *    joins that incident. Should an alert carry `secret` after all (a REST alert forwarded as is), the secret goes
+ *    the hint `GitHub alert #<number>` and no key; its card (incidentCard, in the policy's leak channels) links to
+ *    the alert and says the key is unknown. Every event of one alert joins that incident and updates the card. Should an alert carry `secret` after all (a REST alert forwarded as is), the secret goes
  *    through reportSecret like any other sighting and is matched to its key;
  *  - idempotent: each sighting has a sourceKey (the alert, its action and the delivery), so a redelivered event
  *    changes nothing; the delivery (`X-GitHub-Delivery`) is marked processed once it succeeded (a delivery that
@@ -34,28 +34,28 @@
  *    changes nothing.
  * The answers never repeat a secret, nor anything else from a finding: counts and incident ids only.
  */
-import { md, type Reply, reply } from '../command/reply.js';
 import type { LeakIncident, LeakSighting } from '../ports/leaks.js';
 import type { Services } from '../services.js';
 import { classifySecret, isTokenChar, SECRET_PREFIX, type SecretKind } from './detect.js';
-import { type ReportOutcome, reportSecret } from './incidents.js';
+import {
+  FINGERPRINT_SECRET,
+  GITHUB_ALERT_FINGERPRINT,
+  incidentCard,
+  type ReportOutcome,
+  refreshCard,
+  reportSecret,
+} from './incidents.js';
 
 export interface WebhookAnswer {
   status: number;
   body: Record<string, unknown>;
 }
 
-/** The server secret that keys fingerprints (the same one reportSecret uses). */
-const FINGERPRINT_SECRET = 'leak-fingerprint';
-
 /** GitHub's secret types for Anthropic credentials the Admin API manages, and the kind each one is. */
 export const GITHUB_ANTHROPIC_TYPES: Readonly<Record<string, SecretKind>> = {
   anthropic_api_key: 'anthropic_api_key',
   anthropic_admin_api_key: 'anthropic_admin_key',
 };
-
-/** The hint of an incident opened from a GitHub alert: GitHub does not send the secret. */
-export const GITHUB_UNKNOWN_HINT = 'not sent by GitHub';
 
 const ACTED_ON = new Set(['created', 'reopened', 'publicly_leaked']);
 
@@ -129,7 +129,10 @@ export async function handleGithubDelivery(s: Services, d: GithubDelivery): Prom
   const sighting: Omit<LeakSighting, 'incidentId'> = {
     source: 'github',
     sourceKey,
-    location: cap(where ? `${fullName} ${where.text}` : fullName, 300),
+    location: cap(
+      (where ? `${fullName} ${where.text}` : fullName) + (action === 'publicly_leaked' ? ' (found in public)' : ''),
+      300,
+    ),
     url: httpUrl(alert.html_url),
     actor: login(alert.push_protection_bypassed_by) ?? login(payload?.sender),
     seenAt: s.clock.now(),
@@ -142,12 +145,9 @@ export async function handleGithubDelivery(s: Services, d: GithubDelivery): Prom
       ? await reportSecret(s, { secret, kind: secretKind, sighting })
       : await reportGithubAlert(s, {
           kind,
-          alertKey: `github-alert:${num(repository.id) ?? cap(fullName, 200)}#${number}`,
-          sighting,
-          repository: fullName,
+          alertKey: `${num(repository.id) ?? cap(fullName, 200)}#${number}`,
           number,
-          publiclyLeaked: alert.publicly_leaked === true || action === 'publicly_leaked',
-          validity: str(alert.validity),
+          sighting,
         });
   const first = await s.store.leaks.firstDelivery(`github:${d.deliveryId}`, s.clock.now());
   log.info(
@@ -194,25 +194,18 @@ function describeGithubLocation(location: Record<string, unknown>): { text: stri
 }
 
 /**
- * An alert GitHub sent without its secret: an incident keyed by the alert (no hint, no key), and for a new one an
- * alert card in the policy's leak channels.
+ * An alert GitHub sent without its secret: an incident keyed by the alert (its hint names the alert, there is no
+ * key), with the same alert card as any incident (incidentCard says the key is unknown), posted in the policy's
+ * leak channels; a later event of the alert updates that card.
  */
 async function reportGithubAlert(
   s: Services,
-  a: {
-    kind: SecretKind;
-    alertKey: string;
-    sighting: Omit<LeakSighting, 'incidentId'>;
-    repository: string;
-    number: number;
-    publiclyLeaked: boolean;
-    validity: string | null;
-  },
+  a: { kind: SecretKind; alertKey: string; number: number; sighting: Omit<LeakSighting, 'incidentId'> },
 ): Promise<ReportOutcome> {
   const out = await s.store.leaks.recordSighting(
     {
-      fingerprint: a.alertKey,
-      hint: GITHUB_UNKNOWN_HINT,
+      fingerprint: `${GITHUB_ALERT_FINGERPRINT}${a.alertKey}`,
+      hint: `GitHub alert #${a.number}`,
       kind: a.kind,
       apiKeyId: null,
       apiKeyName: null,
@@ -220,31 +213,22 @@ async function reportGithubAlert(
     },
     a.sighting,
   );
-  if (out.created) await postGithubAlertCard(s, out.incident, a);
+  if (out.created) await postAlertCard(s, out.incident);
+  else if (!out.duplicate && out.incident.card) await refreshCard(s, out.incident.id);
   return out;
 }
 
-async function postGithubAlertCard(
-  s: Services,
-  incident: LeakIncident,
-  a: {
-    kind: SecretKind;
-    sighting: Omit<LeakSighting, 'incidentId'>;
-    number: number;
-    publiclyLeaked: boolean;
-    validity: string | null;
-  },
-): Promise<void> {
+async function postAlertCard(s: Services, incident: LeakIncident): Promise<void> {
   const log = s.logger.child({ webhook: 'github', incident: incident.id });
-  const card = githubAlertCard(incident, a);
   const targets = await leakChannelTargets(s);
   if (!targets.length) {
     log.warn(
       {},
-      'GitHub reported a leaked Anthropic key; the incident is recorded, but no channel to alert: set leaks.channels in the policy',
+      'GitHub reported a leaked Anthropic key; the incident is recorded, but there is no channel to alert: set leaks.channels in the policy',
     );
     return;
   }
+  const card = await incidentCard(s, incident);
   let stored = false;
   for (const t of targets) {
     try {
@@ -259,45 +243,6 @@ async function postGithubAlertCard(
   }
 }
 
-const KIND_LABEL: Record<SecretKind, string> = {
-  anthropic_api_key: 'Anthropic API key',
-  anthropic_admin_key: 'Anthropic admin key',
-  anthropic_oauth_token: 'Anthropic OAuth token',
-};
-
-export function githubAlertCard(
-  incident: LeakIncident,
-  a: {
-    kind: SecretKind;
-    sighting: Omit<LeakSighting, 'incidentId'>;
-    number: number;
-    publiclyLeaked: boolean;
-    validity: string | null;
-  },
-): Reply {
-  const label = KIND_LABEL[a.kind];
-  const alertLink = a.sighting.url ? `[alert #${a.number}](${a.sighting.url})` : `alert #${a.number}`;
-  const fields = [
-    { label: 'Where', value: md.escape(a.sighting.location) },
-    { label: 'GitHub', value: alertLink },
-    { label: 'Key', value: 'unknown: GitHub does not send the secret in its webhooks' },
-    { label: 'Incident', value: md.code(incident.id) },
-  ];
-  if (a.sighting.actor) fields.splice(1, 0, { label: 'Who', value: md.escape(a.sighting.actor) });
-  if (a.validity && a.validity !== 'unknown') {
-    fields.push({ label: 'Validity (GitHub)', value: a.validity === 'active' ? '**active**' : md.escape(a.validity) });
-  }
-  const title = `${label} leaked on GitHub${a.publiclyLeaked ? ' (publicly)' : ''}`;
-  return reply({
-    visibility: 'in_channel',
-    tone: 'error',
-    title,
-    text: `GitHub secret scanning found an ${label} in ${md.escape(a.sighting.location)}. Quartermaster cannot tell which key of the organization it is: open the ${alertLink} to see it, deactivate the key (find it by the start and end shown there with ${md.code('/qm keys list')}), then close the incident with ${md.code(`/qm incidents close ${incident.id} <reason>`)}.`,
-    blocks: [{ type: 'fields', fields }],
-    summary: `${title}: ${a.sighting.location}, GitHub alert #${a.number} (incident ${incident.id})`,
-  });
-}
-
 interface Target {
   platform: 'slack' | 'discord';
   teamId: string;
@@ -307,7 +252,7 @@ interface Target {
 /**
  * The policy's `leaks.channels` on the connected platforms. A policy channel has no team: it is posted with the
  * team of the first budget or digest subscription on that platform, else '' (a single-workspace Slack bot token
- * and Discord ignore it), as the runaway-spend alerts do.
+ * and Discord ignore it), as reportSecret does.
  */
 async function leakChannelTargets(s: Services): Promise<Target[]> {
   const channels = s.policy.leakChannels;
