@@ -24,6 +24,8 @@ const LEAK_TOKEN = 'leak-webhook-token-2c8e4a6b0d1f3957';
 const SEC = 'C0SECURITY';
 /** Shaped like real keys (not real ones): one of the organization's (its hint is registered in the simulator)… */
 const ORG_KEY = `sk-ant-api03-${'Wb7-kQ2_'.repeat(12).slice(0, 93)}AA`;
+/** …another of the organization's, in a REST-shaped alert that carries its secret… */
+const FORWARDED_KEY = `sk-ant-api03-${'Hn5_sV0c'.repeat(12).slice(0, 93)}AA`;
 /** …and one that is no key of the organization. */
 const STRANGER_KEY = `sk-ant-api03-${'Zt4pL9xR'.repeat(12).slice(0, 93)}AA`;
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPL3';
@@ -235,6 +237,7 @@ beforeAll(async () => {
     workspaceId: t.sim.state.workspaces.find((w) => w.name !== 'Default')?.id ?? null,
     partialKeyHint: keyHint(ORG_KEY),
   });
+  t.sim.state.addApiKey({ name: 'nightly-evals', workspaceId: null, partialKeyHint: keyHint(FORWARDED_KEY) });
 }, 60_000);
 afterAll(async () => {
   await t?.close();
@@ -373,6 +376,20 @@ describe('POST /webhooks/github', () => {
     );
     expect(updated).toContain('acme/webapp (found in public)');
     expect(secCards()).toHaveLength(cards + 1);
+  });
+
+  it('an alert that does carry its secret (a REST alert forwarded as is) is matched to its key', async () => {
+    const cards = secCards().length;
+    const r = await postGithub(
+      'secret_scanning_alert',
+      alertEvent('created', 30, { extra: { secret: FORWARDED_KEY } }),
+    );
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ created: true, keyKnown: true });
+    const incident = (await t.qm.store.leaks.get(r.body.incident))!;
+    expect(incident).toMatchObject({ hint: keyHint(FORWARDED_KEY), apiKeyName: 'nightly-evals' });
+    expect(incident.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(visibleText(await waitFor(() => secCards()[cards]))).toContain('nightly-evals');
   });
 
   it('acknowledges and ignores other secret types, session ids, resolutions, validations and other events', async () => {
@@ -564,7 +581,7 @@ describe('never repeated', () => {
       database: JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
     };
     for (const [where, text] of Object.entries(places)) {
-      for (const secret of [ORG_KEY, STRANGER_KEY, AWS_KEY, GH_SECRET, LEAK_TOKEN]) {
+      for (const secret of [ORG_KEY, FORWARDED_KEY, STRANGER_KEY, AWS_KEY, GH_SECRET, LEAK_TOKEN]) {
         expect(text.includes(secret), `${where} holds a secret`).toBe(false);
       }
       for (const shape of KEY_SHAPES) expect(text, `${where} holds something key-shaped`).not.toMatch(shape);
