@@ -153,7 +153,7 @@ export async function handleGithubDelivery(s: Services, d: GithubDelivery): Prom
   log.info(
     {
       event: d.event,
-      action,
+      action: safeWord(action),
       incident: outcome.incident.id,
       created: outcome.created,
       duplicate: outcome.duplicate,
