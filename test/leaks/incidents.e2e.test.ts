@@ -204,6 +204,31 @@ describe('leak incidents (leaks.channels set, no auto-deactivation)', () => {
     expect(visibleText(cb)).toContain('no key of this organization');
     expect(visibleText(cb)).toContain('Admin API key');
     expect(Object.keys(t.slack.buttons(ca!))).toEqual(['False positive']);
+
+    // A key made since the last directory sync is found: nothing matched, so the directory was refreshed once.
+    const fresh = randomApiKey();
+    secretsUsed.push(fresh);
+    const made = t.sim.state.addApiKey({ name: 'made-just-now', workspaceId: null, partialKeyHint: keyHint(fresh) });
+    const c = await reportSecret(t.qm.services, { secret: fresh, kind: 'anthropic_api_key', sighting: sighting() });
+    expect(c.incident).toMatchObject({ apiKeyId: made.id, apiKeyName: 'made-just-now' });
+    expect(visibleText(inChannel(SEC).at(-1))).toContain('made-just-now');
+  }, 60_000);
+
+  it('four sightings of a new secret at once open one incident with one card, which ends up showing all four', async () => {
+    const key = keyNamed('prod-batch');
+    const secret = demoSecret(key.id);
+    secretsUsed.push(secret);
+    const before = inChannel(SEC).length;
+    const outs = await Promise.all(
+      [1, 2, 3, 4].map(() => reportSecret(t.qm.services, { secret, kind: 'anthropic_api_key', sighting: sighting() })),
+    );
+    expect(outs.filter((o) => o.created)).toHaveLength(1);
+    expect(new Set(outs.map((o) => o.incident.id)).size).toBe(1);
+    expect(inChannel(SEC)).toHaveLength(before + 1);
+    const alert = inChannel(SEC).at(-1)!;
+    expect(visibleText(alert)).toContain('prod-batch');
+    await waitFor(() => /Sightings\W+4 \(first/.test(visibleText(alert)) || undefined);
+    expect((await t.qm.store.leaks.get(outs[0]!.incident.id))?.sightingCount).toBe(4);
   }, 60_000);
 
   it('a chat message: the poster is told privately, the message deleted, the alert goes to the security channel', async () => {
@@ -271,7 +296,7 @@ describe('leak incidents (leaks.channels set, no auto-deactivation)', () => {
     const inc = await t.qm.store.leaks.get(incidentId);
     expect(inc).toMatchObject({ status: 'closed', closeReason: 'rotated <everywhere>' });
     await waitFor(() => /Closed by alice@example\.com/.test(visibleText(card)) || undefined);
-    expect(visibleText(card)).toContain('rotated \\<everywhere\\>');
+    expect(visibleText(card)).toContain('rotated &lt;everywhere&gt;');
     expect(t.slack.buttons(card)).toEqual({});
     expect(await say(`incidents close ${incidentId} again`)).toMatch(/already closed/);
     expect(await say('incidents close ZZZZZZZZ nope')).toMatch(/no incident/i);
