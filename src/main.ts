@@ -34,6 +34,7 @@ import type { DiscordGateway } from './discord/gateway.js';
 import { Metrics } from './http/metrics.js';
 import { Readiness } from './http/readiness.js';
 import { createHttpServer, type Handler, json, listen } from './http/server.js';
+import { mountWebhooks } from './http/webhooks.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
 import { FairQueue } from './runtime/fair-queue.js';
@@ -343,6 +344,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     const slack = await connectSlack(ctx, checks.slack, opts.slackAckTimeoutMs);
     const discord = await connectDiscord(ctx, checks.discord);
     await mountDiscordInteractions(ctx, discord?.gateway ?? null);
+    mountWebhooks(routes, services, config);
     startBackgroundWork(services, logger, life, opts.scheduler !== false);
     const { url, port } = await serveHttp(
       config,
@@ -365,7 +367,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
       },
       'quartermaster started',
     );
-    for (const line of guidance(config, url, slack, discord, simulator, readiness)) print(line);
+    for (const line of guidance(config, url, slack, discord, simulator, readiness, services.policy)) print(line);
 
     return {
       config,
@@ -792,6 +794,7 @@ function guidance(
   discord: DiscordConnection | null,
   simulator: Simulator | null,
   readiness: Readiness,
+  policy: Policy,
 ): string[] {
   const lines = [`Quartermaster is running on ${url} (health: ${url}/healthz, readiness: ${url}/readyz).`];
   lines.push(`Database: ${config.DATABASE_URL.startsWith('file:') ? config.DATABASE_URL : 'PostgreSQL'}`);
@@ -855,6 +858,24 @@ function guidance(
   if (!discord && !config.DISCORD_PUBLIC_KEY) {
     lines.push(
       'Discord: not configured. Set DISCORD_TOKEN and DISCORD_APPLICATION_ID to connect, then run: npx quartermaster discord register',
+    );
+  }
+  if (config.GITHUB_WEBHOOK_SECRET) {
+    lines.push(
+      `GitHub secret scanning: webhook at ${url}/webhooks/github (via your public HTTPS address; content type application/json, secret GITHUB_WEBHOOK_SECRET, events "Secret scanning alerts" and "Secret scanning alert locations").`,
+    );
+  }
+  if (config.LEAK_WEBHOOK_TOKEN) {
+    lines.push(
+      `gitleaks / trufflehog reports: POST them to ${url}/webhooks/leaks with the header Authorization: Bearer <LEAK_WEBHOOK_TOKEN>.`,
+    );
+  }
+  if (
+    (config.GITHUB_WEBHOOK_SECRET || config.LEAK_WEBHOOK_TOKEN) &&
+    !Object.values(policy.leakChannels).some(Boolean)
+  ) {
+    lines.push(
+      'Leaks: set leaks.channels in the policy file: a leak reported by a webhook has no chat channel of its own to be posted in.',
     );
   }
   return lines;

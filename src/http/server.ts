@@ -1,6 +1,6 @@
 /**
- * One HTTP listener for everything (DESIGN.md operator contract): Slack's events endpoint, health and
- * readiness; later Discord interactions and webhooks. Each route is a plain node handler.
+ * One HTTP listener for everything (DESIGN.md operator contract): Slack's events endpoint, Discord interactions,
+ * the leak intake webhooks (./webhooks.ts), health and readiness. Each route is a plain node handler.
  *
  * Nothing a client sends may take the listener down: an unparseable request target gets 400, a request Node's
  * parser rejects gets 400 (431 for oversized headers) and its socket is closed, a declared body over the limit
@@ -15,9 +15,12 @@ import type { Store } from '../core/ports/store.js';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 
-export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type Handler = ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) & {
+  /** The largest body this route takes, when not MAX_BODY_BYTES (a declared larger one gets 413 unread). */
+  maxBodyBytes?: number;
+};
 
-/** The largest request body any route accepts (Slack and Discord payloads are a few kilobytes). */
+/** The largest request body a route accepts unless it says otherwise (Slack and Discord payloads are a few kilobytes). */
 export const MAX_BODY_BYTES = 1_000_000;
 
 export interface HttpOptions {
@@ -130,10 +133,11 @@ export function createHttpServer(o: HttpOptions): Server {
       return;
     }
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+    const limit = handler.maxBodyBytes ?? MAX_BODY_BYTES;
+    if (Number.isFinite(declared) && declared > limit) {
       // Do not read it: answer and close the connection.
       res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-      res.end(JSON.stringify({ error: 'payload_too_large', limitBytes: MAX_BODY_BYTES }));
+      res.end(JSON.stringify({ error: 'payload_too_large', limitBytes: limit }));
       return;
     }
     Promise.resolve()

@@ -41,6 +41,12 @@ export const LEAKS_FALSE_POSITIVE = 'leaks.false-positive';
 /** The server secret leak fingerprints are keyed with. */
 export const FINGERPRINT_SECRET = 'leak-fingerprint';
 
+/**
+ * The fingerprint prefix of an incident opened from a GitHub alert, which carries no secret (./intake.ts): the key
+ * is unknown, not "no key of this organization".
+ */
+export const GITHUB_ALERT_FINGERPRINT = 'github-alert:';
+
 /** How long a joining sighting leaves the alert card to the sighting that opened the incident (it may be posting). */
 const CARD_GRACE_MS = 60_000;
 /** The longest excerpt shown on a card. */
@@ -397,6 +403,11 @@ export async function incidentCard(
           : `unknown now (${md.escape(k.error ?? '')}); last synced: ${md.code(d.apiKey(i.apiKeyId)?.status ?? 'unknown')}`,
       },
     );
+  } else if (i.fingerprint.startsWith(GITHUB_ALERT_FINGERPRINT)) {
+    fields.push({
+      label: 'Key',
+      value: `unknown: GitHub does not send the secret in its webhooks. Open the alert (the link above) to see the key, find it by its start and end with ${md.code('/qm keys list')}, disable it with ${md.code('/qm keys disable <name>')}, then close this incident`,
+    });
   } else {
     fields.push({ label: 'Key', value: `no key of this organization: ${NO_KEY_WHY[i.kind]}` });
   }
