@@ -93,7 +93,7 @@ describe('Slack leaks, alerts in the security channel, no admin user token', () 
     await linkChatUser(t, 'slack', 'T0QM', 'UALICE', 'alice@example.com'); // admin: an approver
     await linkChatUser(t, 'slack', 'T0QM', 'UBOB', 'bob@example.com'); // developer
     keys = activeKeys(t);
-    expect(keys.length).toBeGreaterThanOrEqual(6);
+    expect(keys.length).toBeGreaterThanOrEqual(8);
   }, 60_000);
   afterAll(async () => {
     await t?.close();
@@ -168,6 +168,20 @@ describe('Slack leaks, alerts in the security channel, no admin user token', () 
     expect(t.slack.calls.some((c) => c.method === 'files.info' && c.args.file === m.files[0]!.id)).toBe(true);
   });
 
+  it("a key only in a message's attachment, in a private channel, is caught; so is one in a DM to the bot", async () => {
+    const attached = keys[6]!;
+    const direct = keys[7]!;
+    await t.slack.say(t.url, {
+      user: 'UBOB',
+      channel: 'G0PRIVATE',
+      text: 'see the config below',
+      attachments: [{ fallback: 'config', title: 'config', text: `key = "${leak(attached)}"`, color: '#ccc' }],
+    });
+    await t.slack.say(t.url, { user: 'UBOB', channel: 'DQMBOTBOB', text: `is this right? ${leak(direct)}` });
+    await cardFor(t, SECURITY, attached);
+    await cardFor(t, SECURITY, direct);
+  });
+
   it("another app's bot message is ignored", async () => {
     const ignored = keys[4]!;
     const seen = keys[5]!;
@@ -199,7 +213,7 @@ describe('Slack leaks, alerts in the security channel, no admin user token', () 
   });
 
   it('nothing key-shaped is logged, sent to Slack or stored', async () => {
-    expect(secrets.length).toBeGreaterThanOrEqual(6);
+    expect(secrets.length).toBeGreaterThanOrEqual(8);
     expectNoSecrets(await everything(t), secrets);
   });
 });
