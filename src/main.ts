@@ -284,6 +284,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
         : null;
       services.notifiers.slack = slackNotifier(client, installations && ((team) => installations.botTokenFor(team)), {
         logger,
+        adminUserToken: config.SLACK_ADMIN_USER_TOKEN,
       });
     }
     if (config.DISCORD_TOKEN) {
@@ -583,7 +584,10 @@ async function connectSlack(
       logger,
       ackTimeoutMs,
     });
-    core.services.notifiers.slack = slackNotifier(slack.app.client, slack.botTokenFor, { logger });
+    core.services.notifiers.slack = slackNotifier(slack.app.client, slack.botTokenFor, {
+      logger,
+      adminUserToken: config.SLACK_ADMIN_USER_TOKEN,
+    });
     conn.adapter = slack;
     if (slack.requestListener) {
       const listener = slack.requestListener;

@@ -1,6 +1,10 @@
 /** The operator contract's environment: every problem reported at once, each naming its variable; documented defaults. */
+
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.js';
+import { secretValues } from '../src/config/schema.js';
+import { createLogger } from '../src/log/logger.js';
 
 function problems(env: Record<string, string | undefined>): string[] {
   try {
@@ -203,6 +207,34 @@ describe('SLACK_ALLOWED_TEAMS', () => {
       /SLACK_ALLOWED_TEAMS must be a comma-separated list/,
     );
     expect(() => loadConfig({ SLACK_ALLOWED_TEAMS: 'T0QM,*' })).toThrow(/or \* for any workspace/);
+  });
+});
+
+describe('SLACK_ADMIN_USER_TOKEN', () => {
+  const TOKEN = 'xoxp-1234-5678-9012-abcdefabcdef';
+  it('takes a user token, and refuses anything else without echoing it', () => {
+    expect(loadConfig({ ...SLACK_OK, SLACK_ADMIN_USER_TOKEN: TOKEN }).SLACK_ADMIN_USER_TOKEN).toBe(TOKEN);
+    expect(loadConfig({ ...SLACK_OK, SLACK_ADMIN_USER_TOKEN: ' ' }).SLACK_ADMIN_USER_TOKEN).toBeUndefined();
+    const refused = problems({ ...SLACK_OK, SLACK_ADMIN_USER_TOKEN: 'xoxb-1-2-not-a-user-token' });
+    expect(refused).toEqual([
+      'SLACK_ADMIN_USER_TOKEN must be a user token (xoxp-…) of a workspace admin, with the chat:write scope',
+    ]);
+  });
+  it('is a secret: never in a log line, as a field or in a message', () => {
+    const config = loadConfig({ ...SLACK_OK, SLACK_ADMIN_USER_TOKEN: TOKEN });
+    expect(secretValues(config)).toContain(TOKEN);
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination, secrets: secretValues(config) });
+    // Glued to a word, the token-shape pattern misses it; the configured value is scrubbed all the same.
+    logger.info({ adminUserToken: TOKEN, detail: `auth${TOKEN}` }, `using ${TOKEN}`);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(TOKEN.slice(5));
   });
 });
 

@@ -32,6 +32,16 @@ describe('manifest/slack.json', () => {
     // Linking people by their verified Slack email.
     expect(scopes).toContain('users:read');
     expect(scopes).toContain('users:read.email');
+    // Scanning messages for leaked keys (issue 11): channel, private channel and DM history, snippets' text.
+    for (const s of ['channels:history', 'groups:history', 'im:history', 'files:read']) expect(scopes).toContain(s);
+  });
+
+  it('subscribes to the message events scanned for leaked keys', () => {
+    const events: string[] = generated.settings.event_subscriptions.bot_events;
+    expect(events).toEqual(expect.arrayContaining(['message.channels', 'message.groups', 'message.im']));
+    // Group DMs among people are none of the bot's business.
+    expect(events).not.toContain('message.mpim');
+    expect(new URL(generated.settings.event_subscriptions.request_url).pathname).toBe('/slack/events');
   });
 
   it('routes /qm and interactivity to /slack/events', () => {

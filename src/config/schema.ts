@@ -56,6 +56,12 @@ export const configSchema = z
         'SLACK_ALLOWED_TEAMS must be a comma-separated list of Slack team (T…) or Enterprise Grid (E…) ids, or * for any workspace',
       )
       .optional(),
+    // Optional (issue 11): a workspace admin's user token (xoxp-…, chat:write) with which a Slack message holding a
+    // leaked key is deleted; without it the poster is asked to delete it.
+    SLACK_ADMIN_USER_TOKEN: optionalSecret.refine(
+      (v) => v === undefined || v.startsWith('xoxp-'),
+      'SLACK_ADMIN_USER_TOKEN must be a user token (xoxp-…) of a workspace admin, with the chat:write scope',
+    ),
     SLACK_API_URL: url('SLACK_API_URL')
       .default('https://slack.com/api/')
       // WebClient appends the method name directly, so the base must end with a slash.
@@ -187,6 +193,7 @@ export const SECRET_VARIABLES = [
   'SLACK_APP_TOKEN',
   'SLACK_CLIENT_SECRET',
   'SLACK_STATE_SECRET',
+  'SLACK_ADMIN_USER_TOKEN',
   'DISCORD_TOKEN',
   'GITHUB_WEBHOOK_SECRET',
   'LEAK_WEBHOOK_TOKEN',

@@ -16,6 +16,7 @@ const SECRET_FIELDS = [
   'token',
   'botToken',
   'appToken',
+  'adminUserToken',
   'signingSecret',
   'clientSecret',
   'stateSecret',

@@ -1,7 +1,7 @@
 /**
  * The Slack adapter: verify (Bolt checks the v0 signature and the 5-minute window), acknowledge at once,
  * then dispatch the one `/qm` command and answer through the response_url (ephemeral unless the reply
- * says otherwise). HTTP mode shares Quartermaster's port; Socket Mode is used when SLACK_APP_TOKEN is set.
+ * says otherwise); message events are scanned for leaked keys (./scan.ts). HTTP mode shares Quartermaster's port; Socket Mode is used when SLACK_APP_TOKEN is set.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,7 @@ import { MAX_BODY_BYTES } from '../http/server.js';
 import { EncryptedInstallationStore, type SlackInstallations } from './installation-store.js';
 import { SLACK_BOT_SCOPES, SLASH_COMMAND } from './manifest.js';
 import { renderSlack } from './render.js';
+import { scanMessages } from './scan.js';
 
 export { SLASH_COMMAND };
 
@@ -159,6 +160,9 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
       if (event.tokens.bot?.length) await forget(body);
     });
   }
+
+  // Messages (new, edited, thread replies, snippets) scanned for leaked keys, off the acknowledgement (issue 11).
+  scanMessages(app, { dispatcher: o.dispatcher, logger });
 
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     // Acknowledge first: Slack shows an error if it hears nothing within 3 seconds.

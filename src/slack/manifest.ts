@@ -11,7 +11,9 @@ export const PUBLIC_URL_PLACEHOLDER = 'https://quartermaster.example.com';
 /**
  * The bot scopes, one list for the manifest and the OAuth install (`GET /slack/install` asks for exactly these).
  * commands: /qm; chat:write: answers and cards; users:read + users:read.email: link people by verified email;
- * im:write: DMs to requesters and approvers; files:write: chart images attached to messages.
+ * im:write: DMs to requesters and approvers; files:write: chart images attached to messages; channels:history,
+ * groups:history, im:history: the messages of the public and private channels the bot is in and of DMs to the bot,
+ * scanned for leaked keys; files:read: the text of snippets shared there.
  */
 export const SLACK_BOT_SCOPES: readonly string[] = [
   'commands',
@@ -20,7 +22,18 @@ export const SLACK_BOT_SCOPES: readonly string[] = [
   'users:read.email',
   'im:write',
   'files:write',
+  'channels:history',
+  'groups:history',
+  'im:history',
+  'files:read',
 ];
+
+/**
+ * Message events, scanned for leaked keys: public channels (message.channels) and private channels (message.groups)
+ * the bot is a member of, and direct messages to the bot (message.im). Group DMs the bot is not part of are never
+ * seen. Edits come as message_changed, snippets as file_share.
+ */
+export const SLACK_MESSAGE_EVENTS: readonly string[] = ['message.channels', 'message.groups', 'message.im'];
 
 export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_PLACEHOLDER): Record<string, unknown> {
   const events = `${publicUrl}/slack/events`;
@@ -55,7 +68,10 @@ export function slackManifest(registry: CommandRegistry, publicUrl = PUBLIC_URL_
     settings: {
       interactivity: { is_enabled: true, request_url: events },
       // With the multi-workspace OAuth install, an uninstall or a revoked token deletes the stored installation.
-      event_subscriptions: { request_url: events, bot_events: ['app_uninstalled', 'tokens_revoked'] },
+      event_subscriptions: {
+        request_url: events,
+        bot_events: ['app_uninstalled', 'tokens_revoked', ...SLACK_MESSAGE_EVENTS],
+      },
       org_deploy_enabled: false,
       socket_mode_enabled: false,
       token_rotation_enabled: false,

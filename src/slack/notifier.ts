@@ -1,4 +1,7 @@
-/** Posting, editing and DMs as the Slack bot (chat:write, im:write, files:write), outside any interaction. */
+/**
+ * Posting, editing and DMs as the Slack bot (chat:write, im:write, files:write), outside any interaction; deleting a
+ * message that holds a leaked key with SLACK_ADMIN_USER_TOKEN (a bot may delete only its own messages).
+ */
 import type { WebClient } from '@slack/web-api';
 import type { ReplyFile } from '../core/command/reply.js';
 import type { ChatNotifier, Logger } from '../core/ports/runtime.js';
@@ -11,8 +14,13 @@ import { renderSlack } from './render.js';
 export function slackNotifier(
   client: WebClient,
   tokenFor?: ((teamId: string) => Promise<string>) | null,
-  opts: { logger?: Logger } = {},
+  opts: {
+    logger?: Logger;
+    /** SLACK_ADMIN_USER_TOKEN: a workspace admin's user token (xoxp-…, chat:write); never logged. */
+    adminUserToken?: string;
+  } = {},
 ): ChatNotifier {
+  const adminUserToken = opts.adminUserToken;
   const auth = async (teamId: string) => (tokenFor ? { token: await tokenFor(teamId) } : {});
   return {
     platform: 'slack',
@@ -38,6 +46,29 @@ export function slackNotifier(
       const res = await client.chat.postMessage({ ...token, channel: im.channel!.id!, ...renderSlack(reply) });
       if (reply.files?.length)
         await uploadFiles(client, token, res.channel ?? im.channel!.id!, reply.files, opts.logger);
+    },
+    /**
+     * chat.delete as the admin (as_user): only an admin's user token may delete someone else's message. Without
+     * the token, or when Slack refuses (another workspace's channel, a message already gone, a revoked token),
+     * false: the poster is then asked to delete it.
+     */
+    async deleteMessage(teamId, channelId, messageId) {
+      if (!adminUserToken) return false;
+      try {
+        await client.chat.delete({ token: adminUserToken, channel: channelId, ts: messageId, as_user: true });
+        return true;
+      } catch (err) {
+        const code = (err as { data?: { error?: string } }).data?.error ?? (err as { code?: string }).code;
+        opts.logger?.warn(
+          { team: teamId, channel: channelId, ts: messageId, code },
+          code === 'cant_delete_message'
+            ? 'could not delete a Slack message holding a leaked key: SLACK_ADMIN_USER_TOKEN is not a workspace admin or owner'
+            : code === 'missing_scope'
+              ? 'could not delete a Slack message holding a leaked key: SLACK_ADMIN_USER_TOKEN lacks the chat:write scope'
+              : 'could not delete a Slack message holding a leaked key; the poster is asked to delete it',
+        );
+        return false;
+      }
     },
   };
 }

@@ -8,6 +8,10 @@
  * (another team_id, is_stranger), unconfirmed emails, hidden emails (no users:read.email) and bots.
  * File uploads (files.uploadV2's three steps): files.getUploadURLExternal hands out an upload URL on the fake,
  * the bytes are POSTed there (raw or multipart), files.completeUploadExternal shares them; `files` holds the result.
+ * People's messages (issue 11): `say`, `edit`, `shareSnippet` and `botSays` keep a message in `posted` and deliver
+ * its signed Events API callback (event_callback: message, message_changed, file_share); files.info answers with a
+ * snippet's content; chat.getPermalink links any known message; chat.delete deletes with an admin's user token
+ * (ADMIN_USER_TOKEN) and refuses a bot token on anyone else's message (cant_delete_message), as Slack does.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -73,6 +77,32 @@ export const APP_TOKEN = 'xapp-1-A0QM-1234-fake-app-level-token';
 export const OAUTH_GOOD_CODE = 'good-code';
 export const INSTALLED_TEAM = { id: 'T0OTHER', domain: 'other' };
 export const INSTALLED_BOT_TOKEN = 'xoxb-installed-3333-4444-fake-installed-bot-token';
+/** A workspace admin's user token (SLACK_ADMIN_USER_TOKEN): chat.delete may delete anyone's message with it. */
+export const ADMIN_USER_TOKEN = 'xoxp-5555-6666-7777-fake-admin-user-token';
+
+/** A message a person (or another app) posted, as Slack keeps it; `deleted` once chat.delete removed it. */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+  user: string | null;
+  botId: string | null;
+  text: string;
+  threadTs: string | null;
+  blocks?: any[];
+  attachments?: any[];
+  files: FakeSnippet[];
+  deleted: boolean;
+}
+
+/** A snippet (or text file) shared in a message; files.info returns its content. */
+export interface FakeSnippet {
+  id: string;
+  title: string;
+  content: string;
+  filetype: string;
+  mode: 'snippet' | 'hosted';
+  user: string;
+}
 
 export class FakeSlack {
   server!: Server;
@@ -80,7 +110,13 @@ export class FakeSlack {
   calls: ApiCall[] = [];
   responses: { id: string; body: any; at: number }[] = [];
   users = new Map<string, FakeSlackUser>();
-  validTokens = new Set<string>([BOT_TOKEN, APP_TOKEN]);
+  validTokens = new Set<string>([BOT_TOKEN, APP_TOKEN, ADMIN_USER_TOKEN]);
+  /** User tokens of workspace admins: chat.delete deletes anyone's message with them. */
+  adminUserTokens = new Set<string>([ADMIN_USER_TOKEN]);
+  /** People's messages delivered to the app as events (say, edit, shareSnippet, botSays), by ts. */
+  posted = new Map<string, PostedMessage>();
+  /** Every Events API callback delivered, with the HTTP status the app answered. */
+  events: { body: any; status: number }[] = [];
   /** Socket Mode: the app's open connections and every frame it sent (acks carry the envelope_id). */
   sockets: WebSocket[] = [];
   /** Messages the bot posted with chat.postMessage, kept current by chat.update. */
@@ -221,7 +257,8 @@ export class FakeSlack {
       ok: true,
       app_id: 'A0QM',
       authed_user: { id: 'UINSTALLER' },
-      scope: 'commands,chat:write,users:read,users:read.email,im:write,files:write',
+      scope:
+        'commands,chat:write,users:read,users:read.email,im:write,files:write,channels:history,groups:history,im:history,files:read',
       token_type: 'bot',
       access_token: INSTALLED_BOT_TOKEN,
       bot_user_id: 'UQMBOT2',
@@ -291,6 +328,45 @@ export class FakeSlack {
         m.text = a.text ?? '';
         m.blocks = a.blocks ?? [];
         return { ok: true, channel: a.channel, ts: a.ts, text: m.text };
+      }
+      case 'files.info': {
+        const f = [...this.posted.values()].flatMap((m) => m.files).find((x) => x.id === a.file);
+        if (!f) return { ok: false, error: 'file_not_found' };
+        return {
+          ok: true,
+          file: this.fileObject(f),
+          content: f.content,
+          is_truncated: false,
+          comments: [],
+          response_metadata: { next_cursor: '' },
+        };
+      }
+      case 'chat.getPermalink': {
+        const known = this.posted.get(a.message_ts) ?? this.messages.get(a.message_ts);
+        if (!a.channel || (known && known.channel !== a.channel)) return { ok: false, error: 'channel_not_found' };
+        if (!known) return { ok: false, error: 'message_not_found' };
+        const threadTs = 'threadTs' in known ? known.threadTs : null;
+        const p = `https://${this.team.domain}.slack.com/archives/${a.channel}/p${String(a.message_ts).replace('.', '')}`;
+        return {
+          ok: true,
+          channel: a.channel,
+          permalink: threadTs ? `${p}?thread_ts=${threadTs}&cid=${a.channel}` : p,
+        };
+      }
+      case 'chat.delete': {
+        const own = this.messages.get(a.ts);
+        const theirs = this.posted.get(a.ts);
+        const m = own ?? theirs;
+        if (!m || m.channel !== a.channel || (theirs?.deleted ?? false))
+          return { ok: false, error: 'message_not_found' };
+        // A bot deletes only its own messages; a user token deletes its own, or anyone's when it is an admin's.
+        const mayDelete = own
+          ? !token.startsWith('xoxp-') || this.adminUserTokens.has(token)
+          : this.adminUserTokens.has(token);
+        if (!mayDelete) return { ok: false, error: 'cant_delete_message' };
+        if (own) this.messages.delete(a.ts);
+        if (theirs) theirs.deleted = true;
+        return { ok: true, channel: a.channel, ts: a.ts };
       }
       case 'files.getUploadURLExternal':
         return this.getUploadURLExternal(a, token);
@@ -424,7 +500,224 @@ export class FakeSlack {
     return `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`;
   }
 
+  private fileObject(f: FakeSnippet): Record<string, unknown> {
+    const size = Buffer.byteLength(f.content);
+    return {
+      id: f.id,
+      created: Math.floor(Date.now() / 1000),
+      timestamp: Math.floor(Date.now() / 1000),
+      name: f.mode === 'snippet' ? '-.txt' : `${f.title}.txt`,
+      title: f.title,
+      mimetype: 'text/plain',
+      filetype: f.filetype,
+      pretty_type: f.filetype === 'text' ? 'Plain Text' : f.filetype,
+      user: f.user,
+      user_team: this.team.id,
+      editable: f.mode === 'snippet',
+      size,
+      mode: f.mode,
+      is_external: false,
+      external_type: '',
+      is_public: true,
+      public_url_shared: false,
+      display_as_bot: false,
+      username: '',
+      url_private: `${this.base}/files-pri/${this.team.id}-${f.id}/-.txt`,
+      url_private_download: `${this.base}/files-pri/${this.team.id}-${f.id}/download/-.txt`,
+      permalink: `https://${this.team.domain}.slack.com/files/${f.user}/${f.id}/-.txt`,
+      // Slack shows the first lines; the whole text comes only from files.info (or the download URL).
+      preview: f.content.split('\n').slice(0, 5).join('\n').slice(0, 200),
+      preview_highlight: '',
+      lines: f.content.split('\n').length,
+      lines_more: Math.max(0, f.content.split('\n').length - 5),
+      preview_is_truncated: f.content.split('\n').length > 5,
+      has_rich_preview: false,
+    };
+  }
+
   // ---------- Slack → app ----------
+
+  /**
+   * Deliver one Events API callback, as Slack does: a signed JSON POST of an event_callback envelope. Resolves with
+   * the HTTP status once the app answered (Bolt acknowledges events before its listeners run).
+   */
+  async sendEvent(
+    appUrl: string,
+    event: Record<string, any>,
+    o: { team?: { id: string; domain: string }; signWith?: string } = {},
+  ): Promise<number> {
+    const team = o.team ?? this.team;
+    const envelope = {
+      token: 'deprecated-verification-token',
+      team_id: team.id,
+      context_team_id: team.id,
+      context_enterprise_id: null,
+      api_app_id: 'A0QM',
+      event: { ...event, event_ts: event.event_ts ?? event.ts ?? this.ts() },
+      type: 'event_callback',
+      event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [
+        { enterprise_id: null, team_id: team.id, user_id: 'UQMBOT', is_bot: true, is_enterprise_install: false },
+      ],
+      is_ext_shared_channel: false,
+      event_context: `4-${randomBytes(12).toString('hex')}`,
+    };
+    const body = JSON.stringify(envelope);
+    const res = await fetch(`${appUrl}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...this.sign(body, undefined, o.signWith) },
+      body,
+    });
+    await res.text();
+    this.events.push({ body: envelope, status: res.status });
+    return res.status;
+  }
+
+  /**
+   * A person posts a message in a channel (or a thread, with `threadTs`; a DM to the bot in a D… channel): kept in
+   * `posted`, delivered as a `message` event. Returns the message.
+   */
+  async say(
+    appUrl: string,
+    o: {
+      user: string;
+      channel: string;
+      text: string;
+      threadTs?: string;
+      blocks?: any[];
+      attachments?: any[];
+      team?: { id: string; domain: string };
+    },
+  ): Promise<PostedMessage> {
+    const ts = this.ts();
+    const m: PostedMessage = {
+      channel: o.channel,
+      ts,
+      user: o.user,
+      botId: null,
+      text: o.text,
+      threadTs: o.threadTs ?? null,
+      blocks: o.blocks ?? richText(o.text),
+      attachments: o.attachments,
+      files: [],
+      deleted: false,
+    };
+    this.posted.set(ts, m);
+    await this.sendEvent(
+      appUrl,
+      {
+        ...this.messageEvent(m, o.team),
+        channel: o.channel,
+        event_ts: ts,
+        channel_type: channelType(o.channel),
+      },
+      { team: o.team },
+    );
+    return m;
+  }
+
+  /** The author edits a message: Slack sends message_changed with the new and the previous message. */
+  async edit(appUrl: string, m: PostedMessage, text: string): Promise<number> {
+    const previous = this.messageEvent(m);
+    m.text = text;
+    m.blocks = richText(text);
+    const editTs = this.ts();
+    return this.sendEvent(appUrl, {
+      type: 'message',
+      subtype: 'message_changed',
+      message: { ...this.messageEvent(m), edited: { user: m.user, ts: editTs } },
+      previous_message: previous,
+      channel: m.channel,
+      hidden: true,
+      ts: editTs,
+      event_ts: editTs,
+      channel_type: channelType(m.channel),
+    });
+  }
+
+  /** A person shares a snippet (a "text snippet" from the composer): a file_share message with the file. */
+  async shareSnippet(
+    appUrl: string,
+    o: { user: string; channel: string; content: string; title?: string; comment?: string; filetype?: string },
+  ): Promise<PostedMessage> {
+    const ts = this.ts();
+    const snippet: FakeSnippet = {
+      id: `F${String(++this.seq).padStart(9, '0')}`,
+      title: o.title ?? 'Untitled',
+      content: o.content,
+      filetype: o.filetype ?? 'text',
+      mode: 'snippet',
+      user: o.user,
+    };
+    const m: PostedMessage = {
+      channel: o.channel,
+      ts,
+      user: o.user,
+      botId: null,
+      text: o.comment ?? '',
+      threadTs: null,
+      blocks: o.comment ? richText(o.comment) : undefined,
+      files: [snippet],
+      deleted: false,
+    };
+    this.posted.set(ts, m);
+    await this.sendEvent(appUrl, {
+      ...this.messageEvent(m),
+      subtype: 'file_share',
+      upload: false,
+      display_as_bot: false,
+      channel: o.channel,
+      event_ts: ts,
+      channel_type: channelType(o.channel),
+    });
+    return m;
+  }
+
+  /** Another app's bot posts (an integration echoing a config, say): a bot_message with its bot_id. */
+  async botSays(appUrl: string, o: { channel: string; text: string; botId?: string }): Promise<PostedMessage> {
+    const ts = this.ts();
+    const m: PostedMessage = {
+      channel: o.channel,
+      ts,
+      user: null,
+      botId: o.botId ?? 'B0OTHERAPP',
+      text: o.text,
+      threadTs: null,
+      files: [],
+      deleted: false,
+    };
+    this.posted.set(ts, m);
+    await this.sendEvent(appUrl, {
+      type: 'message',
+      subtype: 'bot_message',
+      text: o.text,
+      ts,
+      username: 'ci-bot',
+      bot_id: m.botId,
+      app_id: 'A0OTHERAPP',
+      channel: o.channel,
+      event_ts: ts,
+      channel_type: channelType(o.channel),
+    });
+    return m;
+  }
+
+  /** A message as it appears inside an event (and as `message` / `previous_message` of message_changed). */
+  private messageEvent(m: PostedMessage, team = this.team): Record<string, any> {
+    return {
+      type: 'message',
+      ...(m.user ? { user: m.user, client_msg_id: randomBytes(16).toString('hex') } : { bot_id: m.botId }),
+      text: m.text,
+      ts: m.ts,
+      ...(m.threadTs ? { thread_ts: m.threadTs, parent_user_id: this.posted.get(m.threadTs)?.user ?? undefined } : {}),
+      team: team.id,
+      ...(m.blocks ? { blocks: m.blocks } : {}),
+      ...(m.attachments ? { attachments: m.attachments } : {}),
+      ...(m.files.length ? { files: m.files.map((f) => this.fileObject(f)) } : {}),
+    };
+  }
+
   sign(body: string, ts = Math.floor(Date.now() / 1000), secret = SIGNING_SECRET): Record<string, string> {
     const sig = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
     return { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig };
@@ -550,6 +843,22 @@ export interface FakeSlackMessage {
   text: string;
   blocks: any[];
   history: { text: string; blocks: any[] }[];
+}
+
+/** The rich_text block Slack's composer sends along with a message's text. */
+function richText(text: string): any[] {
+  return [
+    {
+      type: 'rich_text',
+      block_id: randomBytes(3).toString('base64url'),
+      elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text }] }],
+    },
+  ];
+}
+
+/** The channel_type Slack puts on a message event: channel (C…), group (private, G…) or im (D…). */
+function channelType(channel: string): string {
+  return channel.startsWith('D') ? 'im' : channel.startsWith('G') ? 'group' : 'channel';
 }
 
 /** Everything a user would read in a Slack message: the fallback text plus every block's text. */

@@ -132,6 +132,15 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * Work an adapter took in without a command (a chat message to scan for leaked keys): run on the same queue,
+   * after the acknowledgement, with the services; shutdown waits for it like any command. Rejects with WorkRefused
+   * when the owner already has too much waiting.
+   */
+  background<T>(owner: WorkOwner, work: (services: Services) => Promise<T>): Promise<T> {
+    return this.track(owner, () => work(this.deps.services));
+  }
+
   get registry(): CommandRegistry {
     return this.deps.registry;
   }
