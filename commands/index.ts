@@ -5,6 +5,7 @@ import type { ActionDefinition } from '../src/core/command/actions.js';
 import type { CommandDefinition } from '../src/core/command/define.js';
 import { linkDecideAction } from '../src/core/identity/link-requests.js';
 import { disableKeyAction } from '../src/core/limits/anomalies.js';
+import alertsAutomod from './alerts/automod.js';
 import audit from './audit.js';
 import digestPreview from './digest/preview.js';
 import digestSubscribe from './digest/subscribe.js';
@@ -67,6 +68,7 @@ export const commands: readonly CommandDefinition<any>[] = [
   limitsShow,
   limitsClear,
   limitsRate,
+  alertsAutomod,
 ];
 
 /** Every button kind. */
