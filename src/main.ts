@@ -667,6 +667,7 @@ async function connectDiscord(ctx: ChatContext, check: CredentialCheck | null): 
     dispatcher: ctx.dispatcher,
     logger,
     allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
+    scan: config.DISCORD_MESSAGE_CONTENT ? core.services : null,
   });
   life.onClose(() => gateway.stop());
   const conn: DiscordConnection = { gateway, verified: check.status === 'ok' };
