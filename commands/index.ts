@@ -4,6 +4,7 @@ import { approvalVoteAction } from '../src/core/approvals/engine.js';
 import type { ActionDefinition } from '../src/core/command/actions.js';
 import type { CommandDefinition } from '../src/core/command/define.js';
 import { linkDecideAction } from '../src/core/identity/link-requests.js';
+import { LEAK_ACTIONS } from '../src/core/leaks/incidents.js';
 import { disableKeyAction } from '../src/core/limits/anomalies.js';
 import alertsAutomod from './alerts/automod.js';
 import audit from './audit.js';
@@ -72,4 +73,9 @@ export const commands: readonly CommandDefinition<any>[] = [
 ];
 
 /** Every button kind. */
-export const actions: readonly ActionDefinition[] = [linkDecideAction, approvalVoteAction, disableKeyAction];
+export const actions: readonly ActionDefinition[] = [
+  linkDecideAction,
+  approvalVoteAction,
+  disableKeyAction,
+  ...LEAK_ACTIONS,
+];
