@@ -1216,10 +1216,13 @@ export class FakeDiscord {
     return clone(ch);
   }
 
-  /** Adds another text channel to the guild (visible to bots connecting afterwards). */
+  /** Adds another text channel to the guild: CHANNEL_CREATE to connected clients (all have GUILDS), and in GUILD_CREATE. */
   addChannel(name: string): string {
     const id = this.snowflake();
-    this.channels.set(id, { ...clone(this.channels.get(this.channelId)), id, name, last_message_id: null });
+    const ch = { ...clone(this.channels.get(this.channelId)), id, name, last_message_id: null };
+    this.channels.set(id, ch);
+    for (const [ws, intents] of this.socketIntents)
+      if (intents & Intents.GUILDS) this.dispatchTo(ws, 'CHANNEL_CREATE', clone(ch));
     return id;
   }
 
