@@ -23,7 +23,10 @@ const flag = (name: string) =>
     .trim()
     .toLowerCase()
     .optional()
-    .refine((v) => v === undefined || /^(true|1|yes|on|false|0|no|off|)$/.test(v), `${name} must be true or false (1 or 0)`)
+    .refine(
+      (v) => v === undefined || /^(true|1|yes|on|false|0|no|off|)$/.test(v),
+      `${name} must be true or false (1 or 0)`,
+    )
     .transform((v) => v !== undefined && /^(true|1|yes|on)$/.test(v));
 
 export const configSchema = z

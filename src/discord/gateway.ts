@@ -141,9 +141,7 @@ async function scanMessage(
       permalink: `https://discord.com/channels/${guildId}/${m.channelId}/${m.id}`,
       edited,
     },
-    notifier?.deleteMessage
-      ? { deleteMessage: () => notifier.deleteMessage!(guildId, m.channelId, m.id) }
-      : {},
+    notifier?.deleteMessage ? { deleteMessage: () => notifier.deleteMessage!(guildId, m.channelId, m.id) } : {},
   );
 }
 

@@ -177,6 +177,7 @@ describe('alert card buttons', () => {
     const byBob = d.sendButton({ user: 'bob', customId: deactivate, messageId: card.id });
     const notice = await d.lastFollowUp(byBob.token, 10_000);
     expect(notice.flags & 64).toBe(64);
+    expect(discordText(notice)).toContain('not an approver');
     expect(t.sim.state.apiKeys.find((x) => x.id === k.id)!.status).toBe('active');
 
     d.sendButton({ user: 'alice', customId: deactivate, messageId: card.id });
@@ -213,7 +214,7 @@ describe('/qm alerts automod', () => {
   it('a member who is not an admin is refused', async () => {
     const before = d.calls.length;
     const text = await command('bob', 'alerts', 'automod');
-    expect(text).toMatch(/admin/i);
+    expect(text).toContain('needs the **admin** org role');
     expect(d.calls.slice(before).some((c) => c.path.includes('auto-moderation'))).toBe(false);
   });
 
@@ -223,6 +224,8 @@ describe('/qm alerts automod', () => {
       const text = await command('alice', 'alerts', 'automod');
       expect(text).toContain('Manage Server');
       expect(text).toContain('Safety Setup');
+      expect(text).toContain(AUTOMOD_PATTERNS[0]);
+      expect(d.autoModRules.size).toBe(1);
     } finally {
       d.botCanManageGuild = true;
     }
@@ -232,6 +235,7 @@ describe('/qm alerts automod', () => {
 describe('nothing key-shaped anywhere', () => {
   it('not in the logs, not in what Discord was sent, not in the database', async () => {
     const logs = t.logs.join('');
+    expect(logs).toContain('discord connected');
     expect(byPatterns(logs)).toEqual([]);
     // Every REST request the app made to Discord (cards, DMs, AutoMod rules, deletions).
     expect(byPatterns(JSON.stringify(d.calls.map((c) => ({ path: c.path, query: c.query, body: c.body }))))).toEqual(
