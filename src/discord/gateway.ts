@@ -93,6 +93,11 @@ export function createDiscordGateway(o: DiscordGatewayOptions): DiscordGateway {
         // (which discord.js reports as TokenInvalid): report both alike.
         if (lastCloseCode === 4004)
           throw Object.assign(new Error('the gateway refused the token (4004)'), { code: 'TokenInvalid' });
+        // 4014: a privileged intent (Message Content, with DISCORD_MESSAGE_CONTENT) not enabled for the bot.
+        if (lastCloseCode === 4014)
+          throw Object.assign(new Error('the gateway refused the Message Content intent (4014)'), {
+            code: 'DisallowedIntents',
+          });
         throw err;
       });
       await ready;

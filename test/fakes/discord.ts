@@ -442,6 +442,11 @@ export class FakeDiscord {
   callbackDeadlineMs = 3000;
   /** The gateway closes every IDENTIFY with 4004 (a token reset after REST accepted it). */
   refuseIdentify = false;
+  /**
+   * False: the Message Content intent is not switched on for this bot in the Developer Portal, so an IDENTIFY that
+   * asks for it is closed with 4014 (Disallowed intent(s)).
+   */
+  allowMessageContent = true;
   /** Interaction token lifetime (Discord: 15 minutes). */
   tokenLifetimeMs = 15 * 60_000;
 
@@ -1357,6 +1362,10 @@ export class FakeDiscord {
           }
           if (p.d?.token !== this.token || this.refuseIdentify) {
             ws.close(4004, 'Authentication failed.');
+            return;
+          }
+          if (!this.allowMessageContent && (Number(p.d?.intents ?? 0) & Intents.MESSAGE_CONTENT) !== 0) {
+            ws.close(4014, 'Disallowed intent(s).');
             return;
           }
           identified = true;

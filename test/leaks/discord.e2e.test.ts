@@ -5,10 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../src/anthropic/simulator/index.js';
+import { StartupConfigError } from '../../src/config/load.js';
 import { AUTOMOD_PATTERNS } from '../../src/core/leaks/automod.js';
 import { keyHint } from '../../src/core/leaks/detect.js';
-import type { FakeDiscord } from '../fakes/discord.js';
-import { linkChatUser, startTestApp, type TestApp } from '../support/app.js';
+import { startQuartermaster } from '../../src/main.js';
+import { FakeDiscord } from '../fakes/discord.js';
+import { ADMIN_KEY, linkChatUser, startTestApp, type TestApp } from '../support/app.js';
+import { createTestDatabaseUrl } from '../support/db.js';
 import { discordButtons, discordText } from '../support/discord-text.js';
 import { byPatterns } from '../support/leaks.js';
 import { querySql } from '../support/sql.js';
@@ -290,6 +294,43 @@ describe('without DISCORD_MESSAGE_CONTENT', () => {
       expect((await other.qm.store.leaks.list({ limit: 10 })).total).toBe(0);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('the Message Content intent not enabled for the bot', () => {
+  it('stops start-up with one sentence saying where to switch it on (close 4014)', async () => {
+    const fake = await new FakeDiscord().start();
+    fake.allowMessageContent = false;
+    const sim = await startSimulator({ port: 0, host: '127.0.0.1', adminKeys: [ADMIN_KEY] });
+    const db = await createTestDatabaseUrl();
+    try {
+      const started = startQuartermaster({
+        env: {
+          DATABASE_URL: db.url,
+          ANTHROPIC_ADMIN_KEY: ADMIN_KEY,
+          ANTHROPIC_BASE_URL: sim.url,
+          DISCORD_TOKEN: fake.token,
+          DISCORD_APPLICATION_ID: fake.appId,
+          DISCORD_API_URL: fake.restApi,
+          DISCORD_MESSAGE_CONTENT: '1',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'silent',
+        },
+        print: () => {},
+        skipMigrate: true,
+        scheduler: false,
+      });
+      await expect(started).rejects.toBeInstanceOf(StartupConfigError);
+      await expect(started).rejects.toThrow(
+        /Message Content intent \(4014\).*Privileged Gateway Intents.*DISCORD_MESSAGE_CONTENT/,
+      );
+      expect(fake.identifies).toHaveLength(0);
+    } finally {
+      await fake.stop();
+      await sim.close();
+      await db.drop();
     }
   });
 });
