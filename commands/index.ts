@@ -12,6 +12,8 @@ import digestPreview from './digest/preview.js';
 import digestSubscribe from './digest/subscribe.js';
 import digestUnsubscribe from './digest/unsubscribe.js';
 import help from './help.js';
+import incidentsClose from './incidents/close.js';
+import incidentsList from './incidents/list.js';
 import keysList from './keys/list.js';
 import keysRename from './keys/rename.js';
 import keysRequest from './keys/request.js';
@@ -69,6 +71,8 @@ export const commands: readonly CommandDefinition<any>[] = [
   limitsShow,
   limitsClear,
   limitsRate,
+  incidentsList,
+  incidentsClose,
   alertsAutomod,
 ];
 

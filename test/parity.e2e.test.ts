@@ -28,6 +28,8 @@ const CASES: Record<string, string[]> = {
   'workspaces list': ['workspaces list', 'workspaces list archived'],
   usage: ['usage', 'usage yesterday key', 'usage period:mtd by:member', 'usage lastweek'],
   'limits rate': ['limits rate', 'limits rate staging', 'limits rate default', 'limits rate stagng'],
+  'incidents list': ['incidents list', 'incidents list all'],
+  'incidents close': ['incidents close ZZZZZZZZ "parity test"', 'incidents close not-an-id x'],
   'keys list': [
     'keys list',
     'keys list workspace:prod status:active',

@@ -73,6 +73,9 @@ const MATRIX: Record<string, { text: string; expect: string; oneAtATime?: true }
   'limits show': { text: 'limits show', expect: 'AAAAAAD' },
   // No budget on that key: those who see it are told so, the others that there is no such key.
   'limits clear': { text: 'limits clear key staging-backend', expect: 'RRRRRRD' },
+  // Admins only (incidents:manage); there is no incident ZZZZZZZZ, so an admin is told so.
+  'incidents list': { text: 'incidents list all', expect: 'ADDDDDD' },
+  'incidents close': { text: 'incidents close ZZZZZZZZ matrix', expect: 'RDDDDDD' },
 };
 
 /** Who plays each role: the org member's email, and their chat accounts. */

@@ -13,7 +13,7 @@ import { AUTOMOD_PATTERNS, AUTOMOD_RULE_NAME, automodRule } from '../../src/core
 
 export default defineCommand({
   path: ['alerts', 'automod'],
-  description: 'Discord: install the AutoMod rule that blocks Anthropic keys before they are posted',
+  description: 'Block Anthropic keys with a Discord AutoMod rule',
   access: 'incidents:manage',
   options: z.object({}),
   examples: ['alerts automod'],

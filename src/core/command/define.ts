@@ -67,7 +67,11 @@ export interface CommandDefinition<S extends z.ZodObject<any> = z.ZodObject<any>
 }
 
 /** Permissions whose commands always check the caller's role live, even read-only ones. */
-export const LIVE_ROLE_PERMISSIONS: ReadonlySet<Access> = new Set<Access>(['audit:read', 'links:manage']);
+export const LIVE_ROLE_PERMISSIONS: ReadonlySet<Access> = new Set<Access>([
+  'audit:read',
+  'links:manage',
+  'incidents:manage',
+]);
 
 /** Whether running the command needs the caller's org role read live from the Admin API (see `readOnly`). */
 export function needsLiveRole(def: Pick<CommandDefinition, 'access' | 'readOnly'>): boolean {

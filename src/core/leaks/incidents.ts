@@ -438,7 +438,7 @@ export async function incidentCard(
   if (buttons.length) blocks.push({ type: 'actions', buttons });
   blocks.push({
     type: 'context',
-    text: `The secret itself is never stored or shown, only its hint. ${md.code(`/qm incidents close ${i.id} <reason>`)} closes this incident.`,
+    text: `The secret itself is never stored or shown, only its hint.${i.status === 'closed' ? '' : ` ${md.code(`/qm incidents close ${i.id} "reason"`)} closes this incident.`}`,
   });
   return reply({
     visibility: 'in_channel',

@@ -95,6 +95,17 @@ export interface DigestAnomaly {
   ended: boolean;
 }
 
+/** A leak incident first seen on the digest's day (issue 11): never more of the secret than its hint. */
+export interface DigestLeak {
+  id: string;
+  kind: string;
+  hint: string;
+  keyName: string | null;
+  status: string;
+  sightings: number;
+  firstSeenAt: Date;
+}
+
 export interface Digest {
   /** UTC midnight of the reported day. */
   day: Date;
@@ -146,6 +157,8 @@ export interface Digest {
   pending: { count: number; oldest: DigestPending[] };
   /** Runaway-spend episodes that started on D (spend.anomalies; amounts are estimates). */
   anomalies: DigestAnomaly[];
+  /** Leak incidents first seen on D (store.leaks.firstSeenBetween). */
+  leaks: DigestLeak[];
   /** Cost per day (the CHART_DAYS days ending with D) per workspace, for the chart. */
   daily: { days: Date[]; workspaces: DigestWorkspace[]; perDay: Map<string, Nanos[]> };
 }
@@ -210,6 +223,7 @@ export async function buildDigest(services: Services, o: { day: Date }): Promise
     services.store.approvals.list({ statuses: ['done'], limit: 200 }),
   ]);
   const anomalyRows = await services.store.limits.anomaliesBetween(day, next);
+  const leakRows = await services.store.leaks.firstSeenBetween(day, next);
   const organization = await services.organization().then(
     (org) => org.name,
     () => null,
@@ -419,6 +433,17 @@ export async function buildDigest(services: Services, o: { day: Date }): Promise
         ended: a.endedAt !== null,
       };
     }),
+    leaks: leakRows.map(
+      (i): DigestLeak => ({
+        id: i.id,
+        kind: i.kind,
+        hint: i.hint,
+        keyName: i.apiKeyName,
+        status: i.status,
+        sightings: i.sightingCount,
+        firstSeenAt: i.firstSeenAt,
+      }),
+    ),
   };
 }
 
@@ -520,6 +545,15 @@ export function digestJson(d: Digest): Record<string, unknown> {
       estimatedBaselineP95: usdString(a.baselineNanos),
       estimate: true,
       ended: a.ended,
+    })),
+    leakIncidents: d.leaks.map((i) => ({
+      id: i.id,
+      kind: i.kind,
+      hint: i.hint,
+      key: i.keyName,
+      status: i.status,
+      sightings: i.sightings,
+      firstSeenAt: i.firstSeenAt.toISOString(),
     })),
     daily: d.daily.days.map((day, i) => ({
       day: isoDay(day),
@@ -645,6 +679,21 @@ function sections(d: Digest, f: Markup, audience: Audience): { heading: string; 
               `${a.subjectType} ${f.escape(a.name)}${a.subjectType === 'key' ? ` (${f.escape(a.workspaceName)})` : ''}: ~${formatUsd(a.costNanos)} in the ${a.window === 'hour' ? 'hour' : '24 hours'} from ${a.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC against a p95 of ~${formatUsd(a.baselineNanos)}${a.ended ? ' (over)' : ''}`,
           ),
         ...(d.anomalies.length > 10 ? [`and ${d.anomalies.length - 10} more`] : []),
+      ],
+    });
+  }
+  if (d.leaks.length) {
+    out.push({
+      heading: 'Leaked secrets (incidents first seen this day)',
+      lines: [
+        ...d.leaks
+          .slice(0, 10)
+          .map(
+            (i) =>
+              `${f.code(i.id)} ${f.code(i.hint)}${i.keyName ? ` key ${f.escape(i.keyName)}` : ' (no key of this organization)'}: ${i.status}, ${i.sightings} sighting${i.sightings === 1 ? '' : 's'}, first seen ${i.firstSeenAt.toISOString().slice(11, 16)} UTC`,
+          ),
+        ...(d.leaks.length > 10 ? [`and ${d.leaks.length - 10} more`] : []),
+        ...(audience === 'channel' ? [`Details: ${f.code('/qm incidents list all')}`] : []),
       ],
     });
   }
