@@ -383,3 +383,51 @@ describe('leak incidents with leaks.auto_deactivate and no leak channel', () => 
     }
   }, 60_000);
 });
+
+describe('leak incidents when key.disable needs two approvals', () => {
+  beforeAll(async () => {
+    t = await startTestApp({
+      policy: [
+        'version: 1',
+        'defaults:',
+        '  approvers: { roles: [admin, billing] }',
+        'kinds:',
+        '  key.disable: { quorum: 2 }',
+        'leaks:',
+        `  channels: { slack: ${SEC} }`,
+        '',
+      ].join('\n'),
+    });
+    await linkChatUser(t, 'slack', 'T0QM', 'UALICE', 'alice@example.com');
+    await linkChatUser(t, 'slack', 'T0QM', 'UCAROL', 'carol@example.com');
+    await t.qm.services.directory.sync();
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('Deactivate files the request with the first approval; the alert card becomes its card, where the second decides', async () => {
+    const key = keyNamed('prod-canary');
+    const out = await reportSecret(t.qm.services, {
+      secret: demoSecret(key.id),
+      kind: 'anthropic_api_key',
+      sighting: sighting(),
+    });
+    const [alert] = inChannel(SEC);
+    expect(visibleText(alert)).toContain('prod-canary');
+    await click('UALICE', alert!, 'Deactivate');
+    const pending = await waitFor(() =>
+      /Approve/.test(JSON.stringify(alert!.blocks)) ? visibleText(alert) : undefined,
+    );
+    expect(pending).toContain(`incident \`${out.incident.id}\``);
+    expect(pending).toContain('prod-canary');
+    expect(key.status).toBe('active');
+    expect((await t.qm.store.leaks.get(out.incident.id))?.status).toBe('open');
+
+    await click('UCAROL', alert!, 'Approve');
+    await waitFor(() => key.status === 'inactive' || undefined, 10_000);
+    await waitFor(() => (/Done/.test(visibleText(alert)) ? true : undefined), 10_000);
+    // The incident stays open until an admin closes it (the request's card shows what was done).
+    expect((await t.qm.store.leaks.get(out.incident.id))?.status).toBe('open');
+  }, 60_000);
+});

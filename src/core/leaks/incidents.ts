@@ -32,7 +32,7 @@ import type { DirectoryModel } from '../directory-model.js';
 import { AdminApiError, type ApiKey, type Workspace } from '../ports/admin-api.js';
 import type { IncidentStatus, LeakIncident, LeakIncidentInput, LeakSighting } from '../ports/leaks.js';
 import type { Services } from '../services.js';
-import { findSecrets, isTokenChar, keyHint, type SecretKind } from './detect.js';
+import { classifySecret, findSecrets, isTokenChar, keyHint, type SecretKind } from './detect.js';
 
 export const LEAKS_DEACTIVATE = 'leaks.deactivate';
 export const LEAKS_ARCHIVE = 'leaks.archive';
@@ -87,8 +87,7 @@ export function redact(text: string): string {
     while (end < text.length && isTokenChar(text.charCodeAt(end))) end++;
     // The token the prefix belongs to may start earlier (`xsk-ant-…`): cut from the prefix on anyway.
     const token = text.slice(at, end);
-    const kind = findSecrets(token).length === 1 ? findSecrets(token)[0] : null;
-    out += text.slice(i, at) + (kind ? kind.hint : 'sk-ant-…');
+    out += text.slice(i, at) + (classifySecret(token) ? keyHint(token) : 'sk-ant-…');
     i = end;
   }
 }
