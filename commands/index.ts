@@ -6,6 +6,7 @@ import type { CommandDefinition } from '../src/core/command/define.js';
 import { linkDecideAction } from '../src/core/identity/link-requests.js';
 import { LEAK_ACTIONS } from '../src/core/leaks/incidents.js';
 import { disableKeyAction } from '../src/core/limits/anomalies.js';
+import alertsAutomod from './alerts/automod.js';
 import audit from './audit.js';
 import digestPreview from './digest/preview.js';
 import digestSubscribe from './digest/subscribe.js';
@@ -72,6 +73,7 @@ export const commands: readonly CommandDefinition<any>[] = [
   limitsRate,
   incidentsList,
   incidentsClose,
+  alertsAutomod,
 ];
 
 /** Every button kind. */

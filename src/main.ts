@@ -673,6 +673,7 @@ async function connectDiscord(ctx: ChatContext, check: CredentialCheck | null): 
     dispatcher: ctx.dispatcher,
     logger,
     allowedGuilds: config.DISCORD_ALLOWED_GUILDS ?? null,
+    scan: config.DISCORD_MESSAGE_CONTENT ? core.services : null,
   });
   life.onClose(() => gateway.stop());
   const conn: DiscordConnection = { gateway, verified: check.status === 'ok' };
@@ -686,10 +687,14 @@ async function connectDiscord(ctx: ChatContext, check: CredentialCheck | null): 
       return 'ready';
     } catch (err) {
       await gateway.stop().catch(() => undefined);
-      const refused = (err as { code?: string }).code === 'TokenInvalid';
-      const detail = refused
-        ? 'Discord rejected DISCORD_TOKEN at the gateway (4004): the token is wrong or was reset; set it to the bot token from the Developer Portal (Bot → Reset Token).'
-        : `Discord unreachable: the gateway could not connect (${networkReason(err)}).`;
+      const code = (err as { code?: string }).code;
+      const refused = code === 'TokenInvalid' || code === 'DisallowedIntents';
+      const detail =
+        code === 'DisallowedIntents'
+          ? 'Discord refused the Message Content intent (4014) that DISCORD_MESSAGE_CONTENT asks for: switch on Message Content Intent in the Developer Portal (Bot → Privileged Gateway Intents), or unset DISCORD_MESSAGE_CONTENT to run without scanning messages.'
+          : refused
+            ? 'Discord rejected DISCORD_TOKEN at the gateway (4004): the token is wrong or was reset; set it to the bot token from the Developer Portal (Bot → Reset Token).'
+            : `Discord unreachable: the gateway could not connect (${networkReason(err)}).`;
       readiness.set('discord', detail);
       if (refused) logger.error(detail);
       else logger.warn(`${detail} Retrying.`);

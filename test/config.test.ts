@@ -252,3 +252,18 @@ describe('DISCORD_ALLOWED_GUILDS', () => {
     ]);
   });
 });
+
+describe('DISCORD_MESSAGE_CONTENT', () => {
+  it('is off unless set to true, 1, yes or on (any case)', () => {
+    expect(loadConfig({}).DISCORD_MESSAGE_CONTENT).toBe(false);
+    for (const on of ['true', '1', 'TRUE', ' yes ', 'on'])
+      expect(loadConfig({ DISCORD_MESSAGE_CONTENT: on }).DISCORD_MESSAGE_CONTENT).toBe(true);
+    for (const off of ['false', '0', 'no', 'off', ''])
+      expect(loadConfig({ DISCORD_MESSAGE_CONTENT: off }).DISCORD_MESSAGE_CONTENT).toBe(false);
+  });
+  it('refuses anything else, naming the variable', () => {
+    expect(problems({ DISCORD_MESSAGE_CONTENT: 'enabled' })).toEqual([
+      'DISCORD_MESSAGE_CONTENT must be true or false (1 or 0)',
+    ]);
+  });
+});

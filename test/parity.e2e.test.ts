@@ -30,6 +30,7 @@ const CASES: Record<string, string[]> = {
   'limits rate': ['limits rate', 'limits rate staging', 'limits rate default', 'limits rate stagng'],
   'incidents list': ['incidents list', 'incidents list all'],
   'incidents close': ['incidents close ZZZZZZZZ "parity test"', 'incidents close not-an-id x'],
+  'alerts automod': ['alerts automod'],
   'keys list': [
     'keys list',
     'keys list workspace:prod status:active',
@@ -257,7 +258,16 @@ const apiCalls = (from: number) =>
     .slice(from)
     .map((r) => `${r.method} ${r.path}?${new URLSearchParams(r.query as Record<string, string>).toString()}`);
 
-describe.each(Object.entries(CASES))('%s', (_name, texts) => {
+/**
+ * Commands whose answer differs by platform on purpose, with what each platform must say instead of the same words;
+ * their audit entries and Admin API calls must still be the same.
+ */
+const PLATFORM_SPECIFIC: Record<string, { slack: string; discord: string }> = {
+  // AutoMod rules exist only on Discord: Discord installs the rule, Slack is told it is a Discord feature.
+  'alerts automod': { slack: 'AutoMod is a Discord feature', discord: 'AutoMod rule installed' },
+};
+
+describe.each(Object.entries(CASES))('%s', (name, texts) => {
   it.each(texts)('"%s" behaves the same on Slack and Discord', async (text) => {
     const simBefore = t.sim.requests.length;
     // Entries of earlier cases: the reply can come before this run's entry is written, so never take one of these.
@@ -298,6 +308,10 @@ describe.each(Object.entries(CASES))('%s', (_name, texts) => {
     });
     expect(comparable(discordAudit)).toEqual(comparable(slackAudit));
     expect(discordApi).toEqual(slackApi);
-    expect(discordContent(discordReply)).toEqual(slackContent(slack.reply));
+    const own = PLATFORM_SPECIFIC[name];
+    if (own) {
+      expect(slackContent(slack.reply).join('\n')).toContain(own.slack);
+      expect(discordContent(discordReply).join('\n')).toContain(own.discord);
+    } else expect(discordContent(discordReply)).toEqual(slackContent(slack.reply));
   });
 });

@@ -76,6 +76,8 @@ const MATRIX: Record<string, { text: string; expect: string; oneAtATime?: true }
   // Admins only (incidents:manage); there is no incident ZZZZZZZZ, so an admin is told so.
   'incidents list': { text: 'incidents list all', expect: 'ADDDDDD' },
   'incidents close': { text: 'incidents close ZZZZZZZZ matrix', expect: 'RDDDDDD' },
+  // Admins only (incidents:manage): Discord installs the AutoMod rule (again: it is updated), Slack says it is Discord's.
+  'alerts automod': { text: 'alerts automod', expect: 'ADDDDDD' },
 };
 
 /** Who plays each role: the org member's email, and their chat accounts. */

@@ -15,7 +15,7 @@ export default defineCommand({
     which: z
       .enum(['mine', 'pending', 'all'])
       .optional()
-      .describe('mine (default); pending or all of the requests you can see: yours and those you may approve'),
+      .describe('mine (default), pending, or all of those you can see'),
     page: z.number().int().min(1).max(1000).optional().describe('Page of the list to show'),
   }),
   positional: ['which'],

@@ -16,6 +16,19 @@ const optionalSecret = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
+/** An on/off switch: true/1/yes/on or false/0/no/off (any case); unset is off. */
+const flag = (name: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .refine(
+      (v) => v === undefined || /^(true|1|yes|on|false|0|no|off|)$/.test(v),
+      `${name} must be true or false (1 or 0)`,
+    )
+    .transform((v) => v !== undefined && /^(true|1|yes|on)$/.test(v));
+
 export const configSchema = z
   .object({
     DATABASE_URL: z
@@ -87,6 +100,9 @@ export const configSchema = z
       )
       .optional(),
     DISCORD_API_URL: url('DISCORD_API_URL').default('https://discord.com/api'),
+    // Opt-in: the gateway then asks for the privileged Message Content intent (and Guild Messages) to scan messages
+    // for leaked keys. The intent must also be switched on in the Developer Portal (Bot → Privileged Gateway Intents).
+    DISCORD_MESSAGE_CONTENT: flag('DISCORD_MESSAGE_CONTENT'),
     PORT: z.coerce
       .number({ message: 'PORT must be a number' })
       .int('PORT must be a whole number')

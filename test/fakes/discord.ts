@@ -7,7 +7,11 @@
  *    it) in `messages` / `history`. Bodies are validated like Discord does where cheap (400 50035 Invalid Form Body).
  *  - the gateway (ws, path /gateway, JSON, no compression): HELLO → IDENTIFY → READY + GUILD_CREATE, HEARTBEAT → ACK.
  *  - the Discord → app direction: INTERACTION_CREATE for slash commands, buttons/selects and modal submits with the full
- *    payload shape, and Ed25519-signed bodies for the HTTP interactions endpoint.
+ *    payload shape, and Ed25519-signed bodies for the HTTP interactions endpoint; members' messages and edits
+ *    (MESSAGE_CREATE / MESSAGE_UPDATE / MESSAGE_DELETE) to clients that identified with GUILD_MESSAGES, with their
+ *    content only for those that also asked for the privileged MESSAGE_CONTENT intent (as Discord does).
+ *  - AutoMod rules (list, create, modify), with Discord's validation of keyword rules; Manage Server and Manage
+ *    Messages can be taken from the bot (`botCanManageGuild`, `botCanManageMessages`) to get Discord's 403s.
  * Time: `now()` is the fake's clock; `advance(ms)` moves it (3 s callback deadline, 15 min token lifetime), and
  * `expireToken(token)` expires one interaction token at once.
  */
@@ -27,6 +31,9 @@ export const PERMISSIONS = {
   all: '8866461766385663',
   administrator: '8',
 } as const;
+
+/** Gateway intent bits (Discord's Gateway Intents table). */
+export const Intents = { GUILDS: 1 << 0, GUILD_MESSAGES: 1 << 9, DIRECT_MESSAGES: 1 << 12, MESSAGE_CONTENT: 1 << 15 };
 
 export const InteractionType = { Ping: 1, ApplicationCommand: 2, MessageComponent: 3, Autocomplete: 4, ModalSubmit: 5 };
 export const CallbackType = {
@@ -132,6 +139,20 @@ const formError = (errors: Errors, wrap?: string): Route => [
   400,
   { message: 'Invalid Form Body', code: 50035, errors: wrap ? { [wrap]: errors } : errors },
 ];
+
+/**
+ * Whether Rust's `regex` crate (Discord's AutoMod engine) would compile a pattern, as far as JavaScript can tell:
+ * it must compile here, and use nothing Rust lacks (look-around, backreferences, possessive or atomic groups).
+ */
+export function isRustRegex(pattern: string): boolean {
+  if (/\(\?<?[=!]|\(\?>|\\[1-9]|\\k<|[*+?}]\+/.test(pattern)) return false;
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Put `{_errors:[{code,message}]}` at a dotted path, the way Discord nests form errors. */
 function addError(errors: Errors, path: (string | number)[], code: string, message: string) {
@@ -421,6 +442,11 @@ export class FakeDiscord {
   callbackDeadlineMs = 3000;
   /** The gateway closes every IDENTIFY with 4004 (a token reset after REST accepted it). */
   refuseIdentify = false;
+  /**
+   * False: the Message Content intent is not switched on for this bot in the Developer Portal, so an IDENTIFY that
+   * asks for it is closed with 4014 (Disallowed intent(s)).
+   */
+  allowMessageContent = true;
   /** Interaction token lifetime (Discord: 15 minutes). */
   tokenLifetimeMs = 15 * 60_000;
 
@@ -431,6 +457,14 @@ export class FakeDiscord {
   /** Every revision of each message (create first), by message id. */
   history = new Map<string, MessageRevision[]>();
   deletedMessageIds = new Set<string>();
+  /** False: the bot lacks Manage Messages, so deleting someone else's message answers 403 50013. */
+  botCanManageMessages = true;
+  /** False: the bot lacks Manage Server, so every AutoMod route answers 403 50013. */
+  botCanManageGuild = true;
+  /** The guild's AutoMod rules, by id. */
+  autoModRules = new Map<string, any>();
+  /** Every gateway dispatch sent to a client (type and payload), for tests that check what the app was sent. */
+  dispatched: { t: string; d: any }[] = [];
   /** Bytes of every attachment, by attachment id. */
   attachmentData = new Map<string, { data: Buffer; contentType: string | null }>();
   channels = new Map<string, any>();
@@ -440,6 +474,8 @@ export class FakeDiscord {
   identifies: any[] = [];
   heartbeats = 0;
   sockets = new Set<WebSocket>();
+  /** The intents each identified socket asked for. */
+  private socketIntents = new Map<WebSocket, number>();
 
   private http!: Server;
   private wss!: WebSocketServer;
@@ -684,6 +720,9 @@ export class FakeDiscord {
       }
     }
 
+    m = path.match(/^\/guilds\/(\d+)\/auto-moderation\/rules(?:\/(\d+))?$/);
+    if (m) return this.autoModeration(method, m[1]!, m[2], b);
+
     m = path.match(/^\/guilds\/(\d+)\/members\/(\d+)$/);
     if (m && method === 'GET') {
       if (m[1] !== this.guildId) return [404, { message: 'Unknown Guild', code: 10004 }];
@@ -826,7 +865,9 @@ export class FakeDiscord {
       if (errors) return formError(errors);
       // Ephemeral is only for interaction responses: Discord ignores the flag here.
       const flags = (b.flags ?? 0) & ~(EPHEMERAL | LOADING);
-      return [200, clone(this.createMessage(channelId, { ...b, flags }, 'channel'))];
+      const created = this.createMessage(channelId, { ...b, flags }, 'channel');
+      if (ch.guild_id) this.dispatchMessageEvent('MESSAGE_CREATE', this.messageEvent(created));
+      return [200, clone(created)];
     }
     const msg = this.messages.get(messageId);
     // Ephemeral messages are not reachable through channel routes.
@@ -835,7 +876,12 @@ export class FakeDiscord {
     }
     if (method === 'GET') return [200, clone(msg)];
     if (method === 'DELETE') {
+      // Anyone may delete their own message; someone else's needs Manage Messages in the channel.
+      if (msg.author.id !== this.appId && !this.botCanManageMessages) {
+        return [403, { message: 'Missing Permissions', code: 50013 }];
+      }
       this.deleteMessage(messageId);
+      this.dispatchMessageEvent('MESSAGE_DELETE', { id: messageId, channel_id: channelId, guild_id: ch.guild_id });
       return [204, null];
     }
     if (method === 'PATCH') {
@@ -845,9 +891,145 @@ export class FakeDiscord {
       const errors = validateMessageBody(b, { create: false });
       if (errors) return formError(errors);
       this.editMessage(msg, b, 'channel');
+      if (ch.guild_id) this.dispatchMessageEvent('MESSAGE_UPDATE', this.messageEvent(msg));
       return [200, clone(msg)];
     }
     return [405, { message: '405: Method Not Allowed', code: 0 }];
+  }
+
+  // ---------------------------------------------------------------- AutoMod
+  /**
+   * `/guilds/{id}/auto-moderation/rules[/{rule}]`: list, get, create, modify, delete. Every route needs Manage
+   * Server (403 50013 without it). Bodies are checked like Discord's docs describe them (names, event and trigger
+   * types, at most 10 regex patterns of at most 260 characters that Rust's regex engine accepts, a custom message of
+   * at most 150 characters, an alert channel of this guild), answering 400 50035 with the failing fields.
+   */
+  private autoModeration(method: string, guildId: string, ruleId: string | undefined, b: any): Route {
+    if (guildId !== this.guildId) return [404, { message: 'Unknown Guild', code: 10004 }];
+    if (!this.botCanManageGuild) return [403, { message: 'Missing Permissions', code: 50013 }];
+    if (!ruleId) {
+      if (method === 'GET') return [200, [...this.autoModRules.values()].map(clone)];
+      if (method !== 'POST') return [405, { message: '405: Method Not Allowed', code: 0 }];
+      const errors = this.validateAutoModRule(b, true);
+      if (errors) return formError(errors);
+      const rule = {
+        id: this.snowflake(),
+        guild_id: guildId,
+        name: b.name,
+        creator_id: this.appId,
+        event_type: b.event_type,
+        trigger_type: b.trigger_type,
+        trigger_metadata: this.triggerMetadata(b.trigger_metadata),
+        actions: clone(b.actions),
+        enabled: b.enabled ?? false,
+        exempt_roles: clone(b.exempt_roles ?? []),
+        exempt_channels: clone(b.exempt_channels ?? []),
+      };
+      this.autoModRules.set(rule.id, rule);
+      return [200, clone(rule)];
+    }
+    const rule = this.autoModRules.get(ruleId);
+    if (!rule) return [404, { message: 'Unknown Auto Moderation Rule', code: 10066 }];
+    if (method === 'GET') return [200, clone(rule)];
+    if (method === 'DELETE') {
+      this.autoModRules.delete(ruleId);
+      return [204, null];
+    }
+    if (method !== 'PATCH') return [405, { message: '405: Method Not Allowed', code: 0 }];
+    const errors = this.validateAutoModRule({ ...b, trigger_type: rule.trigger_type }, false);
+    if (errors) return formError(errors);
+    for (const k of ['name', 'event_type', 'actions', 'enabled', 'exempt_roles', 'exempt_channels'] as const) {
+      if (b?.[k] !== undefined) rule[k] = clone(b[k]);
+    }
+    if (b?.trigger_metadata !== undefined) rule.trigger_metadata = this.triggerMetadata(b.trigger_metadata);
+    return [200, clone(rule)];
+  }
+
+  private triggerMetadata(t: any) {
+    return {
+      keyword_filter: clone(t?.keyword_filter ?? []),
+      regex_patterns: clone(t?.regex_patterns ?? []),
+      allow_list: clone(t?.allow_list ?? []),
+    };
+  }
+
+  private validateAutoModRule(b: any, create: boolean): Errors | null {
+    const e: Errors = {};
+    if (!b || typeof b !== 'object') {
+      addError(e, [], 'DICT_TYPE_CONVERT', 'Only dictionaries may be used in a DictType');
+      return e;
+    }
+    const required = (k: string) =>
+      create && b[k] === undefined && addError(e, [k], 'BASE_TYPE_REQUIRED', 'This field is required');
+    for (const k of ['name', 'event_type', 'trigger_type', 'actions']) required(k);
+    if (b.name !== undefined && (typeof b.name !== 'string' || b.name.length < 1 || b.name.length > 100)) {
+      addError(e, ['name'], 'BASE_TYPE_BAD_LENGTH', between(1, 100));
+    }
+    if (b.event_type !== undefined && ![1, 2].includes(b.event_type)) {
+      addError(e, ['event_type'], 'BASE_TYPE_CHOICES', 'Value must be one of {1, 2}.');
+    }
+    if (b.trigger_type !== undefined && ![1, 3, 4, 5, 6].includes(b.trigger_type)) {
+      addError(e, ['trigger_type'], 'BASE_TYPE_CHOICES', 'Value must be one of {1, 3, 4, 5, 6}.');
+    }
+    const t = b.trigger_metadata;
+    if (t !== undefined) {
+      const patterns = t?.regex_patterns;
+      if (patterns !== undefined) {
+        if (!Array.isArray(patterns))
+          addError(e, ['trigger_metadata', 'regex_patterns'], 'BASE_TYPE_ARRAY', 'Must be an array.');
+        else {
+          if (patterns.length > 10) {
+            addError(e, ['trigger_metadata', 'regex_patterns'], 'BASE_TYPE_MAX_LENGTH', maxLen(10));
+          }
+          patterns.forEach((p: unknown, i: number) => {
+            const at = ['trigger_metadata', 'regex_patterns', i];
+            if (typeof p !== 'string') addError(e, at, 'BASE_TYPE_STRING', 'Must be a string.');
+            else if (p.length > 260) addError(e, at, 'BASE_TYPE_MAX_LENGTH', maxLen(260));
+            else if (!isRustRegex(p)) addError(e, at, 'AUTO_MODERATION_INVALID_REGEX', 'Invalid regex');
+          });
+        }
+      }
+      const keywords = t?.keyword_filter;
+      if (Array.isArray(keywords)) {
+        if (keywords.length > 1000)
+          addError(e, ['trigger_metadata', 'keyword_filter'], 'BASE_TYPE_MAX_LENGTH', maxLen(1000));
+        keywords.forEach((k: unknown, i: number) => {
+          if (typeof k !== 'string' || k.length > 60) {
+            addError(e, ['trigger_metadata', 'keyword_filter', i], 'BASE_TYPE_MAX_LENGTH', maxLen(60));
+          }
+        });
+      }
+      if (b.trigger_type === 1 && !(patterns?.length || keywords?.length)) {
+        addError(
+          e,
+          ['trigger_metadata'],
+          'AUTO_MODERATION_TRIGGER_METADATA_EMPTY',
+          'A keyword rule needs keywords or regex patterns',
+        );
+      }
+    }
+    if (b.actions !== undefined) {
+      if (!Array.isArray(b.actions) || b.actions.length < 1) {
+        addError(e, ['actions'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 5 in length.');
+      } else {
+        b.actions.forEach((a: any, i: number) => {
+          if (![1, 2, 3, 4].includes(a?.type)) {
+            addError(e, ['actions', i, 'type'], 'BASE_TYPE_CHOICES', 'Value must be one of {1, 2, 3, 4}.');
+          }
+          const message = a?.metadata?.custom_message;
+          if (a?.type === 1 && message !== undefined && (typeof message !== 'string' || message.length > 150)) {
+            addError(e, ['actions', i, 'metadata', 'custom_message'], 'BASE_TYPE_MAX_LENGTH', maxLen(150));
+          }
+          if (a?.type === 2) {
+            const ch = this.channels.get(String(a?.metadata?.channel_id ?? ''));
+            if (!ch || ch.guild_id !== this.guildId || ch.type !== 0) {
+              addError(e, ['actions', i, 'metadata', 'channel_id'], 'CHANNEL_TYPE_INVALID', 'Invalid channel');
+            }
+          }
+        });
+      }
+    }
+    return Object.keys(e).length ? e : null;
   }
 
   // ---------------------------------------------------------------- messages
@@ -1039,10 +1221,13 @@ export class FakeDiscord {
     return clone(ch);
   }
 
-  /** Adds another text channel to the guild (visible to bots connecting afterwards). */
+  /** Adds another text channel to the guild: CHANNEL_CREATE to connected clients (all have GUILDS), and in GUILD_CREATE. */
   addChannel(name: string): string {
     const id = this.snowflake();
-    this.channels.set(id, { ...clone(this.channels.get(this.channelId)), id, name, last_message_id: null });
+    const ch = { ...clone(this.channels.get(this.channelId)), id, name, last_message_id: null };
+    this.channels.set(id, ch);
+    for (const [ws, intents] of this.socketIntents)
+      if (intents & Intents.GUILDS) this.dispatchTo(ws, 'CHANNEL_CREATE', clone(ch));
     return id;
   }
 
@@ -1150,7 +1335,10 @@ export class FakeDiscord {
       return;
     }
     this.sockets.add(ws);
-    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('close', () => {
+      this.sockets.delete(ws);
+      this.socketIntents.delete(ws);
+    });
     ws.on('error', () => {});
     let identified = false;
     this.send(ws, { op: 10, d: { heartbeat_interval: this.heartbeatInterval }, s: null, t: null });
@@ -1176,8 +1364,13 @@ export class FakeDiscord {
             ws.close(4004, 'Authentication failed.');
             return;
           }
+          if (!this.allowMessageContent && (Number(p.d?.intents ?? 0) & Intents.MESSAGE_CONTENT) !== 0) {
+            ws.close(4014, 'Disallowed intent(s).');
+            return;
+          }
           identified = true;
           this.identifies.push(p.d);
+          this.socketIntents.set(ws, Number(p.d?.intents ?? 0));
           this.ready(ws, p.d);
           return;
         case 6: {
@@ -1229,11 +1422,76 @@ export class FakeDiscord {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload));
   }
   private dispatchTo(ws: WebSocket, t: string, d: any) {
+    this.dispatched.push({ t, d: clone(d) });
     this.send(ws, { op: 0, t, s: ++this.seq, d });
   }
   /** Sends a dispatch (op 0) to every connected client. */
   dispatch(t: string, d: any): void {
     for (const ws of this.sockets) this.dispatchTo(ws, t, d);
+  }
+
+  // ---------------------------------------------------------------- members' messages (Discord → app)
+  /**
+   * A member posts in a guild channel: the message is stored (author: the member) and MESSAGE_CREATE goes to every
+   * client that identified with GUILD_MESSAGES, as the message object plus `guild_id`, `member` and `mentions`.
+   */
+  postMessage(
+    user: FakeDiscordUser | string,
+    content: string,
+    o: { channelId?: string; embeds?: any[]; mentions?: FakeDiscordUser[] } = {},
+  ): any {
+    const u = this.resolveUser(user);
+    const channelId = o.channelId ?? this.channelId;
+    const msg = this.createMessage(channelId, { content, ...(o.embeds ? { embeds: o.embeds } : {}) }, 'create', {
+      author: apiUser(u),
+      mentions: (o.mentions ?? []).map(apiUser),
+      nonce: String(this.snowflake()),
+    });
+    this.dispatchMessageEvent('MESSAGE_CREATE', this.messageEvent(msg));
+    return clone(msg);
+  }
+
+  /** The member edits their message: stored as a revision, then MESSAGE_UPDATE (the whole message, as Discord sends it). */
+  editMessageAs(messageId: string, content: string, o: { embeds?: any[] } = {}): any {
+    const msg = this.messages.get(messageId);
+    if (!msg) throw new Error(`FakeDiscord: no stored message ${messageId}`);
+    this.editMessage(msg, { content, ...(o.embeds ? { embeds: o.embeds } : {}) }, 'channel');
+    this.dispatchMessageEvent('MESSAGE_UPDATE', this.messageEvent(msg));
+    return clone(msg);
+  }
+
+  /** The gateway form of a stored guild message: the message object and the MESSAGE_CREATE extra fields. */
+  private messageEvent(msg: any): any {
+    const guildId = this.channels.get(msg.channel_id)?.guild_id;
+    const author = this.userById(msg.author.id);
+    const { user: _u, ...member } = author
+      ? this.member(author, false, author.id === this.appId ? [] : undefined)
+      : { user: null };
+    return {
+      ...clone(msg),
+      ...(guildId ? { guild_id: guildId, ...(author ? { member } : {}) } : {}),
+    };
+  }
+
+  /**
+   * Sends a guild message event to the clients that asked for GUILD_MESSAGES. Without MESSAGE_CONTENT a client gets
+   * the message with empty content, embeds, attachments and components, except for the bot's own messages and those
+   * that mention it (Discord's rules for the privileged intent).
+   */
+  private dispatchMessageEvent(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE' | 'MESSAGE_DELETE', d: any): void {
+    for (const [ws, intents] of this.socketIntents) {
+      if ((intents & Intents.GUILD_MESSAGES) === 0) continue;
+      const readable =
+        t === 'MESSAGE_DELETE' ||
+        (intents & Intents.MESSAGE_CONTENT) !== 0 ||
+        d.author?.id === this.appId ||
+        (d.mentions ?? []).some((u: any) => u.id === this.appId);
+      this.dispatchTo(
+        ws,
+        t,
+        readable ? d : { ...d, content: '', embeds: [], attachments: [], components: [], poll: undefined },
+      );
+    }
   }
   /** Server-requested heartbeat (op 1): the client must answer with op 1 immediately. */
   requestHeartbeat(): void {

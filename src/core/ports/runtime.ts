@@ -61,6 +61,33 @@ export interface ChatNotifier {
    * SLACK_ADMIN_USER_TOKEN. False when the platform or the bot's rights do not allow it. Absent: never possible.
    */
   deleteMessage?(teamId: string, channelId: string, messageId: string): Promise<boolean>;
+  /** Discord only: the server's AutoMod rules (`/qm alerts automod`). */
+  automod?: AutoModInstaller;
+}
+
+/** A keyword AutoMod rule that blocks messages matching its patterns before they are posted (Discord). */
+export interface AutoModRule {
+  /** The rule is found again by this name, so installing twice updates it. */
+  name: string;
+  /** Rust-flavoured regular expressions (at most 10, each at most 260 characters). */
+  regexPatterns: string[];
+  /** Shown to the member whose message was blocked (at most 150 characters). */
+  blockMessage: string;
+  /** Where Discord posts an alert with the blocked message; null for none. */
+  alertChannelId: string | null;
+}
+
+export type AutoModOutcome =
+  | { ok: true; created: boolean; id: string }
+  /**
+   * `missing_permissions`: the bot lacks Manage Server (Discord's 403); `invalid`: Discord refused the rule (its
+   * field errors, in `detail`); `limit`: the server already has as many keyword rules as Discord allows.
+   */
+  | { ok: false; reason: 'missing_permissions' | 'invalid' | 'limit'; detail: string };
+
+export interface AutoModInstaller {
+  /** Creates the rule, or updates the server's rule of the same name. */
+  install(teamId: string, rule: AutoModRule): Promise<AutoModOutcome>;
 }
 
 /** Who a piece of work is for: the queue is fair between workspaces and between the users of one workspace. */
