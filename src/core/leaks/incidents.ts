@@ -32,7 +32,7 @@ import type { DirectoryModel } from '../directory-model.js';
 import { AdminApiError, type ApiKey, type Workspace } from '../ports/admin-api.js';
 import type { IncidentStatus, LeakIncident, LeakIncidentInput, LeakSighting } from '../ports/leaks.js';
 import type { Services } from '../services.js';
-import { classifySecret, findSecrets, isTokenChar, keyHint, type SecretKind } from './detect.js';
+import { findSecrets, isTokenChar, keyHint, type SecretKind, secretAt } from './detect.js';
 
 export const LEAKS_DEACTIVATE = 'leaks.deactivate';
 export const LEAKS_ARCHIVE = 'leaks.archive';
@@ -84,6 +84,19 @@ export async function fingerprintOf(s: Services, secret: string): Promise<string
  * a key cut short) cut to `sk-ant-…`: what may be shown of a text that held a secret.
  */
 export function redact(text: string): string {
+  // The secrets first, by their own spans (a wrapped key's second line, an emphasised key), then any other token
+  // that starts with the prefix.
+  let out = '';
+  let i = 0;
+  for (const f of findSecrets(text)) {
+    out += cutPrefixed(text.slice(i, f.index)) + f.hint;
+    i = f.index + f.length;
+  }
+  return out + cutPrefixed(text.slice(i));
+}
+
+/** Every token from `sk-ant-` on cut to `sk-ant-…` (it holds no whole secret, but may hold part of one). */
+function cutPrefixed(text: string): string {
   let out = '';
   let i = 0;
   for (;;) {
@@ -92,8 +105,7 @@ export function redact(text: string): string {
     let end = at + 'sk-ant-'.length;
     while (end < text.length && isTokenChar(text.charCodeAt(end))) end++;
     // The token the prefix belongs to may start earlier (`xsk-ant-…`): cut from the prefix on anyway.
-    const token = text.slice(at, end);
-    out += text.slice(i, at) + (classifySecret(token) ? keyHint(token) : 'sk-ant-…');
+    out += `${text.slice(i, at)}sk-ant-…`;
     i = end;
   }
 }
@@ -640,19 +652,14 @@ export interface ChatMessageHooks {
 
 /** The secrets in a text with where they are (UTF-16 offsets), from findSecrets' line and column. */
 export function locateSecrets(text: string): { kind: SecretKind; secret: string; line: string }[] {
-  const findings = findSecrets(text);
-  if (findings.length === 0) return [];
-  const lineStarts = [0];
-  for (let n = text.indexOf('\n'); n !== -1; n = text.indexOf('\n', n + 1)) lineStarts.push(n + 1);
-  return findings.map((f) => {
-    const start = lineStarts[f.line - 1]! + f.column - 1;
-    let end = start;
-    while (end < text.length && isTokenChar(text.charCodeAt(end))) end++;
-    const lineEnd = text.indexOf('\n', start);
+  return findSecrets(text).map((f) => {
+    // The finding's own span (an emphasised key without its underscores, a wrapped key joined), and its line.
+    const lineStart = text.lastIndexOf('\n', f.index - 1) + 1;
+    const lineEnd = text.indexOf('\n', f.index + f.length);
     return {
       kind: f.kind,
-      secret: text.slice(start, end),
-      line: text.slice(lineStarts[f.line - 1]!, lineEnd === -1 ? text.length : lineEnd),
+      secret: secretAt(text, f),
+      line: text.slice(lineStart, lineEnd === -1 ? text.length : lineEnd),
     };
   });
 }
