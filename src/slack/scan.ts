@@ -10,7 +10,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Dispatcher } from '../core/command/dispatch.js';
 import { SECRET_PREFIX } from '../core/leaks/detect.js';
 import { reportChatMessage } from '../core/leaks/incidents.js';
-import { type Logger, WorkRefused } from '../core/ports/runtime.js';
+import type { Logger } from '../core/ports/runtime.js';
 
 /** Text files (snippets) larger than this are not fetched: a pasted key sits in a small file. */
 export const SNIPPET_MAX_BYTES = 512 * 1024;
@@ -197,11 +197,7 @@ export function scanMessages(app: App, o: MessageScanOptions): void {
           if (outcome.secrets) logger.info({ ...where, secrets: outcome.secrets }, 'leaked key found in Slack');
         }),
       )
-      .catch((err: unknown) => {
-        if (err instanceof WorkRefused) {
-          logger.warn(where, 'a Slack message was not scanned for leaked keys: too much work waiting from its poster');
-        } else logger.error({ ...where, err }, 'scanning a Slack message for leaked keys failed');
-      });
+      .catch((err: unknown) => logger.error({ ...where, err }, 'scanning a Slack message for leaked keys failed'));
   });
 }
 

@@ -144,6 +144,24 @@ describe('Slack leaks, alerts in the security channel, no admin user token', () 
     expect(cardsNaming(t, SECURITY, k)).toHaveLength(1);
   });
 
+  it('a flood of messages from one poster is scanned late rather than dropped: every sighting is counted', async () => {
+    const k = keys[0]!;
+    const [incident] = (await incidents(t)).filter((i) => i.hint === k.partial_key_hint);
+    const before = incident!.sightingCount;
+    // More at once than the work queue takes waiting from one user (20): the rest wait for room.
+    await Promise.all(
+      Array.from({ length: 30 }, (_, n) =>
+        t.slack.say(t.url, { user: 'UBOB', channel: 'C0RANDOM', text: `try ${n}: ${secrets[0]}` }),
+      ),
+    );
+    const all = await waitFor(async () => {
+      const now = (await t.qm.store.leaks.get(incident!.id))!.sightingCount;
+      return now >= before + 30 ? now : undefined;
+    }, 30_000);
+    expect(all).toBe(before + 30);
+    expect(t.logs.join('\n')).not.toContain('was not scanned');
+  }, 60_000);
+
   it('an edited message is caught', async () => {
     const k = keys[1]!;
     const m = await t.slack.say(t.url, { user: 'UBOB', channel: 'C0GENERAL', text: 'the key is coming' });

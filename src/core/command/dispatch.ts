@@ -134,11 +134,24 @@ export class Dispatcher {
 
   /**
    * Work an adapter took in without a command (a chat message to scan for leaked keys): run on the same queue,
-   * after the acknowledgement, with the services; shutdown waits for it like any command. Rejects with WorkRefused
-   * when the owner already has too much waiting.
+   * after the acknowledgement, with the services; shutdown waits for it like any command. It is never dropped:
+   * while its owner already has too much waiting it waits for room (backing off), so a flood of messages is scanned
+   * late rather than not at all, and never crowds out anyone's commands.
    */
-  background<T>(owner: WorkOwner, work: (services: Services) => Promise<T>): Promise<T> {
-    return this.track(owner, () => work(this.deps.services));
+  async background<T>(owner: WorkOwner, work: (services: Services) => Promise<T>): Promise<T> {
+    this.unfinished++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.deps.queue.run(owner, () => work(this.deps.services));
+        } catch (err) {
+          if (!(err instanceof WorkRefused)) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
+        }
+      }
+    } finally {
+      if (--this.unfinished === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
   }
 
   get registry(): CommandRegistry {
