@@ -19,10 +19,20 @@ describe('README', () => {
     expect(readme).toContain(`"${sim.state.orgName}": ${sim.state.summary()})`);
   });
 
-  it('does not announce leak alerts as working', () => {
-    for (const sentence of readme.split(/(?<=[.!?])\s/)) {
-      if (/leak alert/i.test(sentence)) expect(sentence).toMatch(/not available yet|reserved/);
-    }
+  it('tells what leak scanning needs: the Slack scopes and events, the Discord intent, the webhooks', () => {
+    for (const needed of [
+      'channels:history',
+      'groups:history',
+      'message.channels',
+      'DISCORD_MESSAGE_CONTENT',
+      'Message Content',
+      'Manage Messages',
+      'SLACK_ADMIN_USER_TOKEN',
+      'GITHUB_WEBHOOK_SECRET',
+      'LEAK_WEBHOOK_TOKEN',
+      'pre-commit',
+    ])
+      expect(readme).toContain(needed);
   });
 
   it('describes the digest the command line prints, and what is estimated', () => {
