@@ -269,7 +269,11 @@ async function cardTargets(s: Services, r: Pick<SecretReport, 'chat'>): Promise<
   return [];
 }
 
-async function postCard(
+/**
+ * Posts a new incident's card: to the policy's `leaks.channels` (for the connected platforms), else, for a chat
+ * sighting, where it was seen; the first post is stored as the incident's card. False when nothing was posted.
+ */
+export async function postCard(
   s: Services,
   incident: LeakIncident,
   r: Pick<SecretReport, 'chat'>,

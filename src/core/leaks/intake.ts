@@ -34,13 +34,13 @@
  *    changes nothing.
  * The answers never repeat a secret, nor anything else from a finding: counts and incident ids only.
  */
-import type { LeakIncident, LeakSighting } from '../ports/leaks.js';
+import type { LeakSighting } from '../ports/leaks.js';
 import type { Services } from '../services.js';
 import { classifySecret, isTokenChar, SECRET_PREFIX, type SecretKind } from './detect.js';
 import {
   FINGERPRINT_SECRET,
   GITHUB_ALERT_FINGERPRINT,
-  incidentCard,
+  postCard,
   type ReportOutcome,
   refreshCard,
   reportSecret,
@@ -213,58 +213,9 @@ async function reportGithubAlert(
     },
     a.sighting,
   );
-  if (out.created) await postAlertCard(s, out.incident);
+  if (out.created) await postCard(s, out.incident, {}, null);
   else if (!out.duplicate && out.incident.card) await refreshCard(s, out.incident.id);
   return out;
-}
-
-async function postAlertCard(s: Services, incident: LeakIncident): Promise<void> {
-  const log = s.logger.child({ webhook: 'github', incident: incident.id });
-  const targets = await leakChannelTargets(s);
-  if (!targets.length) {
-    log.warn(
-      {},
-      'GitHub reported a leaked Anthropic key; the incident is recorded, but there is no channel to alert: set leaks.channels in the policy',
-    );
-    return;
-  }
-  const card = await incidentCard(s, incident);
-  let stored = false;
-  for (const t of targets) {
-    try {
-      const ref = await s.notifiers[t.platform]!.post(t.teamId, t.channelId, card);
-      if (!stored) {
-        stored = true;
-        await s.store.leaks.setCard(incident.id, { platform: t.platform, teamId: t.teamId, ...ref });
-      }
-    } catch (err) {
-      log.error({ err, platform: t.platform, channel: t.channelId }, 'posting a GitHub leak alert failed');
-    }
-  }
-}
-
-interface Target {
-  platform: 'slack' | 'discord';
-  teamId: string;
-  channelId: string;
-}
-
-/**
- * The policy's `leaks.channels` on the connected platforms. A policy channel has no team: it is posted with the
- * team of the first budget or digest subscription on that platform, else '' (a single-workspace Slack bot token
- * and Discord ignore it), as reportSecret does.
- */
-async function leakChannelTargets(s: Services): Promise<Target[]> {
-  const channels = s.policy.leakChannels;
-  const connected = (['slack', 'discord'] as const).filter((p) => s.notifiers[p] && channels[p]);
-  if (!connected.length) return [];
-  const [budgets, subscriptions] = await Promise.all([s.store.limits.listBudgets(), s.store.digests.list()]);
-  const known = [...budgets, ...subscriptions];
-  return connected.map((p) => ({
-    platform: p,
-    teamId: known.find((x) => x.platform === p)?.teamId ?? '',
-    channelId: channels[p]!,
-  }));
 }
 
 // ---- gitleaks / trufflehog
