@@ -49,6 +49,8 @@ export const GITHUB_ALERT_FINGERPRINT = 'github-alert:';
 
 /** How long a joining sighting leaves the alert card to the sighting that opened the incident (it may be posting). */
 const CARD_GRACE_MS = 60_000;
+/** How long a Deactivate / Archive card follows its request's retries before it stops waiting for the outcome. */
+const FOLLOW_REQUEST_MS = 15 * 60_000;
 /** The longest excerpt shown on a card. */
 const EXCERPT_MAX = 240;
 
@@ -544,20 +546,30 @@ function keyAction(kind: 'key.disable' | 'key.archive', to: IncidentStatus, from
       card: await incidentCard(s, now, { note }),
       afterRender: () => {
         engine.kick();
-        // Once it ran, the card shows the key's live status (or the failure, with the request's outcome).
-        void engine
-          .idle()
-          .then(async () => {
+        // Once it ran, the card shows the key's live status (or the failure, with the request's outcome). A first
+        // attempt that failed is retried from the outbox later: follow the request until it is done or failed, so
+        // the card never keeps the status it had before (`active`).
+        void (async () => {
+          const started = Date.now();
+          for (;;) {
+            await engine.idle();
             const done = await s.store.approvals.get(request.id);
-            const outcome =
-              done?.status === 'done'
-                ? `${verb} done (request ${md.code(request.id)}, by ${md.escape(request.requester.email)}).`
-                : done?.status === 'failed'
-                  ? `⚠️ ${verb} failed (request ${md.code(request.id)}): see ${md.code('/qm requests list all')}.`
-                  : note;
-            await refreshCard(s, i.id, { note: outcome });
-          })
-          .catch((err) => s.logger.warn({ err, incident: i.id }, 'updating a leak alert card failed'));
+            const waiting = done?.status === 'approved' || done?.status === 'executing';
+            if (!done || !waiting || Date.now() - started > FOLLOW_REQUEST_MS) {
+              const outcome =
+                done?.status === 'done'
+                  ? `${verb} done (request ${md.code(request.id)}, by ${md.escape(request.requester.email)}).`
+                  : done?.status === 'failed'
+                    ? `⚠️ ${verb} failed (request ${md.code(request.id)}): see ${md.code('/qm requests list all')}.`
+                    : note;
+              await refreshCard(s, i.id, { note: outcome });
+              return;
+            }
+            // A retry is scheduled (executeAfter), or another runner holds it: wait, then for the runner again.
+            const wait = done.executeAfter ? done.executeAfter.getTime() - s.clock.now().getTime() : 0;
+            await new Promise((r) => setTimeout(r, Math.min(60_000, Math.max(200, wait + 50))).unref());
+          }
+        })().catch((err) => s.logger.warn({ err, incident: i.id }, 'updating a leak alert card failed'));
       },
     };
   };
