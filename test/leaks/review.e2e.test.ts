@@ -4,7 +4,7 @@
  * unprivileged people learn nothing from /qm incidents or the buttons; Socket Mode's debug logging never carries a
  * key; webhooks refuse what they should. Both databases.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportSecret } from '../../src/core/leaks/incidents.js';
 import { APP_TOKEN, type FakeSlackMessage, visibleText, waitFor } from '../fakes/slack.js';
@@ -98,6 +98,33 @@ describe('review: card status after a retried Deactivate; what the unprivileged 
     expect(done).toContain('Deactivate done');
     expect(done).toContain('`inactive`');
     expect(done).not.toMatch(/Key status\W+`active`/);
+  }, 60_000);
+});
+
+describe('review: unknown keys do not each refresh the directory', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ policy: ['version: 1', 'leaks:', `  channels: { slack: ${SEC} }`, ''].join('\n') });
+    await t.qm.services.directory.sync();
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a message of many made-up keys (any channel member can post one) refreshes the directory at most 3 times a minute', async () => {
+    const made = Array.from(
+      { length: 10 },
+      () => `sk-ant-api03-${randomBytes(80).toString('base64url').slice(0, 93)}AA`,
+    );
+    const listings = () =>
+      t.sim.requests.filter((r) => r.method === 'GET' && r.path === '/v1/organizations/api_keys').length;
+    const before = listings();
+    await t.slack.say(t.url, { user: 'UBOB', channel: 'C0GENERAL', text: made.join('\n') });
+    // Each made-up key is an incident of its own ("no key of this organization").
+    await waitFor(async () => ((await t.qm.store.leaks.list({ limit: 50 })).total >= 10 ? true : undefined), 20_000);
+    // The first unknown keys refresh the directory (a key made since the last sync); the rest wait for those.
+    expect(listings() - before).toBeGreaterThanOrEqual(1);
+    expect(listings() - before).toBeLessThanOrEqual(3);
   }, 60_000);
 });
 

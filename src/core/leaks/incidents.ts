@@ -148,16 +148,30 @@ function byHint(d: DirectoryModel, hint: string): ApiKey | null {
   return matches.find((k) => k.status === 'active') ?? matches[0] ?? null;
 }
 
+/** The last directory refresh a leaked key's miss made, per directory (./resolveKey). */
+const leakRefreshes = new WeakMap<object, { at: number; promise: Promise<void> }[]>();
+const REFRESH_WINDOW_MS = 60_000;
+const REFRESH_BURST = 3;
+
 async function resolveKey(s: Services, kind: SecretKind, hint: string): Promise<Resolution> {
   if (kind !== 'anthropic_api_key') return { key: null, why: NO_KEY_WHY[kind] };
   const found = byHint(await s.directory.read(), hint);
   if (found) return { key: found, why: null };
-  // A key made since the last sync: refresh once and look again.
-  try {
-    await s.directory.sync();
-  } catch (err) {
-    s.logger.warn({ err, hint }, 'directory refresh for a leaked key failed');
+  // A key made since the last sync: refresh once and look again. At most REFRESH_BURST refreshes a minute (later
+  // misses wait for the last one): anyone in a channel can post any number of made-up keys, and each would
+  // otherwise list the whole directory from the Admin API.
+  const now = s.clock.now().getTime();
+  const recent = (leakRefreshes.get(s.directory) ?? []).filter((r) => now - r.at < REFRESH_WINDOW_MS);
+  let refresh = recent.at(-1)?.promise;
+  if (recent.length < REFRESH_BURST) {
+    refresh = s.directory.sync().then(
+      () => undefined,
+      (err) => s.logger.warn({ err, hint }, 'directory refresh for a leaked key failed'),
+    );
+    recent.push({ at: now, promise: refresh });
   }
+  leakRefreshes.set(s.directory, recent);
+  await refresh;
   const again = byHint(await s.directory.read(), hint);
   return again ? { key: again, why: null } : { key: null, why: NO_KEY_WHY[kind] };
 }
