@@ -50,6 +50,30 @@ describe('review: card status after a retried Deactivate; what the unprivileged 
     await t?.close();
   });
 
+  it('an excerpt shows no long part of a second key the detector does not take (URL-encoded, split, look-alike)', async () => {
+    const key = t.sim.state.apiKeys.find((k) => k.status === 'active' && k.name !== 'prod-chat' && k.partial_key_hint)!;
+    const other = () => `sk-ant-api03-${randomBytes(80).toString('base64url').slice(0, 93)}AA`;
+    const [encoded, split, lookalike] = [other(), other(), other()];
+    const text = [
+      `ANTHROPIC_API_KEY=${demoSecret(key.id)}`,
+      `https://example.com/?k=${encodeURIComponent(encoded).replace(/-/g, '%2D')}`,
+      `${split.slice(0, 30)} ${split.slice(30)}`,
+      `\u0455${lookalike.slice(1)}`,
+    ].join(' ');
+    await t.slack.say(t.url, { user: 'UBOB', channel: 'C0GENERAL', text });
+    const alert = await waitFor(
+      () => [...t.slack.messages.values()].find((m) => m.channel === SEC && visibleText(m).includes(key.name)),
+      10_000,
+    );
+    const shown = visibleText(alert);
+    expect(shown).toContain('Excerpt (redacted)');
+    expect(shown).toContain(key.partial_key_hint!);
+    for (const k of [encoded, split, lookalike]) {
+      // Not even a quarter of the key's secret part.
+      for (let i = 13; i + 24 <= k.length; i += 6) expect(shown).not.toContain(k.slice(i, i + 24));
+    }
+  }, 60_000);
+
   it('a user (role user) is refused /qm incidents list and close, and the refusal names no key or incident', async () => {
     const list = await t.slack.command(t.url, 'incidents list all', 'UDAVE');
     const listed = visibleText(list.reply);

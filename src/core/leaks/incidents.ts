@@ -112,9 +112,19 @@ function cutPrefixed(text: string): string {
   }
 }
 
+/**
+ * A run of key characters (and `%`, for URL-encoding) this long is shown cut: on the line of a key the detector
+ * took there may be another it does not take (URL-encoded, split by a space, a look-alike prefix), and the card
+ * must not show most of it. A hint (`sk-ant-api03-R2D...igAA`) has no run this long.
+ */
+const OPAQUE_RUN = /[A-Za-z0-9_%-]{24,}/g;
+
 function excerptOf(raw: string | null | undefined): string | null {
   if (!raw) return null;
-  const one = redact(raw).replace(/\s+/g, ' ').trim();
+  const one = redact(raw)
+    .replace(OPAQUE_RUN, (run) => `${run.slice(0, 4)}…`)
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!one) return null;
   return one.length > EXCERPT_MAX ? `${one.slice(0, EXCERPT_MAX - 1)}…` : one;
 }
