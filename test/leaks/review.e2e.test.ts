@@ -238,3 +238,40 @@ describe('review: webhooks', () => {
     expect((await post(sign(body))).status).toBe(200);
   });
 });
+
+describe('review: Discord scanning runs on the dispatcher queue', () => {
+  it('a scan in flight when Quartermaster shuts down finishes: its alert is posted', async () => {
+    const t = await startTestApp({
+      discord: true,
+      env: { DISCORD_MESSAGE_CONTENT: '1' },
+      policy: 'version: 1\nleaks:\n  channels:\n    discord: "1400000000000000200"\n',
+    });
+    let closed = false;
+    try {
+      const d = t.discord!;
+      await t.qm.services.directory.sync();
+      // A key of no one here: the directory is refreshed, and that refresh is slow.
+      const secret = `sk-ant-api03-${randomBytes(80).toString('base64url').slice(0, 93)}AA`;
+      t.sim.faults.inject({ status: 0, delayMs: 1500, method: 'GET', path: '/v1/organizations/api_keys' });
+      const before = t.sim.requests.length;
+      d.postMessage('bob', `the key: ${secret}`);
+      await waitFor(
+        () => t.sim.requests.slice(before).some((r) => r.path === '/v1/organizations/api_keys') || undefined,
+        10_000,
+      );
+      await t.qm.close();
+      closed = true;
+      const alerts = [...d.messages.values()].filter(
+        (m) => m.channel_id === '1400000000000000200' && m.author.id === d.appId,
+      );
+      expect(alerts).toHaveLength(1);
+      expect(t.logs.join('\n')).not.toMatch(/discord message scan failed/);
+    } finally {
+      if (!closed) await t.close();
+      else {
+        await t.discord?.stop();
+        await t.sim.close();
+      }
+    }
+  }, 60_000);
+});
