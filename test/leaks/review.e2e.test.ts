@@ -153,6 +153,33 @@ describe('review: unknown keys do not each refresh the directory', () => {
   }, 60_000);
 });
 
+describe('review: one message of many keys', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ policy: ['version: 1', 'leaks:', `  channels: { slack: ${SEC} }`, ''].join('\n') });
+    await t.qm.services.directory.sync();
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('opens at most 25 incidents (25 cards), and the poster is told about the rest', async () => {
+    const made = Array.from(
+      { length: 40 },
+      () => `sk-ant-api03-${randomBytes(80).toString('base64url').slice(0, 93)}AA`,
+    );
+    await t.slack.say(t.url, { user: 'UBOB', channel: 'C0GENERAL', text: made.join('\n') });
+    const dm = await waitFor(
+      () => [...t.slack.messages.values()].find((m) => m.channel === 'DUBOB' && /secret/i.test(visibleText(m))),
+      20_000,
+    );
+    const cards = [...t.slack.messages.values()].filter((m) => m.channel === SEC);
+    expect(cards).toHaveLength(25);
+    expect((await t.qm.store.leaks.list({ limit: 100 })).total).toBe(25);
+    expect(visibleText(dm)).toMatch(/15 more/);
+  }, 60_000);
+});
+
 describe('review: Socket Mode never logs a key', () => {
   let t: TestApp;
   beforeAll(async () => {

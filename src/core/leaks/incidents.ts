@@ -51,6 +51,8 @@ export const GITHUB_ALERT_FINGERPRINT = 'github-alert:';
 const CARD_GRACE_MS = 60_000;
 /** How long a Deactivate / Archive card follows its request's retries before it stops waiting for the outcome. */
 const FOLLOW_REQUEST_MS = 15 * 60_000;
+/** The most secrets of one chat message that are reported (an incident and a card each); the rest are counted. */
+export const MAX_SECRETS_PER_MESSAGE = 25;
 /** The longest excerpt shown on a card. */
 const EXCERPT_MAX = 240;
 
@@ -715,10 +717,17 @@ export async function reportChatMessage(
   const seenAt = s.clock.now();
   const incidents: ReportOutcome[] = [];
   const done = new Set<string>();
+  let unreported = 0;
   for (const f of found) {
     const fingerprint = await fingerprintOf(s, f.secret);
     if (done.has(fingerprint)) continue;
     done.add(fingerprint);
+    if (done.size > MAX_SECRETS_PER_MESSAGE) {
+      // A dump of keys (or a flood of made-up ones, which anyone can post): the first ones are alerted, the rest
+      // counted, so one message cannot fill the security channel with thousands of cards.
+      unreported++;
+      continue;
+    }
     incidents.push(
       await reportSecret(s, {
         secret: f.secret,
@@ -735,6 +744,12 @@ export async function reportChatMessage(
           seenAt,
         },
       }),
+    );
+  }
+  if (unreported) {
+    s.logger.warn(
+      { platform: m.platform, channel: m.channelId, reported: MAX_SECRETS_PER_MESSAGE, unreported },
+      'a message held more secrets than are alerted one by one',
     );
   }
   const fresh = incidents.filter((o) => !o.duplicate);
@@ -764,12 +779,15 @@ export async function reportChatMessage(
       return `• ${KIND_LABEL[i.kind]} ${md.code(i.hint)}${key}: incident ${md.code(i.id)}.${state}`;
     })
     .join('\n');
+  const more = unreported
+    ? `\n• and ${unreported} more secret${unreported === 1 ? '' : 's'}, not alerted one by one: treat every key in the message as leaked.`
+    : '';
   const removal = deleted
     ? 'Quartermaster deleted the message.'
     : `Please delete the message now: ${DELETE_HOWTO[m.platform]}. Editing it is not enough (edits keep the history).`;
   const text = [
     `⚠️ Your message in ${md.channel(m.channelId)} contained a secret. Treat it as leaked: anyone who saw the message can use it.`,
-    what,
+    what + more,
     removal,
     `Never paste keys in chat; ask for a new key with ${md.code('/qm keys request')}.`,
   ].join('\n');
