@@ -66,13 +66,25 @@ export function createDiscordGateway(o: DiscordGatewayOptions): DiscordGateway {
   });
   const services = o.scan;
   if (services) {
-    const scan = (message: Message | PartialMessage, edited: boolean) =>
-      scanMessage(services, client, o.allowedGuilds ?? null, message, edited).catch((err) =>
-        logger.error(
-          { err, guild: message.guildId, channel: message.channelId, message: message.id },
-          'discord message scan failed',
-        ),
-      );
+    // On the dispatcher's work queue, as Slack's scans: a poster's flood waits its turn instead of running all at
+    // once beside everyone's commands, and a shutdown lets a scan in flight finish.
+    const scan = (message: Message | PartialMessage, edited: boolean) => {
+      if (!message.guildId || (o.allowedGuilds && !o.allowedGuilds.includes(message.guildId))) return Promise.resolve();
+      if (!message.partial && !messageText(message).includes(SECRET_PREFIX)) return Promise.resolve();
+      const owner = {
+        platform: 'discord' as const,
+        teamId: message.guildId,
+        userId: `scan:${message.author?.id ?? ''}`,
+      };
+      return o.dispatcher
+        .background(owner, (s) => scanMessage(s, client, o.allowedGuilds ?? null, message, edited))
+        .catch((err) =>
+          logger.error(
+            { err, guild: message.guildId, channel: message.channelId, message: message.id },
+            'discord message scan failed',
+          ),
+        );
+    };
     client.on(Events.MessageCreate, (message) => void scan(message, false));
     client.on(Events.MessageUpdate, (_old, message) => void scan(message, true));
   }

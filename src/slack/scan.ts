@@ -14,6 +14,8 @@ import type { Logger } from '../core/ports/runtime.js';
 
 /** Text files (snippets) larger than this are not fetched: a pasted key sits in a small file. */
 export const SNIPPET_MAX_BYTES = 512 * 1024;
+/** How much taken text messageText searches for a piece it already has (see there). */
+const DEDUPE_MAX_CHARS = 16_384;
 /** Files read from one message at most. */
 const MAX_FILES = 10;
 
@@ -105,9 +107,15 @@ function sameFiles(a: SlackMessage, b: SlackMessage): boolean {
  */
 export function messageText(msg: SlackMessage): string {
   const pieces: string[] = [];
+  const taken = new Set<string>();
   let all = '';
   const add = (s: unknown) => {
-    if (typeof s !== 'string' || s === '' || all.includes(s)) return;
+    if (typeof s !== 'string' || s === '' || taken.has(s)) return;
+    // Whether it is part of what was taken is asked only while that is small: a message of thousands of block
+    // elements would otherwise cost a search of everything taken per element (seconds of a stalled event loop).
+    // Past that, a piece already seen is scanned twice, which reports nothing twice (one sighting per secret).
+    if (all.length <= DEDUPE_MAX_CHARS && all.includes(s)) return;
+    taken.add(s);
     pieces.push(s);
     all += `\n${s}`;
   };

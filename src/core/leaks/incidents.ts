@@ -49,6 +49,10 @@ export const GITHUB_ALERT_FINGERPRINT = 'github-alert:';
 
 /** How long a joining sighting leaves the alert card to the sighting that opened the incident (it may be posting). */
 const CARD_GRACE_MS = 60_000;
+/** How long a Deactivate / Archive card follows its request's retries before it stops waiting for the outcome. */
+const FOLLOW_REQUEST_MS = 15 * 60_000;
+/** The most secrets of one chat message that are reported (an incident and a card each); the rest are counted. */
+export const MAX_SECRETS_PER_MESSAGE = 25;
 /** The longest excerpt shown on a card. */
 const EXCERPT_MAX = 240;
 
@@ -110,9 +114,19 @@ function cutPrefixed(text: string): string {
   }
 }
 
+/**
+ * A run of key characters (and `%`, for URL-encoding) this long is shown cut: on the line of a key the detector
+ * took there may be another it does not take (URL-encoded, split by a space, a look-alike prefix), and the card
+ * must not show most of it. A hint (`sk-ant-api03-R2D...igAA`) has no run this long.
+ */
+const OPAQUE_RUN = /[A-Za-z0-9_%-]{24,}/g;
+
 function excerptOf(raw: string | null | undefined): string | null {
   if (!raw) return null;
-  const one = redact(raw).replace(/\s+/g, ' ').trim();
+  const one = redact(raw)
+    .replace(OPAQUE_RUN, (run) => `${run.slice(0, 4)}…`)
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!one) return null;
   return one.length > EXCERPT_MAX ? `${one.slice(0, EXCERPT_MAX - 1)}…` : one;
 }
@@ -146,16 +160,30 @@ function byHint(d: DirectoryModel, hint: string): ApiKey | null {
   return matches.find((k) => k.status === 'active') ?? matches[0] ?? null;
 }
 
+/** The last directory refresh a leaked key's miss made, per directory (./resolveKey). */
+const leakRefreshes = new WeakMap<object, { at: number; promise: Promise<void> }[]>();
+const REFRESH_WINDOW_MS = 60_000;
+const REFRESH_BURST = 3;
+
 async function resolveKey(s: Services, kind: SecretKind, hint: string): Promise<Resolution> {
   if (kind !== 'anthropic_api_key') return { key: null, why: NO_KEY_WHY[kind] };
   const found = byHint(await s.directory.read(), hint);
   if (found) return { key: found, why: null };
-  // A key made since the last sync: refresh once and look again.
-  try {
-    await s.directory.sync();
-  } catch (err) {
-    s.logger.warn({ err, hint }, 'directory refresh for a leaked key failed');
+  // A key made since the last sync: refresh once and look again. At most REFRESH_BURST refreshes a minute (later
+  // misses wait for the last one): anyone in a channel can post any number of made-up keys, and each would
+  // otherwise list the whole directory from the Admin API.
+  const now = s.clock.now().getTime();
+  const recent = (leakRefreshes.get(s.directory) ?? []).filter((r) => now - r.at < REFRESH_WINDOW_MS);
+  let refresh = recent.at(-1)?.promise;
+  if (recent.length < REFRESH_BURST) {
+    refresh = s.directory.sync().then(
+      () => undefined,
+      (err) => s.logger.warn({ err, hint }, 'directory refresh for a leaked key failed'),
+    );
+    recent.push({ at: now, promise: refresh });
   }
+  leakRefreshes.set(s.directory, recent);
+  await refresh;
   const again = byHint(await s.directory.read(), hint);
   return again ? { key: again, why: null } : { key: null, why: NO_KEY_WHY[kind] };
 }
@@ -548,20 +576,30 @@ function keyAction(kind: 'key.disable' | 'key.archive', to: IncidentStatus, from
       card: await incidentCard(s, now, { note }),
       afterRender: () => {
         engine.kick();
-        // Once it ran, the card shows the key's live status (or the failure, with the request's outcome).
-        void engine
-          .idle()
-          .then(async () => {
+        // Once it ran, the card shows the key's live status (or the failure, with the request's outcome). A first
+        // attempt that failed is retried from the outbox later: follow the request until it is done or failed, so
+        // the card never keeps the status it had before (`active`).
+        void (async () => {
+          const started = Date.now();
+          for (;;) {
+            await engine.idle();
             const done = await s.store.approvals.get(request.id);
-            const outcome =
-              done?.status === 'done'
-                ? `${verb} done (request ${md.code(request.id)}, by ${md.escape(request.requester.email)}).`
-                : done?.status === 'failed'
-                  ? `⚠️ ${verb} failed (request ${md.code(request.id)}): see ${md.code('/qm requests list all')}.`
-                  : note;
-            await refreshCard(s, i.id, { note: outcome });
-          })
-          .catch((err) => s.logger.warn({ err, incident: i.id }, 'updating a leak alert card failed'));
+            const waiting = done?.status === 'approved' || done?.status === 'executing';
+            if (!done || !waiting || Date.now() - started > FOLLOW_REQUEST_MS) {
+              const outcome =
+                done?.status === 'done'
+                  ? `${verb} done (request ${md.code(request.id)}, by ${md.escape(request.requester.email)}).`
+                  : done?.status === 'failed'
+                    ? `⚠️ ${verb} failed (request ${md.code(request.id)}): see ${md.code('/qm requests list all')}.`
+                    : note;
+              await refreshCard(s, i.id, { note: outcome });
+              return;
+            }
+            // A retry is scheduled (executeAfter), or another runner holds it: wait, then for the runner again.
+            const wait = done.executeAfter ? done.executeAfter.getTime() - s.clock.now().getTime() : 0;
+            await new Promise((r) => setTimeout(r, Math.min(60_000, Math.max(200, wait + 50))).unref());
+          }
+        })().catch((err) => s.logger.warn({ err, incident: i.id }, 'updating a leak alert card failed'));
       },
     };
   };
@@ -683,10 +721,17 @@ export async function reportChatMessage(
   const seenAt = s.clock.now();
   const incidents: ReportOutcome[] = [];
   const done = new Set<string>();
+  let unreported = 0;
   for (const f of found) {
     const fingerprint = await fingerprintOf(s, f.secret);
     if (done.has(fingerprint)) continue;
     done.add(fingerprint);
+    if (done.size > MAX_SECRETS_PER_MESSAGE) {
+      // A dump of keys (or a flood of made-up ones, which anyone can post): the first ones are alerted, the rest
+      // counted, so one message cannot fill the security channel with thousands of cards.
+      unreported++;
+      continue;
+    }
     incidents.push(
       await reportSecret(s, {
         secret: f.secret,
@@ -703,6 +748,12 @@ export async function reportChatMessage(
           seenAt,
         },
       }),
+    );
+  }
+  if (unreported) {
+    s.logger.warn(
+      { platform: m.platform, channel: m.channelId, reported: MAX_SECRETS_PER_MESSAGE, unreported },
+      'a message held more secrets than are alerted one by one',
     );
   }
   const fresh = incidents.filter((o) => !o.duplicate);
@@ -732,12 +783,15 @@ export async function reportChatMessage(
       return `• ${KIND_LABEL[i.kind]} ${md.code(i.hint)}${key}: incident ${md.code(i.id)}.${state}`;
     })
     .join('\n');
+  const more = unreported
+    ? `\n• and ${unreported} more secret${unreported === 1 ? '' : 's'}, not alerted one by one: treat every key in the message as leaked.`
+    : '';
   const removal = deleted
     ? 'Quartermaster deleted the message.'
     : `Please delete the message now: ${DELETE_HOWTO[m.platform]}. Editing it is not enough (edits keep the history).`;
   const text = [
     `⚠️ Your message in ${md.channel(m.channelId)} contained a secret. Treat it as leaked: anyone who saw the message can use it.`,
-    what,
+    what + more,
     removal,
     `Never paste keys in chat; ask for a new key with ${md.code('/qm keys request')}.`,
   ].join('\n');
