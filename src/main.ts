@@ -10,6 +10,7 @@ import { type AdminApiRequestInfo, createAdminApiClient } from './anthropic/clie
 import { createReportsApiClient } from './anthropic/reports.js';
 import { SIMULATOR_ADMIN_KEY } from './anthropic/simulator/demo-key.js';
 import type { Simulator } from './anthropic/simulator/index.js';
+import { createSecretVerifier } from './anthropic/verify.js';
 import { ConfigError, loadConfig, StartupConfigError } from './config/load.js';
 import { loadPolicyFile } from './config/policy-file.js';
 import { type Config, secretValues } from './config/schema.js';
@@ -244,6 +245,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       clock,
       logger,
       hasher: nodeHasher,
+      secretVerifier: createSecretVerifier({ baseUrl: target.baseURL }),
       policy,
       organization: () => {
         org ??= admin.getOrganization().catch((err) => {

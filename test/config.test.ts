@@ -210,6 +210,17 @@ describe('SLACK_ALLOWED_TEAMS', () => {
   });
 });
 
+describe('the webhook secrets', () => {
+  it('refuse a value short enough to guess, naming the variable and not the value', () => {
+    expect(problems({ GITHUB_WEBHOOK_SECRET: 'abc123', LEAK_WEBHOOK_TOKEN: 'x' })).toEqual([
+      'GITHUB_WEBHOOK_SECRET is too short: use at least 16 random characters (e.g. openssl rand -hex 32)',
+      'LEAK_WEBHOOK_TOKEN is too short: use at least 16 random characters (e.g. openssl rand -hex 32)',
+    ]);
+    const long = 'f'.repeat(16);
+    expect(loadConfig({ GITHUB_WEBHOOK_SECRET: long, LEAK_WEBHOOK_TOKEN: long }).LEAK_WEBHOOK_TOKEN).toBe(long);
+  });
+});
+
 describe('SLACK_ADMIN_USER_TOKEN', () => {
   const TOKEN = 'xoxp-1234-5678-9012-abcdefabcdef';
   it('takes a user token, and refuses anything else without echoing it', () => {

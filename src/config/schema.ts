@@ -116,8 +116,15 @@ export const configSchema = z
       })
       .default('info'),
     QM_POLICY: z.string().trim().optional(),
-    GITHUB_WEBHOOK_SECRET: optionalSecret,
-    LEAK_WEBHOOK_TOKEN: optionalSecret,
+    // Anyone who can reach the port may try them: long enough not to be guessed (never echoed in the message).
+    GITHUB_WEBHOOK_SECRET: optionalSecret.refine(
+      (v) => v === undefined || v.length >= 16,
+      'GITHUB_WEBHOOK_SECRET is too short: use at least 16 random characters (e.g. openssl rand -hex 32)',
+    ),
+    LEAK_WEBHOOK_TOKEN: optionalSecret.refine(
+      (v) => v === undefined || v.length >= 16,
+      'LEAK_WEBHOOK_TOKEN is too short: use at least 16 random characters (e.g. openssl rand -hex 32)',
+    ),
     METRICS_TOKEN: optionalSecret,
     NODE_ENV: z.string().optional(),
   })

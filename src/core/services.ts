@@ -3,7 +3,7 @@ import type { Reply } from './command/reply.js';
 import type { DirectoryService } from './directory.js';
 import type { Caller } from './identity/caller.js';
 import type { AdminApi, Organization, Workspace } from './ports/admin-api.js';
-import type { ChatNotifier, Clock, Hasher, Logger } from './ports/runtime.js';
+import type { ChatNotifier, Clock, Hasher, Logger, SecretVerifier } from './ports/runtime.js';
 import type { CronSchedule, ReportsApi } from './ports/spend.js';
 import type { ApprovalRequest, ApprovalVote, Store } from './ports/store.js';
 
@@ -18,6 +18,8 @@ export interface Services {
   logger: Logger;
   /** HMAC for leak fingerprints (node:crypto, given by src/main.ts). */
   hasher: Hasher;
+  /** Tells a working leaked API key from a fake built from its hint (absent: every verdict is `unknown`). */
+  secretVerifier?: SecretVerifier;
   /** The approval policy (quartermaster.yaml, or the built-in defaults). */
   policy: Policy;
   /** The organization behind the admin key (cached after the first call). */

@@ -382,6 +382,37 @@ describe('leak incidents with leaks.auto_deactivate and no leak channel', () => 
       expect(text).not.toMatch(KEY_SHAPED);
     }
   }, 60_000);
+
+  it('a fake rebuilt from a key’s public hint is checked with the API, and does not switch the key off', async () => {
+    const key = keyNamed('staging-backend');
+    expect(key.status).toBe('active');
+    // Anyone who can list keys sees the hint (first 16 and last 4 characters): the middle is made up.
+    const [head, tail] = key.partial_key_hint!.split('...') as [string, string];
+    const fake = `${head}${randomBytes(80).toString('base64url').slice(0, 88)}${tail}`;
+    const before = t.sim.requests.length;
+    const out = await reportChatMessage(t.qm.services, {
+      platform: 'slack',
+      teamId: 'T0QM',
+      channelId: CHAT,
+      messageId: '1700000000.000400',
+      userId: 'UBOB',
+      text: `totally the staging key: ${fake}`,
+      permalink: null,
+      edited: false,
+    });
+    // The Models API was asked with the secret itself, and refused it.
+    const asked = t.sim.requests.slice(before).filter((r) => r.path === '/v1/models');
+    expect(asked.map((r) => r.status)).toEqual([401]);
+    expect(out.incidents[0]?.incident).toMatchObject({ status: 'open', autoDeactivated: false, apiKeyId: key.id });
+    expect(key.status).toBe('active');
+    const alert = inChannel(CHAT).find((m) => visibleText(m).includes(out.incidents[0]!.incident.id))!;
+    expect(visibleText(alert)).toMatch(/does \*?\*?not\*?\*? work/);
+    expect(visibleText(alert)).not.toMatch(/set inactive at once/);
+    // Approvers can still act: the buttons are there.
+    expect(Object.keys(t.slack.buttons(alert))).toContain('Deactivate');
+    for (const text of [...t.logs, ...[...t.slack.messages.values()].map((m) => JSON.stringify(m))])
+      expect(text.includes(fake)).toBe(false);
+  }, 60_000);
 });
 
 describe('leak incidents when key.disable needs two approvals', () => {

@@ -236,14 +236,15 @@ describe('review: webhooks', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({
-      env: { GITHUB_WEBHOOK_SECRET: 'gh-secret', LEAK_WEBHOOK_TOKEN: 'leak-token-1234567890' },
+      env: { GITHUB_WEBHOOK_SECRET: 'gh-secret-0123456789abcdef', LEAK_WEBHOOK_TOKEN: 'leak-token-1234567890' },
     });
   }, 60_000);
   afterAll(async () => {
     await t?.close();
   });
 
-  const sign = (body: string) => `sha256=${createHmac('sha256', 'gh-secret').update(body).digest('hex')}`;
+  const sign = (body: string) =>
+    `sha256=${createHmac('sha256', 'gh-secret-0123456789abcdef').update(body).digest('hex')}`;
 
   it('refuses an uppercase-hex, a truncated and an empty signature; takes the exact one', async () => {
     const body = JSON.stringify({ zen: 'hi', hook_id: 1 });

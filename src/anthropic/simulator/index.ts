@@ -15,6 +15,7 @@ import {
   type SimWorkspace,
   seedDemo,
   seedLarge,
+  simulatedSecret,
 } from './state.js';
 import type { UsageRevision } from './usage.js';
 
@@ -27,7 +28,15 @@ export {
   type SimWorkspaceRateLimit,
 } from './rate-limits.js';
 export type { SimApiKey, SimInvite, SimMember, SimUser, SimWorkspace } from './state.js';
-export { keyHint, type LargeSeedOptions, SimulatorState, seedDemo, seedLarge, simId } from './state.js';
+export {
+  keyHint,
+  type LargeSeedOptions,
+  SimulatorState,
+  seedDemo,
+  seedLarge,
+  simId,
+  simulatedSecret,
+} from './state.js';
 export {
   formatCents,
   type ServiceTier,
@@ -260,6 +269,34 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const credential = apiKeyOf(req);
     if (credential === null) {
       sendError(res, requestId, 401, 'x-api-key header is required');
+      return;
+    }
+    // The Models API, as an ordinary API key sees it: what Quartermaster's leak check asks (is this key real?).
+    // The simulated org's active keys are accepted with their own secret; anything else is refused like the API.
+    if (path === '/v1/models' && method === 'GET' && !acceptedKeys.has(credential)) {
+      const key = state.apiKeys.find((k) => simulatedSecret(k) === credential);
+      if (!key || state.keyStatus(key) !== 'active') {
+        sendError(res, requestId, 401, 'invalid x-api-key');
+        return;
+      }
+      sendJson(
+        res,
+        200,
+        {
+          data: [
+            {
+              type: 'model',
+              id: 'claude-sonnet-4-5-20250929',
+              display_name: 'Claude Sonnet 4.5',
+              created_at: '2025-09-29T00:00:00Z',
+            },
+          ],
+          has_more: false,
+          first_id: 'claude-sonnet-4-5-20250929',
+          last_id: 'claude-sonnet-4-5-20250929',
+        },
+        { 'request-id': requestId },
+      );
       return;
     }
     if (!acceptedKeys.has(credential)) {

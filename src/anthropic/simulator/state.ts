@@ -81,6 +81,15 @@ function fakeSecret(label: string): string {
   return `sk-ant-api03-${body}AA`;
 }
 
+/**
+ * The secret of a simulated key (what its creator saw once in the Console): the one the simulated Models API
+ * accepts, and what a test posts as a real leak. Keys given their own hint have none.
+ */
+export function simulatedSecret(key: { id: string; partial_key_hint: string | null }): string | null {
+  const secret = fakeSecret(key.id);
+  return key.partial_key_hint === keyHint(secret) ? secret : null;
+}
+
 /** What the API shows of a key: the first 16 characters, `...`, the last 4. */
 export function keyHint(secret: string): string {
   return `${secret.slice(0, 16)}...${secret.slice(-4)}`;

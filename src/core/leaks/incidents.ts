@@ -228,7 +228,13 @@ export async function reportSecret(s: Services, r: SecretReport): Promise<Report
 
   if (recorded.created) {
     log.warn({ incident: incident.id, apiKey: incident.apiKeyId }, 'leaked secret: incident opened');
-    if (s.policy.leakAutoDeactivate && incident.apiKeyId) incident = await autoDeactivate(s, incident);
+    if (incident.apiKeyId) {
+      // Is it the key itself, or a string rebuilt from the key's public hint (which anyone who can list keys sees)?
+      // Only the first is ever deactivated automatically; approvers see the verdict either way.
+      const verdict = (await s.secretVerifier?.verify(r.secret).catch(() => 'unknown' as const)) ?? 'unknown';
+      verdicts.set(incident.id, verdict);
+      if (s.policy.leakAutoDeactivate && verdict !== 'invalid') incident = await autoDeactivate(s, incident);
+    }
     const posted = await postCard(s, incident, r, excerpt);
     if (posted) {
       // Sightings that joined while the card was being posted: show their count.
@@ -270,6 +276,16 @@ async function autoDeactivate(s: Services, incident: LeakIncident): Promise<Leak
 
 /** Why an auto-deactivation failed, for the card (this process only; the log has it too). */
 const autoFailures = new Map<string, string>();
+
+/** What the API said of each new incident's secret (this process only: the card shows it while it is open). */
+const verdicts = new Map<string, 'valid' | 'invalid' | 'unknown'>();
+
+const VERDICT_TEXT = {
+  valid: '✅ Checked with the API: this secret is a working key.',
+  invalid:
+    '⚠️ Checked with the API: this secret does **not** work. It may be a revoked key, or a fake built from the key’s public hint; it was not deactivated automatically.',
+  unknown: null,
+} as const;
 
 // ---- where the card goes
 
@@ -464,6 +480,8 @@ export async function incidentCard(
     { type: 'fields', fields },
   ];
   if (o.excerpt) blocks.push({ type: 'text', text: `Excerpt (redacted): ${md.code(o.excerpt)}` });
+  const verdict = VERDICT_TEXT[verdicts.get(i.id) ?? 'unknown'];
+  if (verdict && i.status === 'open') blocks.push({ type: 'text', text: verdict });
   const failed = autoFailures.get(i.id);
   if (failed && i.status === 'open')
     blocks.push({ type: 'text', text: `⚠️ Setting the key inactive by policy failed: ${md.escape(failed)}` });

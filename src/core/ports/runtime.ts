@@ -13,6 +13,15 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/**
+ * Whether a found secret is a working Anthropic API key: src/anthropic/verify.ts asks the Models API with it (one
+ * request, as GitHub's validity checks do). `invalid` when the API refuses it (a string rebuilt from a key's public
+ * hint, a revoked or inactive key); `unknown` when it could not tell (network, 5xx, no verifier).
+ */
+export interface SecretVerifier {
+  verify(secret: string): Promise<'valid' | 'invalid' | 'unknown'>;
+}
+
 /** Keyed hashing for the core (src/main.ts gives it node:crypto): leak fingerprints never hold the secret. */
 export interface Hasher {
   /** Hex HMAC-SHA256 of `data` under `key`. */
