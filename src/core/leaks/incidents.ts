@@ -481,7 +481,7 @@ export async function incidentCard(
   ];
   if (o.excerpt) blocks.push({ type: 'text', text: `Excerpt (redacted): ${md.code(o.excerpt)}` });
   const verdict = VERDICT_TEXT[verdicts.get(i.id) ?? 'unknown'];
-  if (verdict && i.status === 'open') blocks.push({ type: 'text', text: verdict });
+  if (verdict && (i.status === 'open' || i.status === 'deactivated')) blocks.push({ type: 'text', text: verdict });
   const failed = autoFailures.get(i.id);
   if (failed && i.status === 'open')
     blocks.push({ type: 'text', text: `⚠️ Setting the key inactive by policy failed: ${md.escape(failed)}` });
