@@ -38,6 +38,10 @@ import { createHttpServer, type Handler, json, listen } from './http/server.js';
 import { mountWebhooks } from './http/webhooks.js';
 import { installLastResort } from './log/last-resort.js';
 import { createLogger } from './log/logger.js';
+import { mountPlayground, PlaygroundClock } from './playground/http.js';
+import { PlaygroundHub } from './playground/hub.js';
+import { linkPlaygroundMembers, PLAYGROUND_TEAM } from './playground/members.js';
+import { packageVersion, statusPage } from './playground/page.js';
 import { FairQueue } from './runtime/fair-queue.js';
 import { nodeHasher } from './runtime/hasher.js';
 import { nodeCronSchedule } from './scheduler/cron.js';
@@ -163,6 +167,8 @@ export interface Core {
   services: Services;
   /** The in-process simulated organization, when no admin key is configured. */
   simulator: Simulator | null;
+  /** The simulated organization's clock, which the playground moves forward; null otherwise. */
+  playgroundClock: PlaygroundClock | null;
   close(): Promise<void>;
 }
 
@@ -196,7 +202,8 @@ export function loadStartupConfiguration(env: Record<string, string | undefined>
 export async function buildCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
   const env = opts.env ?? process.env;
   const policy = opts.policy ?? loadPolicyFile(config.QM_POLICY);
-  const clock = opts.clock ?? systemClock;
+  let clock = opts.clock ?? systemClock;
+  let playgroundClock: PlaygroundClock | null = null;
   const logger = createLogger({
     level: opts.logLevel ?? config.LOG_LEVEL,
     destination: opts.logDestination,
@@ -219,7 +226,11 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
     let target = adminApiTarget(config);
     if (!target) {
       const { startSimulator } = await import('./anthropic/simulator/index.js');
-      simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
+      // One clock for the bot and its simulated organization, so the playground can move both forward.
+      const base = clock;
+      playgroundClock = new PlaygroundClock(() => base.now());
+      clock = playgroundClock;
+      simulator = await startSimulator({ port: 0, host: '127.0.0.1', now: playgroundClock.now });
       cleanups.push(() => simulator!.close());
       target = { baseURL: simulator.url, adminKey: simulator.adminKey };
     } else if (!config.ANTHROPIC_ADMIN_KEY) {
@@ -299,7 +310,7 @@ export async function buildCore(config: Config, opts: CoreOptions = {}): Promise
       });
     }
 
-    return { config, logger, store, admin, services, simulator, close };
+    return { config, logger, store, admin, services, simulator, playgroundClock, close };
   } catch (err) {
     await close();
     throw err;
@@ -348,6 +359,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     const discord = await connectDiscord(ctx, checks.discord);
     await mountDiscordInteractions(ctx, discord?.gateway ?? null);
     mountWebhooks(routes, services, config);
+    await mountHome(ctx);
     startBackgroundWork(services, logger, life, opts.scheduler !== false);
     const { url, port } = await serveHttp(
       config,
@@ -756,6 +768,48 @@ async function mountDiscordInteractions(ctx: ChatContext, gateway: DiscordGatewa
   );
 }
 
+/**
+ * `/`: the playground with the built-in simulated organization (anyone may act as anyone there, so it exists only
+ * then); a plain status page with a real organization, where the playground routes do not exist at all.
+ */
+async function mountHome(ctx: ChatContext): Promise<void> {
+  const { core, routes, dispatcher, life, config } = ctx;
+  if (core.simulator) {
+    const hub = new PlaygroundHub(() => core.services.clock.now());
+    core.services.notifiers.playground = hub.notifier();
+    life.onClose(async () => hub.close());
+    const linked = await linkPlaygroundMembers(core.services).catch((err) => {
+      core.logger.warn({ err, team: PLAYGROUND_TEAM }, 'playground members could not be linked');
+      return [];
+    });
+    core.logger.debug({ linked }, 'playground members linked');
+    mountPlayground(routes, {
+      dispatcher,
+      services: core.services,
+      hub,
+      simulator: core.simulator,
+      clock: core.playgroundClock,
+    });
+    return;
+  }
+  const page = statusPage({
+    version: packageVersion(),
+    adminApi: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
+    database: config.DATABASE_URL.startsWith('file:') ? 'SQLite' : 'PostgreSQL',
+    slack:
+      config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_SECRET
+        ? config.SLACK_APP_TOKEN
+          ? 'Socket Mode'
+          : `HTTP (/slack/events)`
+        : 'not configured',
+    discord: config.DISCORD_TOKEN ? 'gateway' : config.DISCORD_PUBLIC_KEY ? 'HTTP interactions' : 'not configured',
+  });
+  routes.set('GET /', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(page);
+  });
+}
+
 /** Scheduled jobs, and the requests approved before a restart (or left mid-execution by a crash). */
 function startBackgroundWork(services: Services, logger: Logger, life: Lifetime, scheduler: boolean): void {
   if (scheduler) {
@@ -810,6 +864,9 @@ function guidance(
   const lines = [`Quartermaster is running on ${url} (health: ${url}/healthz, readiness: ${url}/readyz).`];
   lines.push(`Database: ${config.DATABASE_URL.startsWith('file:') ? config.DATABASE_URL : 'PostgreSQL'}`);
   if (simulator) {
+    lines.push(
+      `Playground: ${url}/ (try every /qm command and approval in a browser, as any member of the simulated organization).`,
+    );
     lines.push(
       `Anthropic: the built-in SIMULATED organization "${simulator.state.orgName}" (${simulator.state.summary()}) at ${simulator.url}. Set ANTHROPIC_ADMIN_KEY to manage your real organization.`,
     );

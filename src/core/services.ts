@@ -5,7 +5,7 @@ import type { Caller } from './identity/caller.js';
 import type { AdminApi, Organization, Workspace } from './ports/admin-api.js';
 import type { ChatNotifier, Clock, Hasher, Logger, SecretVerifier } from './ports/runtime.js';
 import type { CronSchedule, ReportsApi } from './ports/spend.js';
-import type { ApprovalRequest, ApprovalVote, Store } from './ports/store.js';
+import type { ApprovalRequest, ApprovalVote, Platform, Store } from './ports/store.js';
 
 /** What command handlers may use. Built once in src/main.ts. */
 export interface Services {
@@ -25,7 +25,7 @@ export interface Services {
   /** The organization behind the admin key (cached after the first call). */
   organization(): Promise<Organization>;
   /** Posting and editing outside an interaction, per connected platform. */
-  notifiers: Partial<Record<'slack' | 'discord', ChatNotifier>>;
+  notifiers: Partial<Record<Platform, ChatNotifier>>;
   /** Files, decides and carries out requests (set once the services exist: it uses them). */
   approvals: Approvals;
   /** Settings the operator chose that commands need to word their answers. */

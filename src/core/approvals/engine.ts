@@ -123,7 +123,8 @@ export class ApprovalEngine implements Approvals {
       });
     }
     const card = await this.card(request, []);
-    const target = policy.channels[caller.platform];
+    // The playground has one channel: its cards stay where the command was typed.
+    const target = caller.platform === 'playground' ? undefined : policy.channels[caller.platform];
     const notifier = s.notifiers[caller.platform];
     if (target && target !== input.channelId && notifier) {
       try {

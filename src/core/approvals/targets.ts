@@ -9,6 +9,7 @@ import type { Caller } from '../identity/caller.js';
 import { roleNeededFor } from '../identity/permissions.js';
 import { canSeeKey, seesAllKeys, seesAllMembers } from '../identity/visibility.js';
 import type { ApiKey, OrgUser, Workspace } from '../ports/admin-api.js';
+import type { Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
 
 /**
@@ -20,7 +21,7 @@ export async function resolveMember(
   s: Services,
   who: string,
   caller: Caller,
-  where: { platform: 'slack' | 'discord'; teamId: string },
+  where: { platform: Platform; teamId: string },
 ): Promise<OrgUser> {
   const mention =
     /^<@!?([A-Z0-9]+)(?:\|[^>]*)?>$/i.exec(who.trim())?.[1] ??

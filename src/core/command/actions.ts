@@ -4,6 +4,7 @@
  * handler re-reads the subject's current state. Nothing in the click payload is trusted.
  */
 import type { Caller } from '../identity/caller.js';
+import type { Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
 import type { Reply } from './reply.js';
 
@@ -12,7 +13,7 @@ export interface ActionContext {
   services: Services;
   subjectId: string;
   choice: string;
-  platform: 'slack' | 'discord';
+  platform: Platform;
   teamId: string;
   /** The message the button is on (its card), when the platform says. */
   messageId: string | null;

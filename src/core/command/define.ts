@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Caller } from '../identity/caller.js';
 import type { Permission } from '../identity/permissions.js';
+import type { Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
 import { describeOptions, type OptionSpec } from './options.js';
 import type { Reply } from './reply.js';
@@ -18,7 +19,7 @@ import type { Reply } from './reply.js';
 export type Access = 'public' | 'member' | Permission;
 
 export interface InvocationInfo {
-  platform: 'slack' | 'discord';
+  platform: Platform;
   teamId: string;
   userId: string;
   channelId: string | null;

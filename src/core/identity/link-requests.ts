@@ -113,7 +113,7 @@ export async function requestLink(
     );
   }
   const request = filed.filed;
-  const target = policy.channels[platform];
+  const target = platform === 'playground' ? undefined : policy.channels[platform];
   const notifier = services.notifiers[platform];
   if (target && target !== requester.channelId && notifier) {
     try {

@@ -176,7 +176,7 @@ export class IdentityResolver {
 }
 
 function label(platform: Platform): string {
-  return platform === 'slack' ? 'Slack' : 'Discord';
+  return platform === 'slack' ? 'Slack' : platform === 'discord' ? 'Discord' : 'Playground';
 }
 
 function refusalFor(kind: string, platform: Platform): string | null {

@@ -319,7 +319,7 @@ interface Target {
 }
 
 async function alertTargets(s: Services, workspaceName: string | null): Promise<Target[]> {
-  const connected = (['slack', 'discord'] as const).filter((p) => s.notifiers[p]);
+  const connected = (['slack', 'discord', 'playground'] as const).filter((p) => s.notifiers[p]);
   const [budgets, subscriptions] = await Promise.all([s.store.limits.listBudgets(), s.store.digests.list()]);
   const known = [...budgets, ...subscriptions].map((x) => ({
     platform: x.platform,
@@ -329,7 +329,9 @@ async function alertTargets(s: Services, workspaceName: string | null): Promise<
   // A policy channel has no team: that of a budget or subscription on the platform, else '' (see the top).
   const teamOf = (p: Platform) => known.find((x) => x.platform === p)?.teamId ?? '';
   const fromPolicy = (channels: { slack?: string; discord?: string }) =>
-    connected.flatMap((p) => (channels[p] ? [{ platform: p, teamId: teamOf(p), channelId: channels[p]! }] : []));
+    connected.flatMap((p) =>
+      p !== 'playground' && channels[p] ? [{ platform: p, teamId: teamOf(p), channelId: channels[p]! }] : [],
+    );
   const spend = fromPolicy(s.policy.spendChannels);
   if (spend.length) return spend;
   const disable = fromPolicy(s.policy.resolve('key.disable', workspaceName).channels);

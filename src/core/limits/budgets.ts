@@ -7,6 +7,7 @@
 import { md } from '../command/reply.js';
 import { DomainError } from '../errors.js';
 import type { Budget, BudgetInput, BudgetPeriod, BudgetReenable, BudgetScope } from '../ports/limits.js';
+import type { Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
 import { formatUsd, NANOS_PER_USD, type Nanos, parseUsd } from '../spend/money.js';
 
@@ -82,12 +83,12 @@ export function parseThresholds(
  * The channel alerts go to: a channel id, or a channel mention as the platform writes it (Slack `<#C123|name>` or
  * `<#C123>`, Discord `<#123>`). Null: none given (the channel where the command was typed).
  */
-export function parseChannel(text: string | undefined, platform: 'slack' | 'discord'): string | null {
+export function parseChannel(text: string | undefined, platform: Platform): string | null {
   if (text === undefined || text.trim() === '') return null;
   const t = text.trim();
   const id = /^<#([A-Z0-9]+)(?:\|[^>]*)?>$/i.exec(t)?.[1] ?? t;
-  if (platform === 'slack' ? /^[CGD][A-Z0-9]{2,}$/.test(id) : /^\d{15,21}$/.test(id)) return id;
-  const like = platform === 'slack' ? `#channel (or its id, like ${md.code('C0123ABCD')})` : '#channel';
+  if (platform !== 'discord' ? /^[CGD][A-Z0-9]{2,}$/.test(id) : /^\d{15,21}$/.test(id)) return id;
+  const like = platform !== 'discord' ? `#channel (or its id, like ${md.code('C0123ABCD')})` : '#channel';
   throw new DomainError('INVALID_INPUT', `${md.code(t)} is not a channel: mention it, like ${like}.`);
 }
 

@@ -6,7 +6,7 @@
 import type { Nanos } from '../spend/money.js';
 
 /** The chat platforms (as in store.ts's Platform, which imports this module). */
-type Platform = 'slack' | 'discord';
+type Platform = 'slack' | 'discord' | 'playground';
 
 export type BudgetScope = 'org' | 'workspace' | 'key';
 export type BudgetPeriod = 'day' | 'week' | 'month';

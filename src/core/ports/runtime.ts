@@ -43,7 +43,7 @@ export interface ChatProfile {
 
 /** Implemented by each chat adapter (Slack: users.info). */
 export interface ChatDirectory {
-  readonly platform: 'slack' | 'discord';
+  readonly platform: import('./store.js').Platform;
   lookupUser(teamId: string, userId: string): Promise<ChatProfile>;
 }
 
@@ -52,7 +52,7 @@ export interface ChatDirectory {
  * DMs to requesters). Implemented by each chat adapter with its bot token.
  */
 export interface ChatNotifier {
-  readonly platform: 'slack' | 'discord';
+  readonly platform: import('./store.js').Platform;
   post(
     teamId: string,
     channelId: string,

@@ -179,7 +179,7 @@ export interface SpendWrites {
 
 export interface DigestSubscription {
   id: string;
-  platform: 'slack' | 'discord';
+  platform: 'slack' | 'discord' | 'playground';
   teamId: string;
   channelId: string;
   cadence: 'daily' | 'weekly';

@@ -8,7 +8,7 @@ import type { LeaksStore } from './leaks.js';
 import type { LimitsStore } from './limits.js';
 import type { DigestStore, SpendQueries, SpendWrites } from './spend.js';
 
-export type Platform = 'slack' | 'discord';
+export type Platform = 'slack' | 'discord' | 'playground';
 
 /** A chat account (platform + team/guild + user id) linked to an Anthropic org member. */
 export interface IdentityLink {
