@@ -67,6 +67,8 @@ function linkMethod(method: string): string {
       return 'an operator (CLI)';
     case 'admin':
       return 'an org admin';
+    case 'playground':
+      return 'the playground (simulated organization)';
     default:
       return method;
   }

@@ -46,7 +46,7 @@ export async function linkPlaygroundMembers(s: Services): Promise<string[]> {
       userId: m.id,
       orgUserId: user.id,
       email: user.email,
-      method: 'operator',
+      method: 'playground',
       linkedAt: now,
       refreshedAt: now,
     });

@@ -7,12 +7,14 @@ import { PLAYGROUND_MEMBERS } from './members.js';
 import { escapeHtml } from './render.js';
 
 const STYLE = `
-body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f4f4f6;color:#1d1c1d}
+body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f4f4f6;color:#1d1c1d;height:100vh;display:flex;flex-direction:column}
 header{background:#3f0e40;color:#fff;padding:.6em 1em;display:flex;gap:1em;align-items:center;flex-wrap:wrap}
 header h1{font-size:1.1em;margin:0}
-main{display:grid;grid-template-columns:1fr 22em;gap:1em;padding:1em}
-section{background:#fff;border-radius:6px;padding:.8em;min-height:60vh;overflow:auto}
-.msg{border-left:4px solid #ccc;padding:.3em .7em;margin:.6em 0;background:#fafafa}
+main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,24em);gap:1em;padding:1em;flex:1;min-height:0}
+section{background:#fff;border-radius:6px;padding:.8em;display:flex;flex-direction:column;min-height:0}
+section h2{margin:0 0 .3em;font-size:1em}
+#channel,#dms{flex:1;overflow:auto}
+.msg{overflow-wrap:anywhere;border-left:4px solid #ccc;padding:.3em .7em;margin:.6em 0;background:#fafafa}
 .msg.success{border-color:#2e7d32}.msg.error{border-color:#c62828}.msg.warning{border-color:#ef6c00}.msg.info{border-color:#1565c0}
 .msg .who{font-size:.8em;color:#616061}
 .msg.ephemeral{background:#fffbe6}
@@ -55,7 +57,6 @@ $('#command').addEventListener('submit', async (e) => {
 document.addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-action]');
   if (!b) return;
-  b.disabled = true;
   await post('/playground/click', { member: member.value, actionId: b.dataset.action, messageId: b.dataset.message });
 });
 $('#clock').addEventListener('submit', async (e) => {
@@ -92,7 +93,8 @@ events.addEventListener('message', (e) => {
   body.innerHTML = m.html;
   el.replaceChildren(who, body);
   show();
-  if (m.where !== 'dm') el.scrollIntoView({ block: 'nearest' });
+  const list = m.where === 'dm' ? $('#dms') : $('#channel');
+  if (m.version === 1) list.scrollTop = list.scrollHeight;
 });
 `;
 
