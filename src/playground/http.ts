@@ -50,6 +50,22 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
   }
 }
 
+/**
+ * JSON only: a form or text/plain post from another site (which needs no CORS preflight) is refused unread, so a
+ * page elsewhere cannot type commands into this playground.
+ */
+function jsonOnly(h: Handler): Handler {
+  const wrapped: Handler = (req, res) => {
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      json(res, 415, { error: 'unsupported_media_type', message: 'Send JSON with content-type: application/json.' });
+      return;
+    }
+    return h(req, res);
+  };
+  wrapped.maxBodyBytes = MAX_BODY;
+  return wrapped;
+}
+
 const bad = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message });
 
 const FAULTS = {
@@ -96,8 +112,7 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
     });
     json(res, 200, { outcome: result.outcome, errorCode: result.errorCode, command: result.command });
   };
-  command.maxBodyBytes = MAX_BODY;
-  routes.set('POST /playground/command', command);
+  routes.set('POST /playground/command', jsonOnly(command));
 
   const click: Handler = async (req, res) => {
     const body = await readJson(req);
@@ -124,8 +139,7 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
     });
     json(res, 200, result);
   };
-  click.maxBodyBytes = MAX_BODY;
-  routes.set('POST /playground/click', click);
+  routes.set('POST /playground/click', jsonOnly(click));
 
   const clock: Handler = async (req, res) => {
     const body = await readJson(req);
@@ -141,8 +155,7 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
     }
     json(res, 200, { now: o.clock.now().toISOString(), jobs: ran });
   };
-  clock.maxBodyBytes = MAX_BODY;
-  routes.set('POST /playground/clock', clock);
+  routes.set('POST /playground/clock', jsonOnly(clock));
 
   const faults: Handler = async (req, res) => {
     const body = await readJson(req);
@@ -152,6 +165,5 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
     else return bad(res, 'Choose a fault: {"fault": "429" | "500" | "slow" | "clear"}.');
     json(res, 200, { pending: o.simulator.faults.pending().length });
   };
-  faults.maxBodyBytes = MAX_BODY;
-  routes.set('POST /playground/faults', faults);
+  routes.set('POST /playground/faults', jsonOnly(faults));
 }

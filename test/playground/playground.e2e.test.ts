@@ -212,6 +212,18 @@ describe('playground', () => {
     expect(text(user.html)).toContain('needs the developer org role or higher');
   });
 
+  it('posts a subscribed digest with its chart as an image once the clock is moved forward', async () => {
+    const sub = await command('UALICE', '/qm digest subscribe');
+    expect(sub.body.outcome).toBe('allowed');
+    const n = stream.events.length;
+    expect((await post('/playground/clock', { minutes: 26 * 60 })).status).toBe(200);
+    const digest = await waitFor(
+      () => stream.events.slice(n).find((m) => m.where === 'channel' && m.html.includes('<img src="data:image/png')),
+      15_000,
+    );
+    expect(digest.html).toMatch(/<figure><img src="data:image\/png;base64,[A-Za-z0-9+/=]{100,}" alt="[^"<>]+">/);
+  });
+
   it('tells an unlinked member they are not linked', async () => {
     const n = stream.events.length;
     const res = await command('UUMA', '/qm keys list');
@@ -222,6 +234,13 @@ describe('playground', () => {
 
   it('refuses unknown members and bad bodies with a clear message', async () => {
     expect(await command('UMALLORY', '/qm help')).toMatchObject({ status: 400 });
+    // A form post from another site is refused unread.
+    const form = await fetch(`${qm.url}/playground/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ member: 'UALICE', text: '/qm help' }),
+    });
+    expect(form.status).toBe(415);
     const r = await post('/playground/clock', { minutes: -5 });
     expect(r.status).toBe(400);
     expect(String(r.body.message)).toContain('minutes');
