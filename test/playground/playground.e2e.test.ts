@@ -198,6 +198,43 @@ describe('playground', () => {
     );
   });
 
+  it('lets one deny close a request whatever the approvals (deny wins)', async () => {
+    const n = stream.events.length;
+    await command('UBOB', '/qm keys request prod bob-denied "second try" 7d');
+    const card = await waitFor(() =>
+      stream.events.slice(n).find((m) => m.where === 'channel' && m.summary.includes('bob-denied')),
+    );
+    const id = /Request (\w+)/.exec(card.summary)![1]!;
+    await post('/playground/click', { member: 'UALICE', actionId: buttons(card).Approve, messageId: card.id });
+    const voted = await waitFor(() => {
+      const m = stream.messages.get(card.id)!;
+      return text(m.html).includes('(1/2)') ? m : undefined;
+    });
+    await post('/playground/click', { member: 'UCAROL', actionId: buttons(voted).Deny, messageId: card.id });
+    const denied = await waitFor(() => {
+      const m = stream.messages.get(card.id)!;
+      return text(m.html).includes('Denied by carol@example.com') ? m : undefined;
+    });
+    expect(buttons(denied)).toEqual({});
+    expect((await qm.store.approvals.get(id))!.status).toBe('denied');
+  });
+
+  it('shows a key name with HTML in it as text', async () => {
+    const sim = qm.simulator!;
+    const prod = sim.state.workspaces.find((w) => w.name === 'prod')!;
+    sim.state.addApiKey({
+      name: '<img src=x onerror=alert(1)>',
+      workspaceId: prod.id,
+      createdBy: { id: sim.state.userByEmail('alice@example.com')!.id, type: 'user' },
+    });
+    await qm.services.directory.sync();
+    const n = stream.events.length;
+    await command('UALICE', '/qm keys list workspace:prod');
+    const list = await ephemeralFor('UALICE', n);
+    expect(list.html).not.toContain('<img');
+    expect(list.html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+
   it('shows a user no keys, while an admin sees them', async () => {
     let n = stream.events.length;
     await command('UALICE', '/qm keys list');
