@@ -11,7 +11,7 @@ import type { Services } from '../core/services.js';
 import { type Handler, json } from '../http/server.js';
 import { runJobOnce } from '../scheduler/scheduler.js';
 import type { PlaygroundHub } from './hub.js';
-import { PLAYGROUND_CHANNEL, PLAYGROUND_MEMBERS, PLAYGROUND_TEAM, playgroundMember } from './members.js';
+import { PLAYGROUND_CHANNEL, PLAYGROUND_TEAM, playgroundMember } from './members.js';
 import { playgroundPage } from './page.js';
 
 /** A clock the page can move forward: the core's and the simulator's time, by the same offset. */
@@ -82,7 +82,6 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(playgroundPage(o.simulator.state.orgName));
   });
-  routes.set('GET /playground/members', (_req, res) => json(res, 200, { members: PLAYGROUND_MEMBERS }));
   routes.set('GET /playground/events', (_req, res) => hub.subscribe(res));
 
   const command: Handler = async (req, res) => {
