@@ -794,7 +794,7 @@ async function mountHome(ctx: ChatContext): Promise<void> {
   }
   const page = statusPage({
     version: packageVersion(),
-    adminApi: config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com',
+    adminApi: publicUrl(config.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com'),
     database: config.DATABASE_URL.startsWith('file:') ? 'SQLite' : 'PostgreSQL',
     slack:
       config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_SECRET
@@ -808,6 +808,13 @@ async function mountHome(ctx: ChatContext): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(page);
   });
+}
+
+/** A URL as the public status page may show it: no user, password, query or fragment (a proxy's token can be there). */
+function publicUrl(url: string): string {
+  if (!URL.canParse(url)) return 'configured';
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }
 
 /** Scheduled jobs, and the requests approved before a restart (or left mid-execution by a crash). */
