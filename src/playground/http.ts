@@ -34,20 +34,36 @@ export interface PlaygroundOptions {
 
 const MAX_BODY = 16_000;
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
+const bad = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message });
+
+type Body = Record<string, unknown>;
+
+/** The JSON object a route was sent; otherwise the answer has been given (413 too large, 400 not a JSON object). */
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<Body | null> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) return null;
+    if (size > MAX_BODY) {
+      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      res.end(JSON.stringify({ error: 'payload_too_large', limitBytes: MAX_BODY }));
+      req.destroy();
+      return null;
+    }
     chunks.push(c as Buffer);
   }
+  let v: unknown;
   try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    return v && typeof v === 'object' && !Array.isArray(v) ? v : null;
+    v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
+    bad(res, 'The body is not valid JSON.');
     return null;
   }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    bad(res, 'The body must be a JSON object, such as {"member": "UBOB", "text": "/qm help"}.');
+    return null;
+  }
+  return v as Body;
 }
 
 /**
@@ -66,8 +82,6 @@ function jsonOnly(h: Handler): Handler {
   return wrapped;
 }
 
-const bad = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message });
-
 const FAULTS = {
   '429': { status: 429, times: 3, retryAfter: 1 },
   '500': { status: 500, times: 3 },
@@ -85,9 +99,10 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
   routes.set('GET /playground/events', (_req, res) => hub.subscribe(res));
 
   const command: Handler = async (req, res) => {
-    const body = await readJson(req);
-    const member = playgroundMember(body?.member);
-    if (!body || !member) return bad(res, 'Say who you are: {"member": "UBOB", "text": "/qm help"}.');
+    const body = await readJson(req, res);
+    if (!body) return;
+    const member = playgroundMember(body.member);
+    if (!member) return bad(res, 'Say who you are: {"member": "UBOB", "text": "/qm help"}.');
     if (typeof body.text !== 'string' || body.text.length > 4_000)
       return bad(res, 'Type a command: {"text": "/qm help"} (at most 4000 characters).');
     // As typed in Slack: `/qm` first, or only what follows it.
@@ -114,9 +129,10 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
   routes.set('POST /playground/command', jsonOnly(command));
 
   const click: Handler = async (req, res) => {
-    const body = await readJson(req);
-    const member = playgroundMember(body?.member);
-    if (!body || !member) return bad(res, 'Say who you are: {"member": "UALICE", "actionId": …, "messageId": …}.');
+    const body = await readJson(req, res);
+    if (!body) return;
+    const member = playgroundMember(body.member);
+    if (!member) return bad(res, 'Say who you are: {"member": "UALICE", "actionId": …, "messageId": …}.');
     if (typeof body.actionId !== 'string' || typeof body.messageId !== 'string')
       return bad(res, 'A click needs the button\'s "actionId" and the "messageId" it is on.');
     const messageId = body.messageId;
@@ -141,8 +157,9 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
   routes.set('POST /playground/click', jsonOnly(click));
 
   const clock: Handler = async (req, res) => {
-    const body = await readJson(req);
-    const minutes = Number(body?.minutes);
+    const body = await readJson(req, res);
+    if (!body) return;
+    const minutes = Number(body.minutes);
     if (!o.clock) return json(res, 409, { error: 'fixed_clock', message: 'This process runs on a fixed clock.' });
     if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 60 * 24 * 31)
       return bad(res, 'Move the clock forward by {"minutes": N} (1 to 44640).');
@@ -157,8 +174,9 @@ export function mountPlayground(routes: Map<string, Handler>, o: PlaygroundOptio
   routes.set('POST /playground/clock', jsonOnly(clock));
 
   const faults: Handler = async (req, res) => {
-    const body = await readJson(req);
-    const kind = body?.fault;
+    const body = await readJson(req, res);
+    if (!body) return;
+    const kind = body.fault;
     if (kind === 'clear') o.simulator.faults.clear();
     else if (kind === '429' || kind === '500' || kind === 'slow') o.simulator.faults.inject({ ...FAULTS[kind] });
     else return bad(res, 'Choose a fault: {"fault": "429" | "500" | "slow" | "clear"}.');
