@@ -81,6 +81,8 @@ export class PlaygroundHub {
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
+    // A comment first, so an empty playground's stream opens now rather than at the first ping.
+    res.write(': connected\n\n');
     for (const m of this.messages.values()) res.write(event(m));
     this.clients.add(res);
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);

@@ -130,7 +130,10 @@ describe('with the simulator', () => {
         const form = await raw(qm.url, 'POST', path, { 'content-type': 'text/plain' }, '{"member":"UBOB","text":"/qm help"}');
         expect(form.status, path).toBe(415);
       }
+      // An empty playground's stream still opens at once (headers sent), not at the first ping 15 s later.
+      const opened = Date.now();
       const events = await raw(qm.url, 'GET', '/playground/events', { origin: 'https://evil.example' });
+      expect(Date.now() - opened).toBeLessThan(3_000);
       expect(events.status).toBe(200);
       expect(events.headers['access-control-allow-origin']).toBeUndefined();
       const unknown = await raw(qm.url, 'POST', '/playground/command', json, '{"member":"UMALLORY","text":"/qm help"}');
