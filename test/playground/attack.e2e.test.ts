@@ -27,6 +27,25 @@ const raw = (url: string, method: string, path: string, headers: Record<string, 
     req.end();
   });
 
+/** Every message a page opening the event stream now is sent (the stream replays what was said). */
+async function readStream(url: string): Promise<{ html: string; where: string; to: string | null }[]> {
+  const abort = new AbortController();
+  const res = await fetch(`${url}/playground/events`, { signal: abort.signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  const stop = setTimeout(() => abort.abort(), 1_000);
+  for (;;) {
+    const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+    if (done) break;
+    buf += value;
+  }
+  clearTimeout(stop);
+  return buf
+    .split('\n')
+    .filter((l) => l.startsWith('data: '))
+    .map((l) => JSON.parse(l.slice(6)));
+}
+
 describe('with an admin key', () => {
   it('answers 404 to every playground route however it is spelled, and / shows no secret', async () => {
     const t = await startTestApp();
@@ -138,6 +157,34 @@ describe('with the simulator', () => {
       expect(events.headers['access-control-allow-origin']).toBeUndefined();
       const unknown = await raw(qm.url, 'POST', '/playground/command', json, '{"member":"UMALLORY","text":"/qm help"}');
       expect(unknown.status).toBe(400);
+
+      // Markup and HTML typed into commands, names, reasons and workspace filters come back as text only.
+      const typed = [
+        '/qm <img src=x onerror=alert(1)>',
+        '/qm keys request prod "[x](https://evil.example/a)" "[click](javascript:alert(1)) <a href=x>" 7d',
+        '/qm keys request prod "x\\" onmouseover=alert(1) y" "see ](https://evil.example/b)" 7d',
+        '/qm keys list workspace:"<svg onload=alert(1)>"',
+        '/qm keys rename "**[y](https://evil.example/c)**" "`<b>`"',
+        '/qm whoami <iframe>',
+      ];
+      for (const member of ['UBOB', 'UALICE', 'UUMA']) {
+        for (const text of typed) {
+          const r = await raw(qm.url, 'POST', '/playground/command', json, JSON.stringify({ member, text }));
+          expect(r.status, text).toBe(200);
+        }
+      }
+      const all = await readStream(qm.url);
+      expect(all.length).toBeGreaterThanOrEqual(typed.length * 3);
+      const html = all.map((m) => m.html).join('\n');
+      expect(html).toContain('&lt;svg onload=alert(1)&gt;');
+      expect(html).toContain('[click](javascript:alert(1)) &lt;a href=x&gt;');
+      expect(html).not.toMatch(/<(img|svg|iframe|script)\b/i);
+      expect(html).not.toMatch(/<[^>]*\son\w+\s*=/i);
+      expect(html).not.toContain('evil.example/a"');
+      for (const href of html.matchAll(/href="([^"]*)"/g)) {
+        expect(href[1]).toMatch(/^https?:\/\//);
+        expect(href[1]).not.toContain('evil.example');
+      }
     } finally {
       await qm.close();
       await db.drop();
