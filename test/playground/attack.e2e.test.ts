@@ -131,7 +131,13 @@ describe('with the simulator', () => {
   it('refuses bodies that are not JSON or too large with a clear answer, and the stream is not cross-origin', async () => {
     const db = await createTestDatabaseUrl();
     const qm = await startQuartermaster({
-      env: { DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', QM_POLICY: writePolicy('version: 1\n') },
+      env: {
+        DATABASE_URL: db.url,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        QM_POLICY: writePolicy('version: 1\n'),
+      },
       print: () => {},
       skipMigrate: true,
       scheduler: false,
@@ -144,9 +150,21 @@ describe('with the simulator', () => {
         expect(malformed.status, path).toBe(400);
         expect(JSON.parse(malformed.body).message, path).toMatch(/not valid JSON/);
         // Chunked (no content-length), so only reading it finds it too large.
-        const big = await raw(qm.url, 'POST', path, { ...json, 'transfer-encoding': 'chunked' }, `{"text":"${'a'.repeat(40_000)}"}`);
+        const big = await raw(
+          qm.url,
+          'POST',
+          path,
+          { ...json, 'transfer-encoding': 'chunked' },
+          `{"text":"${'a'.repeat(40_000)}"}`,
+        );
         expect(big.status, path).toBe(413);
-        const form = await raw(qm.url, 'POST', path, { 'content-type': 'text/plain' }, '{"member":"UBOB","text":"/qm help"}');
+        const form = await raw(
+          qm.url,
+          'POST',
+          path,
+          { 'content-type': 'text/plain' },
+          '{"member":"UBOB","text":"/qm help"}',
+        );
         expect(form.status, path).toBe(415);
       }
       // An empty playground's stream still opens at once (headers sent), not at the first ping 15 s later.
