@@ -25,6 +25,7 @@
  */
 
 import { describeAdminApiError } from '../admin-errors.js';
+import { postToTargets } from '../alerts.js';
 import { ApprovalEngine } from '../approvals/engine.js';
 import type { ActionContext, ActionDefinition, ActionResult } from '../command/actions.js';
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
@@ -330,18 +331,9 @@ export async function postCard(
     return false;
   }
   const card = await incidentCard(s, incident, { excerpt });
-  let stored = false;
-  for (const t of targets) {
-    try {
-      const ref = await s.notifiers[t.platform]!.post(t.teamId, t.channelId, card);
-      if (!stored) {
-        stored = true;
-        await s.store.leaks.setCard(incident.id, { platform: t.platform, teamId: t.teamId, ...ref });
-      }
-    } catch (err) {
-      log.error({ err, platform: t.platform, channel: t.channelId }, 'posting a leak alert failed');
-    }
-  }
+  const { first } = await postToTargets(s, targets, card, log, 'a leak alert');
+  if (first) await s.store.leaks.setCard(incident.id, first);
+  const stored = first !== null;
   return stored;
 }
 

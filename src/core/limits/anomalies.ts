@@ -38,6 +38,8 @@
  * click files an approved `key.disable` request through ApprovalEngine.respond (the clicker checked live against
  * the kind's approvers, anyone else refused); the existing key.disable executor sets the key inactive.
  */
+
+import { postToTargets } from '../alerts.js';
 import { ApprovalEngine } from '../approvals/engine.js';
 import type { ActionDefinition } from '../command/actions.js';
 import { md, type Reply, type ReplyBlock, reply } from '../command/reply.js';
@@ -271,22 +273,10 @@ export async function checkAnomalies(s: Services): Promise<AnomalyRunSummary> {
       await limits.dropAnomaly(created.id);
       continue;
     }
-    let stored = false;
-    for (const t of targets) {
-      try {
-        const ref = await s.notifiers[t.platform]!.post(t.teamId, t.channelId, card);
-        if (!stored) {
-          stored = true;
-          await limits.setAnomalyCard(created.id, { platform: t.platform, teamId: t.teamId, ...ref });
-        }
-      } catch (err) {
-        out.failed++;
-        log.error(
-          { err, anomaly: created.id, platform: t.platform, channel: t.channelId },
-          'posting a runaway-spend alert failed',
-        );
-      }
-    }
+    const posted = await postToTargets(s, targets, card, log.child({ anomaly: created.id }), 'a runaway-spend alert');
+    out.failed += posted.failed;
+    const stored = posted.first !== null;
+    if (posted.first) await limits.setAnomalyCard(created.id, posted.first);
     if (!stored) {
       // No channel took it: nothing is lost, the next run opens the episode again and alerts it.
       out.alerted--;

@@ -83,16 +83,7 @@ export async function enforceBudget(
     now,
   );
   if (!enforcement) return null;
-  const disabled: ApiKey[] = [];
-  const failed: EnforcementOutcome['failed'] = [];
-  for (const key of keys) {
-    try {
-      disabled.push(await s.admin.updateApiKey(key.id, { status: 'inactive' }));
-    } catch (err) {
-      failed.push({ key, reason: describeError(err) });
-      s.logger.warn({ err, budget: budget.id, key: key.id }, 'budget enforcement: could not set a key inactive');
-    }
-  }
+  const { disabled, failed } = await disableKeys(s, budget, keys);
   const ids = disabled.map((k) => k.id);
   await s.store.limits.setEnforcementKeys(enforcement.id, ids);
   if (disabled.length) await s.directory.upsertApiKeys(disabled);
@@ -106,6 +97,25 @@ export async function enforceBudget(
   return { enforcement: { ...enforcement, keyIds: ids }, disabled, failed, buttonId };
 }
 
+/** Sets each key inactive (never archived); a key the API refuses is reported with the reason, not skipped. */
+async function disableKeys(
+  s: Services,
+  budget: Budget,
+  keys: readonly ApiKey[],
+): Promise<{ disabled: ApiKey[]; failed: EnforcementOutcome['failed'] }> {
+  const disabled: ApiKey[] = [];
+  const failed: EnforcementOutcome['failed'] = [];
+  for (const key of keys) {
+    try {
+      disabled.push(await s.admin.updateApiKey(key.id, { status: 'inactive' }));
+    } catch (err) {
+      failed.push({ key, reason: describeError(err) });
+      s.logger.warn({ err, budget: budget.id, key: key.id }, 'budget enforcement: could not set a key inactive');
+    }
+  }
+  return { disabled, failed };
+}
+
 /**
  * Holds an enforcement for the rest of its period, until someone re-enables: every active key in scope is set
  * inactive and recorded with it, so a disable that failed (a 429, a 5xx), a run that died half-way and a key created
@@ -117,16 +127,7 @@ export async function holdEnforcement(
   e: BudgetEnforcement,
 ): Promise<{ enforcement: BudgetEnforcement; disabled: ApiKey[]; failed: EnforcementOutcome['failed'] }> {
   const keys = await activeKeysInScope(s, budget);
-  const disabled: ApiKey[] = [];
-  const failed: EnforcementOutcome['failed'] = [];
-  for (const key of keys) {
-    try {
-      disabled.push(await s.admin.updateApiKey(key.id, { status: 'inactive' }));
-    } catch (err) {
-      failed.push({ key, reason: describeError(err) });
-      s.logger.warn({ err, budget: budget.id, key: key.id }, 'budget enforcement: could not set a key inactive');
-    }
-  }
+  const { disabled, failed } = await disableKeys(s, budget, keys);
   if (!disabled.length) return { enforcement: e, disabled, failed };
   const keyIds = [...new Set([...e.keyIds, ...disabled.map((k) => k.id)])];
   await s.store.limits.setEnforcementKeys(e.id, keyIds);

@@ -4,6 +4,9 @@
  */
 import type { SecretKind } from '../leaks/detect.js';
 
+/** The chat platforms (as in store.ts's Platform, which imports this module). */
+type Platform = 'slack' | 'discord' | 'playground';
+
 export type LeakSource = 'slack' | 'discord' | 'github' | 'gitleaks' | 'trufflehog';
 export type IncidentStatus = 'open' | 'deactivated' | 'archived' | 'false_positive' | 'closed';
 
@@ -28,7 +31,7 @@ export interface LeakIncident {
   /** Org user id, or 'policy' (auto-deactivation). */
   closedBy: string | null;
   closeReason: string | null;
-  card: { platform: 'slack' | 'discord'; teamId: string; channelId: string; messageId: string } | null;
+  card: { platform: Platform; teamId: string; channelId: string; messageId: string } | null;
 }
 
 export interface LeakSighting {
