@@ -5,14 +5,15 @@
  * "new period" notice per budget. Spend is written through the store, so every number is exact. Runs on SQLite
  * and PostgreSQL (DB_PROVIDER).
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS } from '../../src/core/jobs.js';
 import { checkLimits } from '../../src/core/limits/check.js';
 import type { Budget } from '../../src/core/ports/limits.js';
-import type { CostDayRow } from '../../src/core/ports/spend.js';
 import { visibleText } from '../fakes/slack.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
 import { createTestDatabaseUrl, testProvider } from '../support/db.js';
+import { costRow } from '../support/spend-rows.js';
 
 const job = JOBS.find((j) => j.name === 'limits.check')!;
 const clock = new TestClock();
@@ -24,16 +25,7 @@ let a: TestApp;
 let b: TestApp;
 let budget: Budget;
 
-const cost = (day: string, usd: string): CostDayRow => ({
-  day: new Date(`${day}T00:00:00Z`),
-  workspaceId: W,
-  description: 'Claude Sonnet 4.5 Usage - Output Tokens',
-  costType: 'tokens',
-  model: 'claude-sonnet-4-5',
-  tokenType: 'output_tokens',
-  serviceTier: 'standard',
-  nanos: BigInt(usd) * USD,
-});
+const cost = (day: string, usd: string) => costRow(day, W, BigInt(usd) * USD);
 
 /** The cost report for 2 November, as a (re)sync writes it. */
 const reportCosts = (usd: string) =>

@@ -7,14 +7,16 @@
  * through the store, with percent, forecast, the thresholds crossed and the enforcement. Periods are counted in the
  * policy's spend.timezone (Europe/Berlin here). Runs on SQLite and PostgreSQL (DB_PROVIDER).
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLimits } from '../../src/core/limits/check.js';
 import { periodAt } from '../../src/core/limits/periods.js';
-import type { CostDayRow, UsageHourRow } from '../../src/core/ports/spend.js';
+import type { UsageHourRow } from '../../src/core/ports/spend.js';
 import type { FakeDiscord } from '../fakes/discord.js';
 import { type FakeSlackMessage, visibleText, waitFor } from '../fakes/slack.js';
 import { auditEntry, linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
 import { discordButtons, discordText, newDiscordCard } from '../support/discord-text.js';
+import { costRow, usageRow } from '../support/spend-rows.js';
 
 const POLICY = `
 version: 1
@@ -60,31 +62,9 @@ async function approve(card: FakeSlackMessage, id: string): Promise<string> {
   return visibleText(card);
 }
 
-const usage = (hour: string, o: Partial<UsageHourRow>): UsageHourRow => ({
-  bucketStart: new Date(hour),
-  workspaceId: ws('prod').id,
-  apiKeyId: key('prod-backend').id,
-  model: 'claude-sonnet-4-5-20250929',
-  serviceTier: 'standard',
-  uncachedInput: 0n,
-  cacheRead: 0n,
-  cacheWrite5m: 0n,
-  cacheWrite1h: 0n,
-  output: 0n,
-  webSearch: 0n,
-  ...o,
-});
-
-const cost = (day: string, workspaceId: string, usd: bigint): CostDayRow => ({
-  day: new Date(`${day}T00:00:00Z`),
-  workspaceId,
-  description: 'Claude Sonnet 4.5 Usage - Input Tokens',
-  costType: 'tokens',
-  model: 'claude-sonnet-4-5',
-  tokenType: 'uncached_input_tokens',
-  serviceTier: 'standard',
-  nanos: usd,
-});
+const usage = (hour: string, o: Partial<UsageHourRow>) =>
+  usageRow(hour, { workspaceId: ws('prod').id, apiKeyId: key('prod-backend').id }, o);
+const cost = (day: string, workspaceId: string, usd: bigint) => costRow(day, workspaceId, usd);
 
 beforeAll(async () => {
   clock.set(NOW);

@@ -5,12 +5,14 @@
  * refused and changes nothing, an approver's restores exactly the disabled keys, and a `reenable: next_period`
  * budget gets its keys back when the next period starts. Runs on SQLite and PostgreSQL (DB_PROVIDER).
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimApiKey } from '../../src/anthropic/simulator/index.js';
 import { JOBS } from '../../src/core/jobs.js';
 import type { Budget, BudgetInput } from '../../src/core/ports/limits.js';
 import { type FakeSlackMessage, visibleText, waitFor } from '../fakes/slack.js';
 import { linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { costRow } from '../support/spend-rows.js';
 
 const job = JOBS.find((j) => j.name === 'limits.check')!;
 const clock = new TestClock();
@@ -91,16 +93,7 @@ describe('budget enforcement', () => {
 
     enforced = await budget({ targetId: staging, targetName: 'staging', workspaceId: staging });
     await t.qm.store.spend.replaceCosts(new Date('2026-11-02T00:00:00Z'), new Date('2026-11-03T00:00:00Z'), [
-      {
-        day: new Date('2026-11-02T00:00:00Z'),
-        workspaceId: staging,
-        description: 'Claude Sonnet 4.5 Usage - Output Tokens',
-        costType: 'tokens',
-        model: 'claude-sonnet-4-5',
-        tokenType: 'output_tokens',
-        serviceTier: 'standard',
-        nanos: 12n * USD,
-      },
+      costRow('2026-11-02', staging, 12n * USD),
     ]);
     expect(await job.run(t.qm.services)).toBe('1 budgets, 2 alerts, 0 back under, 0 resets, 1 enforced');
 

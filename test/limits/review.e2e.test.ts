@@ -4,10 +4,12 @@
  * where its alerts would go and what budget it replaces; clearing an enforced budget says that the keys it set
  * inactive stay so, and how to restore them. Runs on SQLite and PostgreSQL (DB_PROVIDER).
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS } from '../../src/core/jobs.js';
 import { type FakeSlackMessage, visibleText, waitFor } from '../fakes/slack.js';
 import { linkChatUser, startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { costRow } from '../support/spend-rows.js';
 
 const job = JOBS.find((j) => j.name === 'limits.check')!;
 const clock = new TestClock();
@@ -69,16 +71,7 @@ describe('clearing an enforced budget', () => {
     const staging = ws('staging').id;
     expect(await say('limits set workspace staging 10 enforce reenable:next_period', 'UCAROL')).toContain('Budget set');
     await t.qm.store.spend.replaceCosts(new Date('2026-11-02T00:00:00Z'), new Date('2026-11-03T00:00:00Z'), [
-      {
-        day: new Date('2026-11-02T00:00:00Z'),
-        workspaceId: staging,
-        description: 'Claude Sonnet 4.5 Usage - Output Tokens',
-        costType: 'tokens',
-        model: 'claude-sonnet-4-5',
-        tokenType: 'output_tokens',
-        serviceTier: 'standard',
-        nanos: 12n * USD,
-      },
+      costRow('2026-11-02', staging, 12n * USD),
     ]);
     expect(await job.run(t.qm.services)).toMatch(/1 enforced/);
     const b = (await t.qm.store.limits.findBudget('workspace', staging))!;
@@ -120,16 +113,7 @@ describe('Re-enable after the budget was cleared', () => {
       await say('limits set workspace research 10 enforce reenable:manual channel:C0RESEARCH', 'UCAROL'),
     ).toContain('Budget set');
     await t.qm.store.spend.replaceCosts(new Date('2026-11-03T00:00:00Z'), new Date('2026-11-04T00:00:00Z'), [
-      {
-        day: new Date('2026-11-03T00:00:00Z'),
-        workspaceId: research,
-        description: 'Claude Sonnet 4.5 Usage - Output Tokens',
-        costType: 'tokens',
-        model: 'claude-sonnet-4-5',
-        tokenType: 'output_tokens',
-        serviceTier: 'standard',
-        nanos: 12n * USD,
-      },
+      costRow('2026-11-03', research, 12n * USD),
     ]);
     expect(await job.run(t.qm.services)).toMatch(/1 enforced/);
     const card = [...t.slack.messages.values()].find((m) => m.channel === 'C0RESEARCH')!;

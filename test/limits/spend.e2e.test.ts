@@ -4,13 +4,15 @@
  * written completely inside the period and usage × prices for the rest (the period's partial UTC days in Berlin,
  * and the hours since the last complete cost day). Runs on SQLite and PostgreSQL (DB_PROVIDER).
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodAt } from '../../src/core/limits/periods.js';
 import { budgetSpend, spendIn } from '../../src/core/limits/spend.js';
 import type { Budget } from '../../src/core/ports/limits.js';
-import type { CostDayRow, UsageHourRow } from '../../src/core/ports/spend.js';
+import type { UsageHourRow } from '../../src/core/ports/spend.js';
 import type { Services } from '../../src/core/services.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { costRow, usageRow } from '../support/spend-rows.js';
 
 let t: TestApp;
 let s: Services;
@@ -41,31 +43,10 @@ const budget = (over: Partial<Budget>): Budget => ({
   ...over,
 });
 
-const usage = (hour: string, o: Partial<UsageHourRow>): UsageHourRow => ({
-  bucketStart: new Date(hour),
-  workspaceId: W,
-  apiKeyId: 'apikey_a',
-  model: 'claude-sonnet-4-5-20250929',
-  serviceTier: 'standard',
-  uncachedInput: 0n,
-  cacheRead: 0n,
-  cacheWrite5m: 0n,
-  cacheWrite1h: 0n,
-  output: 0n,
-  webSearch: 0n,
-  ...o,
-});
-
-const cost = (day: string, workspaceId: string, usd: string): CostDayRow => ({
-  day: new Date(`${day}T00:00:00Z`),
-  workspaceId,
-  description: 'Claude Sonnet 4.5 Usage - Input Tokens',
-  costType: 'tokens',
-  model: 'claude-sonnet-4-5',
-  tokenType: 'uncached_input_tokens',
-  serviceTier: 'standard',
-  nanos: BigInt(Math.round(Number(usd) * 100)) * 10_000_000n,
-});
+const usage = (hour: string, o: Partial<UsageHourRow>) => usageRow(hour, { workspaceId: W, apiKeyId: 'apikey_a' }, o);
+/** `usd` in dollars and cents, e.g. '20.50'. */
+const cost = (day: string, workspaceId: string, usd: string) =>
+  costRow(day, workspaceId, BigInt(Math.round(Number(usd) * 100)) * 10_000_000n);
 
 const M = 1_000_000n;
 

@@ -4,11 +4,12 @@
  * budget whose card could not be posted gets its card, with Re-enable for exactly the keys it disabled, from a
  * later run, once. Real Bolt against the fake Slack, the simulator over HTTP. Runs on SQLite and PostgreSQL.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS } from '../../src/core/jobs.js';
-import type { CostDayRow } from '../../src/core/ports/spend.js';
 import { visibleText } from '../fakes/slack.js';
 import { startTestApp, type TestApp, TestClock } from '../support/app.js';
+import { costRow } from '../support/spend-rows.js';
 
 const job = JOBS.find((j) => j.name === 'limits.check')!;
 const clock = new TestClock();
@@ -56,16 +57,7 @@ describe('alerts that could not be posted', () => {
       },
       clock.now(),
     );
-    const row: CostDayRow = {
-      day: new Date('2026-11-02T00:00:00Z'),
-      workspaceId: ws,
-      description: 'Claude Sonnet 4.5 Usage - Output Tokens',
-      costType: 'tokens',
-      model: 'claude-sonnet-4-5',
-      tokenType: 'output_tokens',
-      serviceTier: 'standard',
-      nanos: 150n * USD,
-    };
+    const row = costRow('2026-11-02', ws, 150n * USD);
     await t.qm.store.spend.replaceCosts(new Date('2026-11-02T00:00:00Z'), new Date('2026-11-03T00:00:00Z'), [row]);
 
     t.slack.channelsWithoutBot.add(CH);
