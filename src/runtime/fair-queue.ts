@@ -5,6 +5,9 @@
  *     order), so a user whose commands are slow (a rate-limited chat API, a slow Admin API) delays only themselves;
  *   - a user with `maxWaitingPerUser` commands already waiting is refused at once (WorkRefused) rather than queued
  *     without bound.
+ *   - a piece of work starts only in its own turn of the event loop, after the loop has taken in what arrived
+ *     (setImmediate runs after the poll phase): a burst of commands therefore never delays the acknowledgement of
+ *     a request that arrives meanwhile by more than one piece of work's first synchronous stretch.
  * Per-user and per-workspace limiters exist only while they have work, so the maps do not grow with every user ever
  * seen.
  */
@@ -27,6 +30,7 @@ export class FairQueue implements WorkQueue {
   private readonly maxWaitingPerUser: number;
   private accepted = 0;
   private started = 0;
+  private readonly turns = new TurnGate();
 
   constructor(o: FairQueueOptions = {}) {
     const total = o.total ?? DEFAULT_WORK_CONCURRENCY;
@@ -61,7 +65,8 @@ export class FairQueue implements WorkQueue {
     return u
       .limit(() =>
         t.limit(() =>
-          this.all(() => {
+          this.all(async () => {
+            await this.turns.next();
             this.started++;
             return work();
           }),
@@ -71,5 +76,31 @@ export class FairQueue implements WorkQueue {
         if (--u.pending === 0) this.users.delete(userKey);
         if (--t.users === 0) this.teams.delete(teamKey);
       });
+  }
+}
+
+/**
+ * Lets waiters through one per turn of the event loop, each in the check phase (setImmediate), so that the I/O that
+ * arrived since the last one (new requests to acknowledge) is handled first.
+ */
+export class TurnGate {
+  private readonly waiters: (() => void)[] = [];
+  private scheduled = false;
+
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.waiters.shift()?.();
+      if (this.waiters.length > 0) this.schedule();
+    });
   }
 }

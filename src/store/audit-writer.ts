@@ -1,13 +1,17 @@
 /**
- * Audit entries are written with group commit: the first entry is written at once; entries appended while that
- * write is in flight are written together in the next statement (one multi-row INSERT), so a burst of commands costs a
- * few inserts rather than one per command, and a lone command waits for nothing. Each append resolves once its
+ * Audit entries are written with group commit: the first entry after a quiet spell is written at once; entries
+ * appended while that write is in flight, or within PACE_MS of it, are written together in the next statement (one
+ * multi-row INSERT), so a stream of commands costs a few inserts a second rather than one per command, and a lone
+ * command waits for nothing. The dispatcher waits for the entry after the command has left its queue slot. Each append resolves once its
  * own row is stored (or rejects with the reason), so nothing is acknowledged that was not written.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, AuditEntryInput } from '../core/ports/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { insertRows } from './insert-rows.js';
+
+/** At most one insert per this many ms while entries keep coming (group commit, paced). */
+const PACE_MS = 50;
 
 /** Rows per insert statement (well under SQLite's and PostgreSQL's bound-parameter limits at 13 columns). */
 const MAX_BATCH = 250;
@@ -22,6 +26,8 @@ interface Pending {
 export class AuditWriter {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
+  private lastInsertAt = 0;
+  private hurry = false;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -61,14 +67,25 @@ export class AuditWriter {
     });
   }
 
-  /** Resolves once everything appended so far is written (or has failed). */
+  /** Resolves once everything appended so far is written (or has failed), without waiting for the pace. */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    this.hurry = true;
+    try {
+      while (this.flushing) await this.flushing;
+    } finally {
+      this.hurry = false;
+    }
   }
 
   /** Never throws (every failure goes to its own append), so the end of the loop is always reached. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      // Paced: at most one insert per PACE_MS while entries keep coming, so a steady stream of commands (200/s)
+      // costs a handful of multi-row inserts a second instead of one commit per command. A lone entry after a
+      // quiet spell is written at once.
+      const wait = this.lastInsertAt + PACE_MS - Date.now();
+      if (wait > 0 && !this.hurry) await new Promise((r) => setTimeout(r, wait));
+      this.lastInsertAt = Date.now();
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         await this.insert(batch.map((p) => p.row));

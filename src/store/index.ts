@@ -105,6 +105,9 @@ function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string, wal: { on:
       const { execute, batch, executeMultiple, transaction } = client;
       let fresh = true;
       const prepare = async () => {
+        // libsql runs each statement synchronously on this thread: give the event loop a turn first, so requests
+        // that arrived meanwhile are acknowledged before the statement (and Prisma's work around it) runs.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (!fresh) return;
         fresh = false;
         await execute.call(client, `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

@@ -83,6 +83,9 @@ interface Invocation {
   stage: AuditStage;
 }
 
+/** Hands a promise to be waited for once the work has left the queue (see Dispatcher.track). */
+type Later = (settles: Promise<unknown>) => void;
+
 /**
  * Adapters acknowledge a command or click before they call the dispatcher (Slack and Discord want an answer
  * within 3 seconds), and the dispatcher runs it on the WorkQueue: a bounded number at a time, fair between users
@@ -125,11 +128,23 @@ export class Dispatcher {
   private unfinished = 0;
   private readonly idleWaiters: (() => void)[] = [];
 
-  private track<T>(owner: WorkOwner, run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs work on the queue. What it hands to `later` (its audit entry) is waited for after the work gives its
+   * queue slot back: the entry is written with the next group commit while the slot already serves someone else,
+   * and the caller's promise (and idle()) still resolves only once it is written.
+   */
+  private track<T>(owner: WorkOwner, run: (later: Later) => Promise<T>): Promise<T> {
     this.unfinished++;
-    return this.deps.queue.run(owner, run).finally(() => {
-      if (--this.unfinished === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    });
+    const pending: Promise<unknown>[] = [];
+    return this.deps.queue
+      .run(owner, () => run((p) => pending.push(p)))
+      .then(async (value) => {
+        await Promise.all(pending);
+        return value;
+      })
+      .finally(() => {
+        if (--this.unfinished === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      });
   }
 
   /**
@@ -160,7 +175,7 @@ export class Dispatcher {
 
   /** Runs one command through the named stages; whatever happens, one audit entry and one reply. */
   dispatch(req: DispatchRequest): Promise<DispatchResult> {
-    return this.track(req, () => this.dispatchNow(req)).catch((err: unknown) => {
+    return this.track(req, (later) => this.dispatchNow(req, later)).catch((err: unknown) => {
       if (!(err instanceof WorkRefused)) throw err;
       // Refused before it ran: told at once, and audited like any refusal.
       return this.finish(this.invocation(req), ...busy(err));
@@ -180,7 +195,7 @@ export class Dispatcher {
     };
   }
 
-  private async dispatchNow(req: DispatchRequest): Promise<DispatchResult> {
+  private async dispatchNow(req: DispatchRequest, later: Later): Promise<DispatchResult> {
     const inv = this.invocation(req);
     let ending: Ending;
     try {
@@ -188,7 +203,7 @@ export class Dispatcher {
     } catch (err) {
       ending = this.failure(err, inv.command, inv.stage, inv.log);
     }
-    return this.finish(inv, ...ending);
+    return this.finish(inv, ...ending, later);
   }
 
   private async runStages(inv: Invocation): Promise<Ending> {
@@ -321,6 +336,7 @@ export class Dispatcher {
     outcome: AuditOutcome,
     errorCode: string | null,
     message: string | null,
+    later?: Later,
   ): Promise<DispatchResult> {
     const { req, log, command, caller, started } = inv;
     let finalOutcome = outcome;
@@ -342,8 +358,8 @@ export class Dispatcher {
     const name = redactSecrets(
       command?.name ?? (req.input.kind === 'structured' ? req.input.name : req.input.text.split(/\s+/)[0]) ?? '',
     );
-    try {
-      await this.deps.store.audit.append({
+    const audited = this.deps.store.audit
+      .append({
         platform: req.platform,
         teamId: req.teamId,
         actorId: req.userId,
@@ -357,11 +373,11 @@ export class Dispatcher {
         // Defence in depth: validation and error texts may quote what was typed.
         message: finalMessage === null ? null : redactSecrets(finalMessage),
         durationMs: Date.now() - started,
-      });
-    } catch (err) {
+      })
       // The user already has their answer; an audit failure must still be loud for the operator.
-      log.error({ err, command: name }, 'audit append failed');
-    }
+      .catch((err: unknown) => log.error({ err, command: name }, 'audit append failed'));
+    if (later) later(audited);
+    else await audited;
     log.info(
       { command: name, outcome: finalOutcome, stage, errorCode: finalCode, ms: Date.now() - started },
       'command',
@@ -378,7 +394,7 @@ export class Dispatcher {
 
   /** A button click: resolve the clicker now, look the action up, let its handler re-check everything. */
   dispatchAction(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
-    return this.track(req, () => this.dispatchActionNow(req)).catch(async (err: unknown) => {
+    return this.track(req, (later) => this.dispatchActionNow(req, later)).catch(async (err: unknown) => {
       if (!(err instanceof WorkRefused)) throw err;
       const [reply, outcome, errorCode, message] = busy(err);
       const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
@@ -396,7 +412,10 @@ export class Dispatcher {
     });
   }
 
-  private async dispatchActionNow(req: ActionRequest): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
+  private async dispatchActionNow(
+    req: ActionRequest,
+    later: Later,
+  ): Promise<{ outcome: AuditOutcome; errorCode: string | null }> {
     const started = Date.now();
     const log = this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
     let caller: Caller | null = null;
@@ -452,7 +471,7 @@ export class Dispatcher {
       message = msg;
       await req.notify(reply).catch((e) => log.error({ err: e }, 'could not tell the clicker about a failure'));
     }
-    await this.recordClick(req, log, started, { caller, action, options, outcome, stage, errorCode, message });
+    later(this.recordClick(req, log, started, { caller, action, options, outcome, stage, errorCode, message }));
     return { outcome, errorCode };
   }
 
