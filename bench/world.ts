@@ -319,7 +319,8 @@ export function mainBot(ctx: BenchContext): Promise<MainBot> {
     const started = await spawnAndTime(
       ctx,
       'bot-main',
-      [BIN, 'start'],
+      // QM_BENCH_BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bot under test (node flags).
+      [...(process.env.QM_BENCH_BOT_NODE_ARGS?.split(' ').filter(Boolean) ?? []), BIN, 'start'],
       botEnv(fake, { databaseUrl, port, metricsToken, anthropicBaseUrl: sim.url }),
       port,
       (s) => s === 200,
