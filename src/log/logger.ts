@@ -50,7 +50,9 @@ export function createLogger(o: LoggerOptions): PinoLogger {
     o.pretty ?? (!o.destination && Boolean(process.stdout.isTTY) && process.env.NODE_ENV !== 'production');
   const target: DestinationStream = usePretty
     ? loadPretty()({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,app', destination: 1 })
-    : (o.destination ?? pino.destination({ dest: 1, sync: true }));
+    : // Asynchronous: a burst's lines are written together while one write is in flight, off the event loop;
+      // pino flushes what is left synchronously when the process exits.
+      (o.destination ?? pino.destination({ dest: 1, sync: false }));
   const scrubbing = new Writable({
     write(chunk, _enc, cb) {
       target.write(scrub(chunk.toString()));
