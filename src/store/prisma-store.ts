@@ -22,6 +22,7 @@ import { digestStore } from './digest-store.js';
 import { directoryStore } from './directory-store.js';
 import { leaksStore } from './leaks-store.js';
 import { limitsStore } from './limits-store.js';
+import { linksStore } from './links-store.js';
 import { slackInstallationStore } from './slack-installations-store.js';
 import { spendQueries } from './spend-queries.js';
 import { spendStore } from './spend-store.js';
@@ -38,25 +39,6 @@ const LINK_REQUESTS_LOCK_KEY = 7_513_022_002;
 const TX_OPTIONS = { maxWait: 30_000, timeout: 120_000 };
 
 // --- conversions -------------------------------------------------------------------------------------------
-
-const lower = (email: string) => email.trim().toLowerCase();
-
-/** links.find, per provider (placeholders differ). */
-const FIND_LINK_SQL: Record<Provider, string> = {
-  sqlite: 'SELECT * FROM "IdentityLink" WHERE "platform" = ? AND "teamId" = ? AND "userId" = ?',
-  postgres: 'SELECT * FROM "IdentityLink" WHERE "platform" = $1 AND "teamId" = $2 AND "userId" = $3',
-};
-
-const linkFromRow = (r: Row<'identityLink'>): IdentityLink => ({
-  platform: r.platform as Platform,
-  teamId: r.teamId,
-  userId: r.userId,
-  orgUserId: r.orgUserId,
-  email: r.email,
-  method: r.method,
-  linkedAt: r.linkedAt,
-  refreshedAt: r.refreshedAt,
-});
 
 const linkRequestFromRow = (r: Row<'linkRequest'>): LinkRequest => ({
   id: r.id,
@@ -117,51 +99,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
   const auditWriter = new AuditWriter(prisma, provider);
 
   return {
-    links: {
-      async find(platform, teamId, userId) {
-        // Every command makes this one query, so it is plain SQL on the primary key: through Prisma's query
-        // compiler (findUnique batches through an extra tick and plan) it cost several times the CPU.
-        const [r] = await prisma.$queryRawUnsafe<Row<'identityLink'>[]>(
-          FIND_LINK_SQL[provider],
-          platform,
-          teamId,
-          userId,
-        );
-        return r ? linkFromRow({ ...r, linkedAt: new Date(r.linkedAt), refreshedAt: new Date(r.refreshedAt) }) : null;
-      },
-      async upsert(link) {
-        const row = {
-          platform: link.platform,
-          teamId: link.teamId,
-          userId: link.userId,
-          orgUserId: link.orgUserId,
-          email: link.email,
-          emailLower: lower(link.email),
-          method: link.method,
-          linkedAt: link.linkedAt,
-          refreshedAt: link.refreshedAt,
-        };
-        const r = await mapErrors('Linking this account', () =>
-          prisma.identityLink.upsert({
-            where: { platform_teamId_userId: { platform: link.platform, teamId: link.teamId, userId: link.userId } },
-            create: row,
-            update: row,
-          }),
-        );
-        return linkFromRow(r);
-      },
-      async remove(platform, teamId, userId) {
-        const { count } = await prisma.identityLink.deleteMany({ where: { platform, teamId, userId } });
-        return count > 0;
-      },
-      async listForOrgUser(orgUserId) {
-        const rows = await prisma.identityLink.findMany({
-          where: { orgUserId },
-          orderBy: [{ platform: 'asc' }, { teamId: 'asc' }, { userId: 'asc' }],
-        });
-        return rows.map(linkFromRow);
-      },
-    },
+    links: linksStore(prisma, provider, mapErrors),
 
     directory: directoryStore(prisma, provider, mapErrors),
 
