@@ -44,6 +44,19 @@ export async function pgMigrationAdapter(url: string) {
   // Workaround #3 (prisma/orm#27403): the schema engine reads catalog columns of type `name` (OID 19) and
   // `"char"` (OID 18), which adapter-pg cannot deserialize. Report them as text (OID 25).
   const textify = <T extends object>(q: T): T => {
+    // Workaround #7: adapter-pg's executeScript splits a migration on every ";", which breaks a dollar-quoted
+    // function body (the links change-counter trigger). PostgreSQL runs a parameterless multi-statement script
+    // as one simple query, dollar quotes and all.
+    const client = (q as any).client;
+    if (typeof (q as any).executeScript === 'function' && typeof client?.query === 'function') {
+      (q as any).executeScript = async (script: string) => {
+        try {
+          await client.query(script);
+        } catch (error) {
+          (q as any).onError(error);
+        }
+      };
+    }
     const io = (q as any).performIO.bind(q);
     (q as any).performIO = async (x: unknown) => {
       const r = await io(x);

@@ -41,7 +41,7 @@ Configuration comes from the environment, and from ./.env when present (README, 
 const START_USAGE = `Usage: npx quartermaster start
 
 Runs the bot: applies pending database migrations, then serves HTTP on PORT (default 3000) and HOST
-(default 0.0.0.0) until SIGTERM or SIGINT, when it stops taking requests, finishes what runs and exits 0.
+(default 0.0.0.0) until SIGTERM, SIGINT or SIGHUP, when it stops taking requests, finishes what runs and exits 0.
 Set PORT, HOST and the other settings in the environment or in ./.env (README, Configuration).`;
 
 const MIGRATE_USAGE = `Usage: npx quartermaster migrate
@@ -257,6 +257,8 @@ async function start(): Promise<number> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // The terminal that started it closed: stop the same way (the default would exit without flushing anything).
+  process.once('SIGHUP', stop);
   // Under `npm start`, killing npm's process id does not reach this process (npm runs it through `sh -c`), which
   // would keep serving as an orphan. npm sets npm_lifecycle_event: then stop too once npm or the shell is gone.
   if (process.env.npm_lifecycle_event === 'start') {

@@ -53,9 +53,20 @@ export function createLogger(o: LoggerOptions): PinoLogger {
     : // Asynchronous: a burst's lines are written together while one write is in flight, off the event loop;
       // pino flushes what is left synchronously when the process exits.
       (o.destination ?? pino.destination({ dest: 1, sync: false }));
+  const flushSync = (target as { flushSync?: () => void }).flushSync?.bind(target);
   const scrubbing = new Writable({
     write(chunk, _enc, cb) {
-      target.write(scrub(chunk.toString()));
+      const line = scrub(chunk.toString());
+      target.write(line);
+      // Errors are written out at once: if the process is about to die without an exit event (an abort, the OOM
+      // killer), the lines explaining why must not wait in a buffer.
+      if (flushSync && /^\{"level":(5|6)\d/.test(line)) {
+        try {
+          flushSync();
+        } catch {
+          // sonic-boom refuses a synchronous flush while it is still opening its destination; the line is queued.
+        }
+      }
       cb();
     },
   });

@@ -26,8 +26,9 @@ interface Pending {
 export class AuditWriter {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
-  private lastInsertAt = 0;
+  private lastInsertAt = Number.NEGATIVE_INFINITY;
   private hurry = false;
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -39,6 +40,15 @@ export class AuditWriter {
   }
 
   append(input: AuditEntryInput): Promise<AuditEntry> {
+    try {
+      return this.enqueue(input);
+    } catch (err) {
+      // Options that cannot be serialized fail this append, as a rejection its caller handles.
+      return Promise.reject(err);
+    }
+  }
+
+  private enqueue(input: AuditEntryInput): Promise<AuditEntry> {
     const at = new Date();
     const id = randomUUID();
     // Round-trip through JSON so undefined/functions/Dates become what a Json column can hold.
@@ -70,6 +80,7 @@ export class AuditWriter {
   /** Resolves once everything appended so far is written (or has failed), without waiting for the pace. */
   async flush(): Promise<void> {
     this.hurry = true;
+    this.wake?.();
     try {
       while (this.flushing) await this.flushing;
     } finally {
@@ -83,9 +94,20 @@ export class AuditWriter {
       // Paced: at most one insert per PACE_MS while entries keep coming, so a steady stream of commands (200/s)
       // costs a handful of multi-row inserts a second instead of one commit per command. A lone entry after a
       // quiet spell is written at once.
-      const wait = this.lastInsertAt + PACE_MS - Date.now();
-      if (wait > 0 && !this.hurry) await new Promise((r) => setTimeout(r, wait));
-      this.lastInsertAt = Date.now();
+      // The monotonic clock: a wall clock stepped back (NTP, a resumed VM) must not stretch the pause.
+      const wait = Math.min(PACE_MS, this.lastInsertAt + PACE_MS - performance.now());
+      if (wait > 0 && !this.hurry) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          // flush() (shutdown) cuts the pause short.
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = null;
+      }
+      this.lastInsertAt = performance.now();
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         await this.insert(batch.map((p) => p.row));

@@ -2,20 +2,24 @@
  * Identity links, served from memory. Every command resolves its caller's link, so instead of a query per command
  * the process keeps a copy of the whole table (a few hundred bytes a link) and knows it is current by one
  * primary-key read of the `links` change counter, at most every LINKS_CHECK_MS and shared by the commands that
- * arrive meanwhile. Every write (here or in another process: the CLI's `link`, another replica) bumps the counter in
- * the same transaction as the write, so:
- *   - a write made by this process is applied to the copy at once (when its bump is the next version);
- *   - a write made elsewhere is seen within LINKS_CHECK_MS: the counter moved, the copy is read again.
- * The counter is read before the rows, so a copy is never labelled newer than what it holds.
+ * arrive meanwhile. Database triggers (migration change_counter) bump the counter once per inserted, updated or
+ * deleted link, whoever writes it (this process, the CLI's `link`, another replica, an older version, an operator's
+ * SQL), so:
+ *   - a write made by this process is applied to the copy at once (when nothing else changed the table meanwhile);
+ *   - any other change is seen within LINKS_CHECK_MS: the counter moved, the copy is read again.
+ * The counter is read before the rows, so a copy is never labelled newer than what it holds; a write of this process
+ * that finishes while a reload is under way makes the reloaded copy be checked again at the next find.
  */
 import type { IdentityLink, Platform, Store } from '../core/ports/store.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 
-type Provider = 'sqlite' | 'postgres';
 type MapErrors = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 
-/** How long the copy is used without asking whether the table changed (an unlink elsewhere takes effect within). */
+/** How long the copy is used without asking whether the table changed (a change elsewhere takes effect within). */
 export const LINKS_CHECK_MS = 1_000;
+
+/** A link write waits its turn like the store's other writes (a large sync may hold SQLite's lock a while). */
+const TX_OPTIONS = { maxWait: 60_000, timeout: 60_000 };
 
 const COUNTER = 'links';
 
@@ -49,19 +53,16 @@ const copy = (l: IdentityLink): IdentityLink => ({
   refreshedAt: new Date(l.refreshedAt),
 });
 
-const BUMP_SQL: Record<Provider, string> = {
-  sqlite: `INSERT INTO "ChangeCounter" ("name", "version") VALUES ('${COUNTER}', 1) ON CONFLICT ("name") DO UPDATE SET "version" = "ChangeCounter"."version" + 1 RETURNING "version"`,
-  postgres: `INSERT INTO "ChangeCounter" ("name", "version") VALUES ('${COUNTER}', 1) ON CONFLICT ("name") DO UPDATE SET "version" = "ChangeCounter"."version" + 1 RETURNING "version"`,
-};
-
-export function linksStore(prisma: PrismaClient, provider: Provider, mapErrors: MapErrors): Store['links'] {
+export function linksStore(prisma: PrismaClient, mapErrors: MapErrors): Store['links'] {
   let links: Map<string, IdentityLink> | null = null;
   let version = -1;
-  let checkedAt = 0;
+  let checkedAt = Number.NEGATIVE_INFINITY;
   let checking: Promise<Map<string, IdentityLink>> | null = null;
+  /** Writes this process finished: a reload that saw one finish meanwhile cannot vouch for its copy. */
+  let localWrites = 0;
 
-  const readVersion = async (): Promise<number> => {
-    const row = await prisma.changeCounter.findUnique({ where: { name: COUNTER } });
+  const readVersion = async (db: Pick<PrismaClient, 'changeCounter'> = prisma): Promise<number> => {
+    const row = await db.changeCounter.findUnique({ where: { name: COUNTER } });
     return row?.version ?? 0;
   };
 
@@ -70,6 +71,7 @@ export function linksStore(prisma: PrismaClient, provider: Provider, mapErrors: 
     checking ??= (async () => {
       try {
         const started = performance.now();
+        const writesBefore = localWrites;
         const v = await readVersion();
         if (!links || v !== version) {
           const rows = await prisma.identityLink.findMany();
@@ -78,7 +80,8 @@ export function linksStore(prisma: PrismaClient, provider: Provider, mapErrors: 
           links = next;
           version = v;
         }
-        checkedAt = started;
+        // A write of this process finished while the rows were read: they may predate it, so check again next time.
+        checkedAt = localWrites === writesBefore ? started : Number.NEGATIVE_INFINITY;
         return links;
       } finally {
         checking = null;
@@ -87,19 +90,20 @@ export function linksStore(prisma: PrismaClient, provider: Provider, mapErrors: 
     return checking;
   };
 
-  /** After this process's own write: applied to the copy when its bump is the very next version, else reread. */
-  const wrote = (bumped: number, apply: (m: Map<string, IdentityLink>) => void) => {
-    if (links && bumped === version + 1) {
+  /**
+   * After this process's own write, with the counter as read inside its transaction (`after`): less the rows the
+   * write changed (one trigger bump each), that is what the counter was before it. When that is the copy's version,
+   * nothing else changed the table in between and the write is applied to the copy; otherwise the copy is read
+   * again at the next find.
+   */
+  const wrote = (after: number, changed: number, apply: (m: Map<string, IdentityLink>) => void) => {
+    localWrites++;
+    if (links && !checking && after - changed === version) {
       apply(links);
-      version = bumped;
+      version = after;
     } else {
-      checkedAt = 0;
+      checkedAt = Number.NEGATIVE_INFINITY;
     }
-  };
-
-  const bump = async (tx: Pick<PrismaClient, '$queryRawUnsafe'>): Promise<number> => {
-    const [row] = await tx.$queryRawUnsafe<{ version: number | bigint }[]>(BUMP_SQL[provider]);
-    return Number(row?.version ?? 0);
   };
 
   return {
@@ -119,27 +123,26 @@ export function linksStore(prisma: PrismaClient, provider: Provider, mapErrors: 
         linkedAt: link.linkedAt,
         refreshedAt: link.refreshedAt,
       };
-      const [r, bumped] = await mapErrors('Linking this account', () =>
+      const [r, after] = await mapErrors('Linking this account', () =>
         prisma.$transaction(async (tx) => {
           const written = await tx.identityLink.upsert({
             where: { platform_teamId_userId: { platform: link.platform, teamId: link.teamId, userId: link.userId } },
             create: row,
             update: row,
           });
-          return [written, await bump(tx)] as const;
-        }),
+          return [written, await readVersion(tx)] as const;
+        }, TX_OPTIONS),
       );
       const stored = linkFromRow(r);
-      wrote(bumped, (m) => m.set(keyOf(stored.platform, stored.teamId, stored.userId), stored));
+      wrote(after, 1, (m) => m.set(keyOf(stored.platform, stored.teamId, stored.userId), stored));
       return copy(stored);
     },
     async remove(platform, teamId, userId) {
-      const [count, bumped] = await prisma.$transaction(async (tx) => {
+      const [count, after] = await prisma.$transaction(async (tx) => {
         const { count } = await tx.identityLink.deleteMany({ where: { platform, teamId, userId } });
-        // Nothing removed, nothing changed: no bump, the copies stay valid.
-        return [count, count > 0 ? await bump(tx) : null] as const;
-      });
-      if (bumped !== null) wrote(bumped, (m) => m.delete(keyOf(platform, teamId, userId)));
+        return [count, await readVersion(tx)] as const;
+      }, TX_OPTIONS);
+      wrote(after, count, (m) => m.delete(keyOf(platform, teamId, userId)));
       return count > 0;
     },
     async listForOrgUser(orgUserId) {

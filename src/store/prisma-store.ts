@@ -99,7 +99,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
   const auditWriter = new AuditWriter(prisma, provider);
 
   return {
-    links: linksStore(prisma, provider, mapErrors),
+    links: linksStore(prisma, mapErrors),
 
     directory: directoryStore(prisma, provider, mapErrors),
 

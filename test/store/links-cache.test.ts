@@ -59,21 +59,36 @@ describe('identity links served from memory', () => {
     await waitFor(async () => expect(await db.store.links.find('slack', 'T1', 'U2')).toBeNull());
   });
 
-  it('answers from memory: a row written behind its back shows only once the counter moves', async () => {
-    await db.store.links.find('slack', 'T1', 'U3'); // the copy is loaded
-    const now = new Date().toISOString();
-    const at = testProvider() === 'postgres' ? now : new Date(now).getTime();
+  it("sees an operator's SQL (no store involved): the database triggers move the counter", async () => {
+    await db.store.links.find('slack', 'T1', 'U3');
+    const at = testProvider() === 'postgres' ? new Date().toISOString() : Date.now();
     await querySql(
       db.url,
       'INSERT INTO "IdentityLink" ("platform","teamId","userId","orgUserId","email","emailLower","method","linkedAt","refreshedAt") VALUES (?,?,?,?,?,?,?,?,?)',
       ['slack', 'T1', 'U3', 'user_e', 'e@example.com', 'e@example.com', 'operator', at, at],
     );
-    // Several check intervals later the copy still has no such link: nothing told it the table changed.
-    await new Promise((r) => setTimeout(r, LINKS_CHECK_MS * 2.5));
-    expect(await db.store.links.find('slack', 'T1', 'U3')).toBeNull();
-    await querySql(db.url, `UPDATE "ChangeCounter" SET "version" = "version" + 1 WHERE "name" = 'links'`);
     await waitFor(async () =>
       expect(await db.store.links.find('slack', 'T1', 'U3')).toMatchObject({ orgUserId: 'user_e' }),
+    );
+    await querySql(db.url, `DELETE FROM "IdentityLink" WHERE "userId" = 'U3'`);
+    await waitFor(async () => expect(await db.store.links.find('slack', 'T1', 'U3')).toBeNull());
+  });
+
+  it('answers from memory: a change the counter does not show is not seen', async () => {
+    await db.store.links.find('slack', 'T1', 'U5'); // the copy is loaded
+    const at = testProvider() === 'postgres' ? new Date().toISOString() : Date.now();
+    // The insert's trigger bumps the counter; putting it back hides the change from every copy.
+    await querySql(
+      db.url,
+      'INSERT INTO "IdentityLink" ("platform","teamId","userId","orgUserId","email","emailLower","method","linkedAt","refreshedAt") VALUES (?,?,?,?,?,?,?,?,?)',
+      ['slack', 'T1', 'U5', 'user_g', 'g@example.com', 'g@example.com', 'operator', at, at],
+    );
+    await querySql(db.url, `UPDATE "ChangeCounter" SET "version" = "version" - 1 WHERE "name" = 'links'`);
+    await new Promise((r) => setTimeout(r, LINKS_CHECK_MS * 2.5));
+    expect(await db.store.links.find('slack', 'T1', 'U5')).toBeNull();
+    await querySql(db.url, `UPDATE "ChangeCounter" SET "version" = "version" + 1 WHERE "name" = 'links'`);
+    await waitFor(async () =>
+      expect(await db.store.links.find('slack', 'T1', 'U5')).toMatchObject({ orgUserId: 'user_g' }),
     );
   });
 
