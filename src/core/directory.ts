@@ -50,6 +50,9 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 const sameVersion = (a: DirectoryVersion, b: DirectoryVersion) =>
   a.syncedAt?.getTime() === b.syncedAt?.getTime() && a.changedAt?.getTime() === b.changedAt?.getTime();
+/** No row changed between the two (see DirectoryVersion); a copy never synced is never taken as equal. */
+const sameRows = (a: DirectoryVersion, b: DirectoryVersion) =>
+  a.syncedAt !== null && b.syncedAt !== null && a.changedAt?.getTime() === b.changedAt?.getTime();
 
 export class DirectoryService {
   private inFlight: Promise<DirectorySnapshot> | null = null;
@@ -169,6 +172,11 @@ export class DirectoryService {
       this.checkedAt = this.clock.now().getTime();
       if (this.model !== model) return this.model ?? this.reload();
       if (sameVersion(version, model.version)) return model;
+      if (sameRows(version, model.version)) {
+        // A full sync elsewhere found nothing to change: the same rows, synced later.
+        model.version = version;
+        return model;
+      }
     }
     return this.reload();
   }
@@ -212,7 +220,7 @@ export class DirectoryService {
     const snapshot: DirectorySnapshot = { users, invites, workspaces, members, apiKeys, syncedAt: this.clock.now() };
     const written = await this.store.directory.replace(snapshot);
     const stored = performance.now();
-    await this.adopt(snapshot);
+    await this.adopt(snapshot, written.version);
     this.logger.info(
       {
         users: users.length,
@@ -239,13 +247,13 @@ export class DirectoryService {
    * The read model after this process's own sync: built from the snapshot when it has every part. A part kept
    * as stored (it could not be fetched) is read back from the store instead, on next use.
    */
-  private async adopt(s: DirectorySnapshot): Promise<void> {
+  private async adopt(s: DirectorySnapshot, version: DirectoryVersion): Promise<void> {
     if (s.workspaces && s.members && s.apiKeys) {
-      // changedAt as last seen: if a partial write elsewhere moved it, the next check reloads.
-      const changedAt = this.model?.version.changedAt ?? null;
+      // The version the sync left (the stored rows are the snapshot's then); a later write moves it and the next
+      // check reloads.
       const model = await DirectoryModel.build(
         { users: s.users, workspaces: s.workspaces, members: s.members, apiKeys: s.apiKeys },
-        { syncedAt: s.syncedAt, changedAt },
+        version,
       );
       this.model = model;
       this.checkedAt = this.clock.now().getTime();
