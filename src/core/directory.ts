@@ -4,10 +4,12 @@
  * refreshed when older than `maxAgeMs`; concurrent callers share one sync.
  *
  * The read model (DirectoryModel) is what identity resolution and the list commands read, so a command costs
- * no directory queries. It is reused while the store's version (its last full sync, its last partial write) is
+ * no directory queries. It is reused while the store's version (its last full sync, its last changed row) is
  * the one it was built from; that version is re-read at most every `checkMs`, so a sync or a change made by
- * another replica or by the CLI (`npx quartermaster jobs run directory.sync`) is seen within seconds. Writes
- * made here (a live role check, a key change, a workspace's members re-read) update it in place at once.
+ * another replica or by the CLI (`npx quartermaster jobs run directory.sync`) is seen within seconds. A sync
+ * elsewhere that changed no row only makes it fresher (no reload). Writes made here (a live role check, a key
+ * change, a workspace's members re-read) update it in place at once. Building it from a large organization
+ * gives the event loop turns (DirectoryModel.build).
  *
  * Freshness: a copy older than `maxAgeMs` is re-checked against the store at once (another replica may have
  * synced it) and, when still old, synced before any permission is computed from it (`ensureFresh`, as before).
