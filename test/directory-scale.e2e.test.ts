@@ -199,4 +199,23 @@ describe('access follows the synced directory as before', () => {
     clock.advance(DIRECTORY_CHECK_MS + 1);
     expect(await say('whoami', 'UFRANK')).toContain('no longer a member of the Anthropic organization');
   });
+
+  it('a sync elsewhere that changes nothing counts as fresh here: lists are as of that sync', async () => {
+    await t.qm.services.directory.sync();
+    expect(await say('keys list')).toContain(`${KEYS} API keys`);
+
+    clock.advance(10 * 60_000);
+    const admin = createAdminApiClient({ adminKey: ADMIN_KEY, baseURL: t.sim.url });
+    const elsewhere = new DirectoryService(admin, db.store, clock, t.qm.logger);
+    const { syncedAt } = await elsewhere.sync();
+    expect(lastSyncLine()).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
+
+    clock.advance(DIRECTORY_CHECK_MS + 1);
+    const from = t.sim.requests.length;
+    const list = await say('keys list');
+    expect(list).toContain(`${KEYS} API keys`);
+    expect(list).toContain(`Synced directory as of ${syncedAt.toISOString().slice(11, 16)} UTC.`);
+    // The copy is fresh: not synced again here.
+    expect(requestsSince(from)).toEqual([]);
+  });
 });

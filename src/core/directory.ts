@@ -4,10 +4,12 @@
  * refreshed when older than `maxAgeMs`; concurrent callers share one sync.
  *
  * The read model (DirectoryModel) is what identity resolution and the list commands read, so a command costs
- * no directory queries. It is reused while the store's version (its last full sync, its last partial write) is
+ * no directory queries. It is reused while the store's version (its last full sync, its last changed row) is
  * the one it was built from; that version is re-read at most every `checkMs`, so a sync or a change made by
- * another replica or by the CLI (`npx quartermaster jobs run directory.sync`) is seen within seconds. Writes
- * made here (a live role check, a key change, a workspace's members re-read) update it in place at once.
+ * another replica or by the CLI (`npx quartermaster jobs run directory.sync`) is seen within seconds. A sync
+ * elsewhere that changed no row only makes it fresher (no reload). Writes made here (a live role check, a key
+ * change, a workspace's members re-read) update it in place at once. Building it from a large organization
+ * gives the event loop turns (DirectoryModel.build).
  *
  * Freshness: a copy older than `maxAgeMs` is re-checked against the store at once (another replica may have
  * synced it) and, when still old, synced before any permission is computed from it (`ensureFresh`, as before).
@@ -22,8 +24,37 @@ import type { DirectorySnapshot, DirectoryVersion, Store } from './ports/store.j
 /** How often the store's version is re-read (so another replica's sync is seen within this). */
 export const DIRECTORY_CHECK_MS = 2_000;
 
+/**
+ * Workspaces whose members are listed at once during a sync. Starting a request costs the event loop about half a
+ * millisecond (the SDK, fetch), so starting one per workspace of a 100-workspace organization at once held it for
+ * 50–70 ms; a few at a time keep the listing as fast against one API host.
+ */
+const MEMBER_LISTS_AT_ONCE = 8;
+
+/** `fn` over `items`, at most `limit` running at once; results in the order of `items`. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!);
+      } catch (err) {
+        next = items.length; // the others start nothing more
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 const sameVersion = (a: DirectoryVersion, b: DirectoryVersion) =>
   a.syncedAt?.getTime() === b.syncedAt?.getTime() && a.changedAt?.getTime() === b.changedAt?.getTime();
+/** No row changed between the two (see DirectoryVersion); a copy never synced is never taken as equal. */
+const sameRows = (a: DirectoryVersion, b: DirectoryVersion) =>
+  a.syncedAt !== null && b.syncedAt !== null && a.changedAt?.getTime() === b.changedAt?.getTime();
 
 export class DirectoryService {
   private inFlight: Promise<DirectorySnapshot> | null = null;
@@ -143,6 +174,11 @@ export class DirectoryService {
       this.checkedAt = this.clock.now().getTime();
       if (this.model !== model) return this.model ?? this.reload();
       if (sameVersion(version, model.version)) return model;
+      if (sameRows(version, model.version)) {
+        // A full sync elsewhere found nothing to change: the same rows, synced later.
+        model.version = version;
+        return model;
+      }
     }
     return this.reload();
   }
@@ -154,7 +190,9 @@ export class DirectoryService {
         const generation = this.generation;
         const data = await this.store.directory.load();
         if (generation !== this.generation && this.model) return this.model;
-        this.model = new DirectoryModel(data, data.version);
+        const model = await DirectoryModel.build(data, data.version);
+        if (generation !== this.generation && this.model) return this.model;
+        this.model = model;
         this.checkedAt = started;
         return this.model;
       } finally {
@@ -177,14 +215,14 @@ export class DirectoryService {
     const active = (workspaces ?? []).filter((w) => !w.archivedAt);
     const members = workspaces
       ? await this.optional('workspace members', async () =>
-          (await Promise.all(active.map((w) => this.admin.listWorkspaceMembers(w.id)))).flat(),
+          (await mapLimited(active, MEMBER_LISTS_AT_ONCE, (w) => this.admin.listWorkspaceMembers(w.id))).flat(),
         )
       : null;
     const fetched = performance.now();
     const snapshot: DirectorySnapshot = { users, invites, workspaces, members, apiKeys, syncedAt: this.clock.now() };
     const written = await this.store.directory.replace(snapshot);
     const stored = performance.now();
-    this.adopt(snapshot);
+    await this.adopt(snapshot, written.version);
     this.logger.info(
       {
         users: users.length,
@@ -211,12 +249,13 @@ export class DirectoryService {
    * The read model after this process's own sync: built from the snapshot when it has every part. A part kept
    * as stored (it could not be fetched) is read back from the store instead, on next use.
    */
-  private adopt(s: DirectorySnapshot): void {
+  private async adopt(s: DirectorySnapshot, version: DirectoryVersion): Promise<void> {
     if (s.workspaces && s.members && s.apiKeys) {
-      const model = new DirectoryModel(
+      // The version the sync left (the stored rows are the snapshot's then); a later write moves it and the next
+      // check reloads.
+      const model = await DirectoryModel.build(
         { users: s.users, workspaces: s.workspaces, members: s.members, apiKeys: s.apiKeys },
-        // changedAt as last seen: if a partial write elsewhere moved it, the next check reloads.
-        { syncedAt: s.syncedAt, changedAt: this.model?.version.changedAt ?? null },
+        version,
       );
       this.model = model;
       this.checkedAt = this.clock.now().getTime();

@@ -201,6 +201,27 @@ describe('directory', () => {
     expect((await store.directory.version()).changedAt!.getTime()).toBe(marks.at(-1));
   });
 
+  it('moves the change marker on a full sync only when it changes a row, and says which version it left', async () => {
+    const before = await store.directory.version();
+    const same = await store.directory.replace(snapshot({ syncedAt: new Date('2025-01-05T00:00:00.000Z') }));
+    expect(same).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
+    expect(same.version).toEqual(await store.directory.version());
+    expect(same.version).toEqual({ syncedAt: new Date('2025-01-05T00:00:00.000Z'), changedAt: before.changedAt });
+
+    const changed = await store.directory.replace(
+      snapshot({
+        apiKeys: [
+          key('apikey_1', { status: 'inactive' }),
+          key('apikey_2', { workspaceId: null, createdBy: null, createdAt: null }),
+        ],
+        syncedAt: new Date('2025-01-06T00:00:00.000Z'),
+      }),
+    );
+    expect(changed).toMatchObject({ inserted: 0, updated: 1, deleted: 0 });
+    expect(changed.version).toEqual(await store.directory.version());
+    expect(changed.version.changedAt!.getTime()).toBeGreaterThan(before.changedAt?.getTime() ?? 0);
+  });
+
   it('replaces the members of one workspace', async () => {
     expect(await store.directory.membershipsOf('user_1')).toEqual([
       member('wrkspc_a', 'user_1'),

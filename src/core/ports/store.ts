@@ -71,8 +71,9 @@ export interface DirectorySnapshot {
 
 /**
  * Identifies a state of the stored directory: `syncedAt` moves with every full sync (it is the freshness the
- * permission checks go by), `changedAt` with every partial write that changed a row (a live role check, a key
- * change, a workspace's members re-read). Equal versions mean equal stored copies.
+ * permission checks go by), `changedAt` with every write that changed a row (a full sync that found a difference,
+ * a live role check, a key change, a workspace's members re-read). Equal versions mean equal stored copies; equal
+ * `changedAt` alone means equal rows (a full sync that found nothing to change moves only `syncedAt`).
  */
 export interface DirectoryVersion {
   syncedAt: Date | null;
@@ -93,6 +94,11 @@ export interface DirectoryWriteCounts {
   inserted: number;
   updated: number;
   deleted: number;
+}
+
+/** What a full sync wrote, and the version of the stored copy it left (read under the directory's write lock). */
+export interface DirectoryReplaced extends DirectoryWriteCounts {
+  version: DirectoryVersion;
 }
 
 /** A chat user's request to be linked to an org member, decided by an org admin (Discord shares no email). */
@@ -253,7 +259,7 @@ export interface Store {
      * other replace: the stored rows are compared with the snapshot and only the difference is written (rows no
      * longer present deleted, new ones inserted, changed ones rewritten), in chunks. A null part is kept as stored.
      */
-    replace(snapshot: DirectorySnapshot): Promise<DirectoryWriteCounts>;
+    replace(snapshot: DirectorySnapshot): Promise<DirectoryReplaced>;
     /**
      * Upsert a subset without deleting anything else (used after a live read or a single change). Rows equal to
      * the stored ones are not written; when anything is, the copy's `changedAt` moves (see DirectoryVersion).

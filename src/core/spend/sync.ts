@@ -27,6 +27,7 @@ import type {
   UsageHourRow,
 } from '../ports/spend.js';
 import type { Services } from '../services.js';
+import { nextTurn } from '../turn.js';
 
 export type SpendSyncServices = Pick<Services, 'reports' | 'store' | 'clock' | 'logger'>;
 
@@ -246,7 +247,6 @@ const SOURCES: Record<ReportName, Source<unknown>> = {
 // ---- running a sync
 
 const floorTo = (ms: number, width: number) => Math.floor(ms / width) * width;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const iso = (d: Date) => d.toISOString();
 
 /**
@@ -315,7 +315,7 @@ async function fetchRange(
         }
       }
       // Between pages the event loop gets a turn (chat commands keep being answered during a backfill).
-      await yieldToLoop();
+      await nextTurn();
     }
   } catch (err) {
     summary.httpMs = Math.round(summary.httpMs);
