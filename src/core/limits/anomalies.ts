@@ -60,6 +60,8 @@ const CHUNK = 500;
 /** How far back open episodes are looked for (an episode lasts while its subject stays anomalous: hours, days). */
 const OPEN_LOOKBACK_MS = 366 * DAY_MS;
 
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface AnomalyRunSummary {
   /** Subjects at or above a floor (their baselines were read). */
   candidates: number;
@@ -183,7 +185,12 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
       const scope: UsageScope =
         type === 'key' ? { workspaceIds: [], apiKeyIds: chunk } : { workspaceIds: chunk, apiKeyIds: [] };
       const rows = await q.tokensByHour(new Date(knownFrom), latest, [dim, 'model', 'serviceTier'], scope);
-      for (const r of rows) add(`${type}:${r[dim] ?? ''}`, r.hour.getTime(), groupCost(r, prices));
+      for (let j = 0; j < rows.length; j++) {
+        // Tens of thousands of groups for a large organization: the event loop gets turns while they are priced.
+        if (j > 0 && j % 2000 === 0) await yieldToLoop();
+        const r = rows[j]!;
+        add(`${type}:${r[dim] ?? ''}`, r.hour.getTime(), groupCost(r, prices));
+      }
     }
   }
 
