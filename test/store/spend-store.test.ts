@@ -119,6 +119,41 @@ describe('spend writes', () => {
     expect([Number(big(k!.n)), big(k!.s)]).toEqual([2, 246_913_578n]);
   });
 
+  it('replaces a large window bucket by bucket: a write that fails midway leaves every hour whole, the next repairs it', async () => {
+    const s = db.store.spend;
+    const H0 = 1000; // hours after T0: clear of the rows of the tests above
+    const hourly = (value: bigint) =>
+      Array.from({ length: 48 * 100 }, (_, i) => usage(H0 + Math.floor(i / 100), `k${i % 100}`, value));
+    const byHour = async () =>
+      (
+        await querySql(
+          db.url,
+          'SELECT "bucketStart" AS h, COUNT(*) AS n, SUM("uncachedInput") AS s FROM "UsageHour" GROUP BY "bucketStart" ORDER BY "bucketStart"',
+        )
+      )
+        .filter((r) => new Date(r.h as string | Date) >= at(H0 * HOUR))
+        .map((r): [number, bigint] => [Number(big(r.n)), big(r.s)]);
+    const from = at(H0 * HOUR);
+    const to = at((H0 + 48) * HOUR);
+    await s.replaceUsage(from, to, hourly(1n));
+
+    // The revised window's last row cannot be stored (beyond BIGINT): the write fails in its last hours.
+    const revised = hourly(2n);
+    revised[revised.length - 1] = { ...revised[revised.length - 1]!, uncachedInput: 2n ** 64n };
+    await expect(s.replaceUsage(from, to, revised)).rejects.toThrow();
+    const after = await byHour();
+    expect(after).toHaveLength(48);
+    // Every hour holds its 100 rows, old (100 tokens) or new (200), never both: nothing counted twice or lost.
+    for (const [n, sum] of after) expect([n, [100n, 200n].includes(sum)]).toEqual([100, true]);
+    // Written span by span: the first hours are already the new ones, the failing last hour is still the old one.
+    expect(after[0]).toEqual([100, 200n]);
+    expect(after[47]).toEqual([100, 100n]);
+
+    // The next replace of the window (the sync's next run) finishes it.
+    expect(await s.replaceUsage(from, to, hourly(2n))).toEqual({ deleted: 4800, inserted: 4800 });
+    expect(await byHour()).toEqual(Array.from({ length: 48 }, () => [100, 200n]));
+  });
+
   it('keeps a cursor and the start of the ingested range per report', async () => {
     const s = db.store.spend;
     expect(await s.syncedThrough('costs')).toBeNull();

@@ -60,6 +60,8 @@ const CHUNK = 500;
 /** How far back open episodes are looked for (an episode lasts while its subject stays anomalous: hours, days). */
 const OPEN_LOOKBACK_MS = 366 * DAY_MS;
 
+/** Groups priced between two turns of the event loop (a price lookup per group: about 10 µs each). */
+const PRICE_CHUNK = 500;
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface AnomalyRunSummary {
@@ -134,7 +136,11 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
 
   // ---- 1. the last hour and the last day of every key and workspace (two grouped sums)
   const by: UsageDimension[] = ['apiKeyId', 'workspaceId', 'model', 'serviceTier'];
-  const [hourGroups, dayGroups] = await Promise.all([q.tokens(latest, end, by), q.tokens(new Date(dayStart), end, by)]);
+  // One after the other, not together: on SQLite each statement (and the making of its groups) holds the event loop,
+  // and two started together would run back to back without a turn between them.
+  const hourGroups = await q.tokens(latest, end, by);
+  await yieldToLoop();
+  const dayGroups = await q.tokens(new Date(dayStart), end, by);
   const subjects = new Map<string, Subject>();
   const subject = (type: SubjectType, id: string, workspaceId: string) => {
     const k = `${type}:${id}`;
@@ -149,7 +155,9 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
     [hourGroups, 'hourNanos'],
     [dayGroups, 'dayNanos'],
   ] as const) {
-    for (const g of groups) {
+    for (let j = 0; j < groups.length; j++) {
+      if (j % PRICE_CHUNK === 0) await yieldToLoop();
+      const g = groups[j]!;
       const cost = groupCost(g, prices);
       const ws = g.workspaceId ?? '';
       // Usage without a key (Console) belongs to its workspace only: there is no key to name or disable.
@@ -187,7 +195,7 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
       const rows = await q.tokensByHour(new Date(knownFrom), latest, [dim, 'model', 'serviceTier'], scope);
       for (let j = 0; j < rows.length; j++) {
         // Tens of thousands of groups for a large organization: the event loop gets turns while they are priced.
-        if (j > 0 && j % 2000 === 0) await yieldToLoop();
+        if (j > 0 && j % PRICE_CHUNK === 0) await yieldToLoop();
         const r = rows[j]!;
         add(`${type}:${r[dim] ?? ''}`, r.hour.getTime(), groupCost(r, prices));
       }
