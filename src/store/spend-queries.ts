@@ -18,7 +18,7 @@ import type { PrismaClient } from '../generated/sqlite/client.js';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** tokensByHour: groups per statement aimed at, the hours of its first statement, and the most of any. */
-const SLICE_GROUPS = 250;
+const SLICE_GROUPS = 500;
 const FIRST_SLICE_HOURS = 6;
 const MAX_SLICE_HOURS = 7 * 24;
 const utcDay = (d: Date) => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS);

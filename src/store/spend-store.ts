@@ -25,7 +25,7 @@ type Provider = 'sqlite' | 'postgres';
 /** Rows per INSERT: few enough that binding and running one statement stays short (far below parameter limits). */
 export const SPEND_CHUNK = 250;
 /** Stored plus new rows per transaction (one span of whole buckets), so that no delete or commit is long. */
-export const SPEND_SPAN_ROWS = 3000;
+export const SPEND_SPAN_ROWS = 8000;
 /** Rows checked or converted between two turns of the event loop. */
 const PASS_CHUNK = 2000;
 /** A span of a large organization is several statements; the default 5 s interactive-transaction timeout is tight. */

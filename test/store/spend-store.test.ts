@@ -1,6 +1,7 @@
 /** The spend write side (src/store/spend-store.ts) on the test database: windows replaced, never added to. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaudeCodeDayRow, CostDayRow, UsageHourRow } from '../../src/core/ports/spend.js';
+import { SPEND_SPAN_ROWS } from '../../src/store/spend-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { big, querySql } from '../support/sql.js';
 
@@ -122,8 +123,10 @@ describe('spend writes', () => {
   it('replaces a large window bucket by bucket: a write that fails midway leaves every hour whole, the next repairs it', async () => {
     const s = db.store.spend;
     const H0 = 1000; // hours after T0: clear of the rows of the tests above
+    // Keys enough that 48 hours of them are more than one transaction's worth of rows.
+    const K = Math.ceil(SPEND_SPAN_ROWS / 40);
     const hourly = (value: bigint) =>
-      Array.from({ length: 48 * 100 }, (_, i) => usage(H0 + Math.floor(i / 100), `k${i % 100}`, value));
+      Array.from({ length: 48 * K }, (_, i) => usage(H0 + Math.floor(i / K), `k${i % K}`, value));
     const byHour = async () =>
       (
         await querySql(
@@ -143,15 +146,16 @@ describe('spend writes', () => {
     await expect(s.replaceUsage(from, to, revised)).rejects.toThrow();
     const after = await byHour();
     expect(after).toHaveLength(48);
-    // Every hour holds its 100 rows, old (100 tokens) or new (200), never both: nothing counted twice or lost.
-    for (const [n, sum] of after) expect([n, [100n, 200n].includes(sum)]).toEqual([100, true]);
+    // Every hour holds its K rows, old (1 token each) or new (2), never both: nothing counted twice or lost.
+    const [old, fresh] = [BigInt(K), BigInt(2 * K)];
+    for (const [n, sum] of after) expect([n, [old, fresh].includes(sum)]).toEqual([K, true]);
     // Written span by span: the first hours are already the new ones, the failing last hour is still the old one.
-    expect(after[0]).toEqual([100, 200n]);
-    expect(after[47]).toEqual([100, 100n]);
+    expect(after[0]).toEqual([K, fresh]);
+    expect(after[47]).toEqual([K, old]);
 
     // The next replace of the window (the sync's next run) finishes it.
-    expect(await s.replaceUsage(from, to, hourly(2n))).toEqual({ deleted: 4800, inserted: 4800 });
-    expect(await byHour()).toEqual(Array.from({ length: 48 }, () => [100, 200n]));
+    expect(await s.replaceUsage(from, to, hourly(2n))).toEqual({ deleted: 48 * K, inserted: 48 * K });
+    expect(await byHour()).toEqual(Array.from({ length: 48 }, () => [K, fresh]));
   });
 
   it('keeps a cursor and the start of the ingested range per report', async () => {
