@@ -180,20 +180,28 @@ function nextPageOf(body: Json): string | null {
   return next && next !== '' ? next : null;
 }
 
-function bucketPage<T>(body: Json, map: (r: Json) => T): ReportPage<ReportBucket<T>> {
+/** Results mapped between two turns of the event loop (a page of a large organization holds tens of thousands). */
+const MAP_CHUNK = 1000;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function bucketPage<T>(body: Json, map: (r: Json) => T): Promise<ReportPage<ReportBucket<T>>> {
   const data = Array.isArray(body.data) ? body.data : [];
   const buckets: ReportBucket<T>[] = [];
+  let mapped = 0;
   for (const raw of data) {
     const b = obj(raw);
     if (!b) continue;
     const results = Array.isArray(b.results) ? b.results : [];
+    const out: T[] = [];
+    for (const r of results) {
+      if (++mapped % MAP_CHUNK === 0) await yieldToLoop();
+      const o = obj(r);
+      if (o) out.push(map(o));
+    }
     buckets.push({
       startingAt: date(b.starting_at, 'starting_at'),
       endingAt: date(b.ending_at, 'ending_at'),
-      results: results.flatMap((r) => {
-        const o = obj(r);
-        return o ? [map(o)] : [];
-      }),
+      results: out,
     });
   }
   return { data: buckets, nextPage: nextPageOf(body) };

@@ -15,8 +15,14 @@ import type {
 } from '../core/ports/spend.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** tokensByHour: groups per statement aimed at, the hours of its first statement, and the most of any. */
+const SLICE_GROUPS = 500;
+const FIRST_SLICE_HOURS = 6;
+const MAX_SLICE_HOURS = 7 * 24;
 const utcDay = (d: Date) => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS);
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const TOKEN_FIELDS = ['uncachedInput', 'cacheRead', 'cacheWrite5m', 'cacheWrite1h', 'output', 'webSearch'] as const;
 const SUM_TOKENS = Object.fromEntries(TOKEN_FIELDS.map((f) => [f, true])) as Record<
@@ -129,18 +135,32 @@ export function spendQueries(prisma: PrismaClient): SpendQueries {
     },
 
     async tokensByHour(from, to, by, scope) {
+      // A statement per slice of hours, in order, each sized from the one before to about SLICE_GROUPS groups: a
+      // month of a large organization's hours is hundreds of thousands of rows and tens of thousands of groups, and
+      // one GROUP BY over them (libsql runs it, and makes its result rows, synchronously on this thread) plus the
+      // mapping of its groups would hold the event loop for most of a second.
       const dims = [...new Set(by)] as UsageDimension[];
-      const rows = await prisma.usageHour.groupBy({
-        by: ['bucketStart', ...dims],
-        where: { bucketStart: { gte: from, lt: to }, ...scopeWhere(scope) },
-        _sum: SUM_TOKENS,
-        orderBy: [{ bucketStart: 'asc' }],
-      });
-      return rows.map((r) => {
-        const g: UsageGroup & { hour: Date } = { hour: r.bucketStart, ...tokenSums(r) };
-        for (const d of dims) g[d] = (r as Record<string, unknown>)[d] as string;
-        return g;
-      });
+      const out: (UsageGroup & { hour: Date })[] = [];
+      let hours = FIRST_SLICE_HOURS;
+      for (let lo = from.getTime(); lo < to.getTime(); ) {
+        const hi = Math.min(lo + hours * HOUR_MS, to.getTime());
+        if (lo > from.getTime()) await yieldToLoop();
+        const rows = await prisma.usageHour.groupBy({
+          by: ['bucketStart', ...dims],
+          where: { bucketStart: { gte: new Date(lo), lt: new Date(hi) }, ...scopeWhere(scope) },
+          _sum: SUM_TOKENS,
+          orderBy: [{ bucketStart: 'asc' }],
+        });
+        for (const r of rows) {
+          const g: UsageGroup & { hour: Date } = { hour: r.bucketStart, ...tokenSums(r) };
+          for (const d of dims) g[d] = (r as Record<string, unknown>)[d] as string;
+          out.push(g);
+        }
+        const perHour = rows.length / Math.max(1, Math.ceil((hi - lo) / HOUR_MS));
+        hours = Math.min(MAX_SLICE_HOURS, Math.max(1, Math.floor(SLICE_GROUPS / Math.max(perHour, 1))));
+        lo = hi;
+      }
+      return out;
     },
 
     async latestUsageHour() {

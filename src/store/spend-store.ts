@@ -1,12 +1,19 @@
 /**
  * The ingestion side of spend (usage hours, cost days, Claude Code days, report cursors) over Prisma.
  *
- * A replace is one transaction: every row of the window goes, then the new rows come in multi-row INSERTs of at
- * most SPEND_CHUNK rows, with a turn of the event loop between statements. Replacing (never adding) is what makes
- * a re-fetch of a revised or half-written window count nothing twice. Replaces of one report are serialized (an
- * advisory lock on PostgreSQL, where two READ COMMITTED transactions could otherwise each insert the window after
- * the other's delete; SQLite's single writer does it there), so the scheduler, `jobs run` and the digest CLI may
- * overlap safely.
+ * A replace makes the rows stored for [from, to) exactly the rows given: every row of the window goes, the new ones
+ * come. Replacing (never adding) is what makes a re-fetch of a revised or half-written window count nothing twice.
+ * The window is replaced span by span, each span one transaction: a span is whole buckets (every row of a bucket
+ * goes in the same transaction as the bucket's old rows go), as many as keep its stored plus new rows under
+ * SPEND_SPAN_ROWS (a bucket bigger than that is a span of its own). A reader therefore sees every bucket either old
+ * or new, never half of one, and no commit is large enough to hold the event loop long (libsql runs statements and
+ * commits synchronously on this thread). A window whose replace fails midway holds new and old buckets side by
+ * side, each complete: the caller's next replace of the window finishes it. Inside a transaction the new rows go in
+ * multi-row INSERTs of at most SPEND_CHUNK rows, with a turn of the event loop between statements, and the checks
+ * and conversions of the rows are done chunk by chunk with turns between too. Replaces of one report are
+ * serialized span by span (an advisory lock on PostgreSQL, where two READ COMMITTED transactions could otherwise
+ * each insert a span after the other's delete; SQLite's single writer does it there), so the scheduler, `jobs run`
+ * and the digest CLI may overlap safely: every span holds the rows of whichever replace wrote it last.
  */
 import type { ClaudeCodeDayRow, CostDayRow, ReportName, SpendWrites, UsageHourRow } from '../core/ports/spend.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
@@ -15,9 +22,13 @@ import { insertRows } from './insert-rows.js';
 type Tx = Prisma.TransactionClient;
 type Provider = 'sqlite' | 'postgres';
 
-/** Rows per INSERT: 17 columns × 500 stays far below both databases' bound-parameter limits. */
-export const SPEND_CHUNK = 500;
-/** A window of a large organization is many statements; the default 5 s interactive-transaction timeout is tight. */
+/** Rows per INSERT: few enough that binding and running one statement stays short (far below parameter limits). */
+export const SPEND_CHUNK = 250;
+/** Stored plus new rows per transaction (one span of whole buckets), so that no delete or commit is long. */
+export const SPEND_SPAN_ROWS = 8000;
+/** Rows checked or converted between two turns of the event loop. */
+const PASS_CHUNK = 2000;
+/** A span of a large organization is several statements; the default 5 s interactive-transaction timeout is tight. */
 const TX_OPTIONS = { maxWait: 60_000, timeout: 600_000 };
 /** pg_advisory_xact_lock keys, one per report (arbitrary, fixed; the directory and link requests use …001/…002). */
 const LOCK_KEYS: Record<ReportName, number> = {
@@ -44,83 +55,154 @@ function checkWindow(from: Date, to: Date): void {
   }
 }
 
-function checkInside(rows: readonly { at: Date }[], from: Date, to: Date, what: string): void {
-  for (const r of rows) {
-    const t = r.at.getTime();
-    if (!(t >= from.getTime() && t < to.getTime())) {
-      // A row outside the window would survive the next replace of its own window: a double count waiting to happen.
-      throw new Error(`${what} row at ${r.at.toISOString()} lies outside the window being replaced`);
-    }
-  }
+/** A span of whole buckets, [from, to), replaced in one transaction. */
+interface Span<R> {
+  from: Date;
+  to: Date;
+  rows: R[];
 }
 
-export function spendStore(prisma: PrismaClient, provider: Provider): { spend: SpendWrites } {
-  async function replace(
-    report: ReportName,
-    remove: (tx: Tx) => Promise<{ count: number }>,
-    table: string,
-    rows: Record<string, unknown>[],
-  ): Promise<{ deleted: number; inserted: number }> {
-    return prisma.$transaction(async (tx) => {
-      if (provider === 'postgres') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${LOCK_KEYS[report]})`);
-      const { count: deleted } = await remove(tx);
-      for (let i = 0; i < rows.length; i += SPEND_CHUNK) {
-        await yieldToLoop();
-        await insertRows(tx, provider, table, rows.slice(i, i + SPEND_CHUNK));
-      }
-      return { deleted, inserted: rows.length };
-    }, TX_OPTIONS);
+/**
+ * The rows by bucket (each checked to lie inside the window: a row outside it would survive the next replace of
+ * its own window, a double count waiting to happen), then the window cut into spans at bucket starts.
+ */
+async function spans<R>(
+  rows: readonly R[],
+  at: (r: R) => Date,
+  from: Date,
+  to: Date,
+  stored: Map<number, number>,
+  what: string,
+): Promise<Span<R>[]> {
+  const lo = from.getTime();
+  const hi = to.getTime();
+  const buckets = new Map<number, R[]>();
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && i % PASS_CHUNK === 0) await yieldToLoop();
+    const r = rows[i]!;
+    const t = at(r).getTime();
+    if (!(t >= lo && t < hi)) {
+      throw new Error(`${what} row at ${at(r).toISOString()} lies outside the window being replaced`);
+    }
+    let b = buckets.get(t);
+    if (!b) {
+      b = [];
+      buckets.set(t, b);
+    }
+    b.push(r);
   }
+  const starts = [...new Set([...buckets.keys(), ...stored.keys()])].sort((a, b) => a - b);
+  const out: Span<R>[] = [];
+  let span: Span<R> = { from, to, rows: [] };
+  let size = 0;
+  for (const t of starts) {
+    const bucket = buckets.get(t) ?? [];
+    const n = bucket.length + (stored.get(t) ?? 0);
+    if (size > 0 && size + n > SPEND_SPAN_ROWS && t > span.from.getTime()) {
+      span.to = new Date(t);
+      out.push(span);
+      span = { from: new Date(t), to, rows: [] };
+      size = 0;
+    }
+    for (const r of bucket) span.rows.push(r);
+    size += n;
+  }
+  out.push(span);
+  return out;
+}
+
+interface Table<R> {
+  report: ReportName;
+  table: string;
+  what: string;
+  at: (r: R) => Date;
+  row: (r: R) => Record<string, unknown>;
+  /** Stored rows per bucket start in [from, to). */
+  count: (from: Date, to: Date) => Promise<Map<number, number>>;
+  remove: (tx: Tx, from: Date, to: Date) => Promise<{ count: number }>;
+}
+
+const counts = (groups: { at: Date; n: number }[]) => new Map(groups.map((g) => [g.at.getTime(), g.n]));
+
+export function spendStore(prisma: PrismaClient, provider: Provider): { spend: SpendWrites } {
+  async function replace<R>(
+    t: Table<R>,
+    from: Date,
+    to: Date,
+    rows: readonly R[],
+  ): Promise<{ deleted: number; inserted: number }> {
+    checkWindow(from, to);
+    const stored = await t.count(from, to);
+    let deleted = 0;
+    for (const span of await spans(rows, t.at, from, to, stored, t.what)) {
+      deleted += await prisma.$transaction(async (tx) => {
+        if (provider === 'postgres') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${LOCK_KEYS[t.report]})`);
+        const { count } = await t.remove(tx, span.from, span.to);
+        for (let i = 0; i < span.rows.length; i += SPEND_CHUNK) {
+          await yieldToLoop();
+          await insertRows(tx, provider, t.table, span.rows.slice(i, i + SPEND_CHUNK).map(t.row));
+        }
+        return count;
+      }, TX_OPTIONS);
+      await yieldToLoop();
+    }
+    return { deleted, inserted: rows.length };
+  }
+
+  const usage: Table<UsageHourRow> = {
+    report: 'usage',
+    table: 'UsageHour',
+    what: 'usage',
+    at: (r) => r.bucketStart,
+    row: usageRow,
+    count: async (from, to) => {
+      const groups = await prisma.usageHour.groupBy({
+        by: ['bucketStart'],
+        where: { bucketStart: { gte: from, lt: to } },
+        _count: { _all: true },
+      });
+      return counts(groups.map((g) => ({ at: g.bucketStart, n: g._count._all })));
+    },
+    remove: (tx, from, to) => tx.usageHour.deleteMany({ where: { bucketStart: { gte: from, lt: to } } }),
+  };
+  const costs: Table<CostDayRow> = {
+    report: 'costs',
+    table: 'CostDay',
+    what: 'cost',
+    at: (r) => r.day,
+    row: costRow,
+    count: async (from, to) => {
+      const groups = await prisma.costDay.groupBy({
+        by: ['day'],
+        where: { day: { gte: from, lt: to } },
+        _count: { _all: true },
+      });
+      return counts(groups.map((g) => ({ at: g.day, n: g._count._all })));
+    },
+    remove: (tx, from, to) => tx.costDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
+  };
+  const claudeCode: Table<ClaudeCodeDayRow> = {
+    report: 'claude_code',
+    table: 'ClaudeCodeDay',
+    what: 'Claude Code',
+    at: (r) => r.day,
+    row: claudeCodeRow,
+    count: async (from, to) => {
+      const groups = await prisma.claudeCodeDay.groupBy({
+        by: ['day'],
+        where: { day: { gte: from, lt: to } },
+        _count: { _all: true },
+      });
+      return counts(groups.map((g) => ({ at: g.day, n: g._count._all })));
+    },
+    remove: (tx, from, to) => tx.claudeCodeDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
+  };
 
   return {
     spend: {
-      async replaceUsage(from, to, rows) {
-        checkWindow(from, to);
-        checkInside(
-          rows.map((r) => ({ at: r.bucketStart })),
-          from,
-          to,
-          'usage',
-        );
-        return replace(
-          'usage',
-          (tx) => tx.usageHour.deleteMany({ where: { bucketStart: { gte: from, lt: to } } }),
-          'UsageHour',
-          rows.map(usageRow),
-        );
-      },
-
-      async replaceCosts(from, to, rows) {
-        checkWindow(from, to);
-        checkInside(
-          rows.map((r) => ({ at: r.day })),
-          from,
-          to,
-          'cost',
-        );
-        return replace(
-          'costs',
-          (tx) => tx.costDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
-          'CostDay',
-          rows.map(costRow),
-        );
-      },
-
-      async replaceClaudeCode(from, to, rows) {
-        checkWindow(from, to);
-        checkInside(
-          rows.map((r) => ({ at: r.day })),
-          from,
-          to,
-          'Claude Code',
-        );
-        return replace(
-          'claude_code',
-          (tx) => tx.claudeCodeDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
-          'ClaudeCodeDay',
-          rows.map(claudeCodeRow),
-        );
-      },
+      replaceUsage: (from, to, rows) => replace(usage, from, to, rows),
+      replaceCosts: (from, to, rows) => replace(costs, from, to, rows),
+      replaceClaudeCode: (from, to, rows) => replace(claudeCode, from, to, rows),
 
       async syncedThrough(report) {
         const r = await prisma.reportSync.findUnique({ where: { report } });

@@ -1,6 +1,7 @@
 /** The spend write side (src/store/spend-store.ts) on the test database: windows replaced, never added to. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaudeCodeDayRow, CostDayRow, UsageHourRow } from '../../src/core/ports/spend.js';
+import { SPEND_SPAN_ROWS } from '../../src/store/spend-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { big, querySql } from '../support/sql.js';
 
@@ -117,6 +118,44 @@ describe('spend writes', () => {
     });
     const [k] = await querySql(db.url, 'SELECT COUNT(*) AS n, SUM("costNanos") AS s FROM "ClaudeCodeDay"');
     expect([Number(big(k!.n)), big(k!.s)]).toEqual([2, 246_913_578n]);
+  });
+
+  it('replaces a large window bucket by bucket: a write that fails midway leaves every hour whole, the next repairs it', async () => {
+    const s = db.store.spend;
+    const H0 = 1000; // hours after T0: clear of the rows of the tests above
+    // Keys enough that 48 hours of them are more than one transaction's worth of rows.
+    const K = Math.ceil(SPEND_SPAN_ROWS / 40);
+    const hourly = (value: bigint) =>
+      Array.from({ length: 48 * K }, (_, i) => usage(H0 + Math.floor(i / K), `k${i % K}`, value));
+    const byHour = async () =>
+      (
+        await querySql(
+          db.url,
+          'SELECT "bucketStart" AS h, COUNT(*) AS n, SUM("uncachedInput") AS s FROM "UsageHour" GROUP BY "bucketStart" ORDER BY "bucketStart"',
+        )
+      )
+        .filter((r) => new Date(r.h as string | Date) >= at(H0 * HOUR))
+        .map((r): [number, bigint] => [Number(big(r.n)), big(r.s)]);
+    const from = at(H0 * HOUR);
+    const to = at((H0 + 48) * HOUR);
+    await s.replaceUsage(from, to, hourly(1n));
+
+    // The revised window's last row cannot be stored (beyond BIGINT): the write fails in its last hours.
+    const revised = hourly(2n);
+    revised[revised.length - 1] = { ...revised[revised.length - 1]!, uncachedInput: 2n ** 64n };
+    await expect(s.replaceUsage(from, to, revised)).rejects.toThrow();
+    const after = await byHour();
+    expect(after).toHaveLength(48);
+    // Every hour holds its K rows, old (1 token each) or new (2), never both: nothing counted twice or lost.
+    const [old, fresh] = [BigInt(K), BigInt(2 * K)];
+    for (const [n, sum] of after) expect([n, [old, fresh].includes(sum)]).toEqual([K, true]);
+    // Written span by span: the first hours are already the new ones, the failing last hour is still the old one.
+    expect(after[0]).toEqual([K, fresh]);
+    expect(after[47]).toEqual([K, old]);
+
+    // The next replace of the window (the sync's next run) finishes it.
+    expect(await s.replaceUsage(from, to, hourly(2n))).toEqual({ deleted: 48 * K, inserted: 48 * K });
+    expect(await byHour()).toEqual(Array.from({ length: 48 }, () => [K, fresh]));
   });
 
   it('keeps a cursor and the start of the ingested range per report', async () => {

@@ -13,9 +13,11 @@
  *    before the ingested range (spend.syncedFrom) are unknown, not 0: they are left out, and a window is not judged
  *    with less than a day (hour window) or two days (day window) of baseline.
  *
- * Efficiency (a 10,000-key organization): two grouped sums give every key's and workspace's last-hour and last-day
- * cost; only the subjects at or above a floor (the candidates) get their baseline series, in one grouped-by-hour
- * query per chunk of candidates. No usage row is ever loaded.
+ * Efficiency (a 10,000-key organization): grouped sums give every key's and workspace's last-hour and last-day
+ * cost (the last day's read by chunks of workspaces); only the subjects at or above a floor (the candidates) get
+ * their baseline series, in grouped-by-hour queries per chunk of candidates (the store slices them by time). No
+ * usage row is ever loaded. Between statements, and every PRICE_CHUNK groups priced, the event loop gets a turn:
+ * the job runs in the bot's process, and chat commands keep being answered while it does.
  *
  * One alert per episode: a subject with an open episode (store.limits.openAnomaly) is touched, not alerted again.
  * Otherwise createAnomaly opens one: it is unique on (subject, startedAt), so of concurrent runs (two replicas)
@@ -59,6 +61,12 @@ const DAY_MS = 24 * HOUR_MS;
 const CHUNK = 500;
 /** How far back open episodes are looked for (an episode lasts while its subject stays anomalous: hours, days). */
 const OPEN_LOOKBACK_MS = 366 * DAY_MS;
+
+/** Groups of the last day read per statement, about (estimated from the last hour's). */
+const DAY_CHUNK_GROUPS = 200;
+/** Groups priced between two turns of the event loop (a price lookup per group: about 10 µs each). */
+const PRICE_CHUNK = 500;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface AnomalyRunSummary {
   /** Subjects at or above a floor (their baselines were read). */
@@ -130,9 +138,31 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
   const end = new Date(last + HOUR_MS);
   const dayStart = last - 23 * HOUR_MS;
 
-  // ---- 1. the last hour and the last day of every key and workspace (two grouped sums)
+  // ---- 1. the last hour and the last day of every key and workspace (grouped sums)
   const by: UsageDimension[] = ['apiKeyId', 'workspaceId', 'model', 'serviceTier'];
-  const [hourGroups, dayGroups] = await Promise.all([q.tokens(latest, end, by), q.tokens(new Date(dayStart), end, by)]);
+  // One after the other, not together: on SQLite each statement (and the making of its groups) holds the event loop,
+  // and two started together would run back to back without a turn between them.
+  const hourGroups = await q.tokens(latest, end, by);
+  // The last day is read by chunks of workspaces (every usage row has one workspace, so the chunks' groups are
+  // exactly the day's groups): a large organization's day is a thousand groups and more, too many for one statement.
+  // A chunk holds workspaces worth about DAY_CHUNK_GROUPS groups, judged from their groups in the last hour.
+  const hourGroupsOf = new Map<string, number>();
+  for (const g of hourGroups) hourGroupsOf.set(g.workspaceId ?? '', (hourGroupsOf.get(g.workspaceId ?? '') ?? 0) + 1);
+  const dayWorkspaces = (await q.tokens(new Date(dayStart), end, ['workspaceId'])).map((g) => g.workspaceId ?? '');
+  const dayGroups: UsageGroup[] = [];
+  for (let i = 0; i < dayWorkspaces.length; ) {
+    const chunk: string[] = [];
+    let size = 0;
+    while (i < dayWorkspaces.length && (chunk.length === 0 || size < DAY_CHUNK_GROUPS)) {
+      const ws = dayWorkspaces[i++]!;
+      chunk.push(ws);
+      size += 2 * Math.max(1, hourGroupsOf.get(ws) ?? 0);
+    }
+    await yieldToLoop();
+    for (const g of await q.tokens(new Date(dayStart), end, by, { workspaceIds: chunk, apiKeyIds: [] })) {
+      dayGroups.push(g);
+    }
+  }
   const subjects = new Map<string, Subject>();
   const subject = (type: SubjectType, id: string, workspaceId: string) => {
     const k = `${type}:${id}`;
@@ -147,7 +177,9 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
     [hourGroups, 'hourNanos'],
     [dayGroups, 'dayNanos'],
   ] as const) {
-    for (const g of groups) {
+    for (let j = 0; j < groups.length; j++) {
+      if (j % PRICE_CHUNK === 0) await yieldToLoop();
+      const g = groups[j]!;
       const cost = groupCost(g, prices);
       const ws = g.workspaceId ?? '';
       // Usage without a key (Console) belongs to its workspace only: there is no key to name or disable.
@@ -183,7 +215,12 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
       const scope: UsageScope =
         type === 'key' ? { workspaceIds: [], apiKeyIds: chunk } : { workspaceIds: chunk, apiKeyIds: [] };
       const rows = await q.tokensByHour(new Date(knownFrom), latest, [dim, 'model', 'serviceTier'], scope);
-      for (const r of rows) add(`${type}:${r[dim] ?? ''}`, r.hour.getTime(), groupCost(r, prices));
+      for (let j = 0; j < rows.length; j++) {
+        // Tens of thousands of groups for a large organization: the event loop gets turns while they are priced.
+        if (j > 0 && j % PRICE_CHUNK === 0) await yieldToLoop();
+        const r = rows[j]!;
+        add(`${type}:${r[dim] ?? ''}`, r.hour.getTime(), groupCost(r, prices));
+      }
     }
   }
 

@@ -153,7 +153,11 @@ export type ClaudeCodeDayRow = ClaudeCodeRecord;
 
 export type ReportName = 'usage' | 'costs' | 'claude_code';
 
-/** The ingestion side. Each replace runs in one transaction: the window's old rows go, the new ones come. */
+/**
+ * The ingestion side. A replace makes the window's rows exactly the rows given: the old rows go, the new ones come,
+ * bucket by bucket (each bucket's old rows go in the same transaction as its new rows come; a large window is
+ * several transactions of whole buckets). A replace that fails midway leaves every bucket old or new, never mixed.
+ */
 export interface SpendWrites {
   replaceUsage(from: Date, to: Date, rows: readonly UsageHourRow[]): Promise<{ deleted: number; inserted: number }>;
   replaceCosts(from: Date, to: Date, rows: readonly CostDayRow[]): Promise<{ deleted: number; inserted: number }>;

@@ -2,9 +2,10 @@
  * Incremental, idempotent ingestion of the usage, cost and Claude Code reports (admin-api.md §3.7–3.9).
  *
  * Every fetched page is written as a window: the rows stored for [first bucket start, last bucket end) are
- * replaced by what the page holds, in one transaction. Nothing is ever added on top of what is stored, so a
- * re-fetch (the trailing days the API may still revise, a run resumed after a failure, two overlapping runs)
- * counts nothing twice, and a re-run over unchanged data leaves the same rows.
+ * replaced by what the page holds (bucket by bucket: the store replaces a window as transactions of whole buckets,
+ * see spend-store.ts). Nothing is ever added on top of what is stored, so a re-fetch (the trailing days the API may
+ * still revise, a run resumed after a failure, two overlapping runs) counts nothing twice, and a re-run over
+ * unchanged data leaves the same rows.
  *
  * After each window the report's cursor (ReportSync) advances to the end of its last complete bucket; the
  * next run starts that far back minus the trailing window the API may still revise (usage 48 h, costs 3 days,
@@ -50,6 +51,8 @@ export const USAGE_GROUP_BY = ['api_key_id', 'workspace_id', 'model', 'service_t
 export const COST_GROUP_BY = ['workspace_id', 'description'] as const;
 
 const WIDTH_MS: Record<ReportName, number> = { usage: HOUR, costs: DAY, claude_code: DAY };
+/** Rows made from a page between two turns of the event loop. */
+const ROWS_PER_TURN = 2000;
 
 export interface SpendSyncOptions {
   /** Days fetched when a report has never been synced (default BACKFILL_DAYS). */
@@ -137,7 +140,10 @@ async function* bucketWindows<T, R>(
         }
         lo = Math.min(lo, b.startingAt.getTime());
         hi = Math.max(hi, b.endingAt.getTime());
+        const before = rows.length;
         for (const row of toRows(b)) rows.push(row);
+        // A page of a large organization is tens of thousands of rows: the event loop gets turns while they are made.
+        if (Math.floor(rows.length / ROWS_PER_TURN) > Math.floor(before / ROWS_PER_TURN)) await yieldToLoop();
       }
       next = page.nextPage;
     }
