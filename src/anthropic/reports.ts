@@ -24,6 +24,7 @@ import type {
   UsageResult,
 } from '../core/ports/spend.js';
 import { centsToNanos, type Nanos } from '../core/spend/money.js';
+import { nextTurn } from '../core/turn.js';
 import { type AdminApiClientOptions, createAdminTransport } from './client.js';
 
 type Json = Record<string, unknown>;
@@ -182,7 +183,6 @@ function nextPageOf(body: Json): string | null {
 
 /** Results mapped between two turns of the event loop (a page of a large organization holds tens of thousands). */
 const MAP_CHUNK = 1000;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function bucketPage<T>(body: Json, map: (r: Json) => T): Promise<ReportPage<ReportBucket<T>>> {
   const data = Array.isArray(body.data) ? body.data : [];
@@ -194,7 +194,7 @@ async function bucketPage<T>(body: Json, map: (r: Json) => T): Promise<ReportPag
     const results = Array.isArray(b.results) ? b.results : [];
     const out: T[] = [];
     for (const r of results) {
-      if (++mapped % MAP_CHUNK === 0) await yieldToLoop();
+      if (++mapped % MAP_CHUNK === 0) await nextTurn();
       const o = obj(r);
       if (o) out.push(map(o));
     }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrismaLibSQL as PrismaLibSQLType } from '@prisma/adapter-libsql';
 import type { Store } from '../core/ports/store.js';
+import { nextTurn } from '../core/turn.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 import { createPrismaStore, type Provider } from './prisma-store.js';
 
@@ -107,7 +108,7 @@ function concurrentLibSQL(Base: typeof PrismaLibSQLType, url: string, wal: { on:
       const prepare = async () => {
         // libsql runs each statement synchronously on this thread: give the event loop a turn first, so requests
         // that arrived meanwhile are acknowledged before the statement (and Prisma's work around it) runs.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         if (!fresh) return;
         fresh = false;
         await execute.call(client, `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

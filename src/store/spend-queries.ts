@@ -13,6 +13,7 @@ import type {
   UsageGroup,
   UsageScope,
 } from '../core/ports/spend.js';
+import { nextTurn } from '../core/turn.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 
 const HOUR_MS = 3_600_000;
@@ -22,7 +23,6 @@ const SLICE_GROUPS = 500;
 const FIRST_SLICE_HOURS = 6;
 const MAX_SLICE_HOURS = 7 * 24;
 const utcDay = (d: Date) => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS);
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const TOKEN_FIELDS = ['uncachedInput', 'cacheRead', 'cacheWrite5m', 'cacheWrite1h', 'output', 'webSearch'] as const;
 const SUM_TOKENS = Object.fromEntries(TOKEN_FIELDS.map((f) => [f, true])) as Record<
@@ -144,7 +144,7 @@ export function spendQueries(prisma: PrismaClient): SpendQueries {
       let hours = FIRST_SLICE_HOURS;
       for (let lo = from.getTime(); lo < to.getTime(); ) {
         const hi = Math.min(lo + hours * HOUR_MS, to.getTime());
-        if (lo > from.getTime()) await yieldToLoop();
+        if (lo > from.getTime()) await nextTurn();
         const rows = await prisma.usageHour.groupBy({
           by: ['bucketStart', ...dims],
           where: { bucketStart: { gte: new Date(lo), lt: new Date(hi) }, ...scopeWhere(scope) },

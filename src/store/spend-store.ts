@@ -16,6 +16,7 @@
  * and the digest CLI may overlap safely: every span holds the rows of whichever replace wrote it last.
  */
 import type { ClaudeCodeDayRow, CostDayRow, ReportName, SpendWrites, UsageHourRow } from '../core/ports/spend.js';
+import { nextTurn } from '../core/turn.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
 import { insertRows } from './insert-rows.js';
 
@@ -47,8 +48,6 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  */
 const int = (v: bigint): bigint | number => (v <= SAFE && v >= -SAFE ? Number(v) : v);
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 function checkWindow(from: Date, to: Date): void {
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from.getTime() > to.getTime()) {
     throw new Error(`invalid report window ${String(from)} … ${String(to)}`);
@@ -78,7 +77,7 @@ async function spans<R>(
   const hi = to.getTime();
   const buckets = new Map<number, R[]>();
   for (let i = 0; i < rows.length; i++) {
-    if (i > 0 && i % PASS_CHUNK === 0) await yieldToLoop();
+    if (i > 0 && i % PASS_CHUNK === 0) await nextTurn();
     const r = rows[i]!;
     const t = at(r).getTime();
     if (!(t >= lo && t < hi)) {
@@ -139,12 +138,12 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
         if (provider === 'postgres') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${LOCK_KEYS[t.report]})`);
         const { count } = await t.remove(tx, span.from, span.to);
         for (let i = 0; i < span.rows.length; i += SPEND_CHUNK) {
-          await yieldToLoop();
+          await nextTurn();
           await insertRows(tx, provider, t.table, span.rows.slice(i, i + SPEND_CHUNK).map(t.row));
         }
         return count;
       }, TX_OPTIONS);
-      await yieldToLoop();
+      await nextTurn();
     }
     return { deleted, inserted: rows.length };
   }

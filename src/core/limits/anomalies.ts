@@ -52,6 +52,7 @@ import type { Platform } from '../ports/store.js';
 import type { Services } from '../services.js';
 import { formatUsd, type Nanos } from '../spend/money.js';
 import { estimateNanos, type PriceTable } from '../spend/prices.js';
+import { nextTurn } from '../turn.js';
 
 export const DISABLE_KEY_ACTION = 'spend.disable-key';
 
@@ -66,7 +67,6 @@ const OPEN_LOOKBACK_MS = 366 * DAY_MS;
 const DAY_CHUNK_GROUPS = 200;
 /** Groups priced between two turns of the event loop (a price lookup per group: about 10 µs each). */
 const PRICE_CHUNK = 500;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface AnomalyRunSummary {
   /** Subjects at or above a floor (their baselines were read). */
@@ -158,7 +158,7 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
       chunk.push(ws);
       size += 2 * Math.max(1, hourGroupsOf.get(ws) ?? 0);
     }
-    await yieldToLoop();
+    await nextTurn();
     for (const g of await q.tokens(new Date(dayStart), end, by, { workspaceIds: chunk, apiKeyIds: [] })) {
       dayGroups.push(g);
     }
@@ -178,7 +178,7 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
     [dayGroups, 'dayNanos'],
   ] as const) {
     for (let j = 0; j < groups.length; j++) {
-      if (j % PRICE_CHUNK === 0) await yieldToLoop();
+      if (j % PRICE_CHUNK === 0) await nextTurn();
       const g = groups[j]!;
       const cost = groupCost(g, prices);
       const ws = g.workspaceId ?? '';
@@ -217,7 +217,7 @@ export async function findAnomalies(s: Services): Promise<{ findings: AnomalyFin
       const rows = await q.tokensByHour(new Date(knownFrom), latest, [dim, 'model', 'serviceTier'], scope);
       for (let j = 0; j < rows.length; j++) {
         // Tens of thousands of groups for a large organization: the event loop gets turns while they are priced.
-        if (j > 0 && j % PRICE_CHUNK === 0) await yieldToLoop();
+        if (j > 0 && j % PRICE_CHUNK === 0) await nextTurn();
         const r = rows[j]!;
         add(`${type}:${r[dim] ?? ''}`, r.hour.getTime(), groupCost(r, prices));
       }

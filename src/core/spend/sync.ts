@@ -143,7 +143,7 @@ async function* bucketWindows<T, R>(
         const before = rows.length;
         for (const row of toRows(b)) rows.push(row);
         // A page of a large organization is tens of thousands of rows: the event loop gets turns while they are made.
-        if (Math.floor(rows.length / ROWS_PER_TURN) > Math.floor(before / ROWS_PER_TURN)) await yieldToLoop();
+        if (Math.floor(rows.length / ROWS_PER_TURN) > Math.floor(before / ROWS_PER_TURN)) await nextTurn();
       }
       next = page.nextPage;
     }
