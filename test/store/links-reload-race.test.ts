@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { IdentityLink } from '../../src/core/ports/store.js';
-import type { PrismaClient } from '../../src/generated/sqlite/client.js';
 import { linksStore } from '../../src/store/links-store.js';
 
 type Row = Omit<IdentityLink, 'platform'> & { platform: string; emailLower: string };
@@ -57,7 +56,7 @@ function fakeDb() {
       },
     },
     $transaction: async (fn: (t: typeof tx) => Promise<unknown>) => fn(tx),
-  } as unknown as PrismaClient;
+  } as unknown as Parameters<typeof linksStore>[0];
   return {
     prisma,
     /** Another process's write: the row and its bump. */
