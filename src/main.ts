@@ -352,6 +352,8 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
     // within the CLI's 10 s grace period for a shutdown.
     life.onClose(() => within(dispatcher.idle(), 7_000).then(() => undefined));
     await syncDirectoryAtStart(core, life);
+    // Every command resolves its caller's link: have the copy in memory before the first one arrives.
+    await store.links.preload();
     const checks = await checking;
     const routes = new Map<string, Handler>();
     const ctx: ChatContext = { config, core, dispatcher, routes, readiness, life };

@@ -11,6 +11,7 @@
  * that finishes while a reload is under way makes the reloaded copy be checked again at the next find.
  */
 import type { IdentityLink, Platform, Store } from '../core/ports/store.js';
+import { nextTurn } from '../core/turn.js';
 import type { PrismaClient } from '../generated/sqlite/client.js';
 
 type MapErrors = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
@@ -22,6 +23,8 @@ export const LINKS_CHECK_MS = 1_000;
 const TX_OPTIONS = { maxWait: 60_000, timeout: 60_000 };
 
 const COUNTER = 'links';
+/** Links read per statement when the copy is (re)loaded. */
+const LOAD_PAGE = 250;
 
 interface LinkRow {
   platform: string;
@@ -74,9 +77,22 @@ export function linksStore(prisma: PrismaClient, mapErrors: MapErrors): Store['l
         const writesBefore = localWrites;
         const v = await readVersion();
         if (!links || v !== version) {
-          const rows = await prisma.identityLink.findMany();
+          // In pages by primary key with a turn of the event loop between them: 10,000 links read at once would hold
+          // it for a noticeable while (rows changed meanwhile move the counter, so the next check reads again).
           const next = new Map<string, IdentityLink>();
-          for (const r of rows) next.set(keyOf(r.platform, r.teamId, r.userId), linkFromRow(r));
+          let after: { platform: string; teamId: string; userId: string } | undefined;
+          for (;;) {
+            const rows = await prisma.identityLink.findMany({
+              orderBy: [{ platform: 'asc' }, { teamId: 'asc' }, { userId: 'asc' }],
+              take: LOAD_PAGE,
+              ...(after ? { cursor: { platform_teamId_userId: after }, skip: 1 } : {}),
+            });
+            for (const r of rows) next.set(keyOf(r.platform, r.teamId, r.userId), linkFromRow(r));
+            const last = rows.at(-1);
+            if (!last || rows.length < LOAD_PAGE) break;
+            after = { platform: last.platform, teamId: last.teamId, userId: last.userId };
+            await nextTurn();
+          }
           links = next;
           version = v;
         }
@@ -144,6 +160,9 @@ export function linksStore(prisma: PrismaClient, mapErrors: MapErrors): Store['l
       }, TX_OPTIONS);
       wrote(after, count, (m) => m.delete(keyOf(platform, teamId, userId)));
       return count > 0;
+    },
+    async preload() {
+      await current();
     },
     async listForOrgUser(orgUserId) {
       const rows = await prisma.identityLink.findMany({

@@ -251,6 +251,8 @@ export interface Store {
     upsert(link: IdentityLink): Promise<IdentityLink>;
     remove(platform: Platform, teamId: string, userId: string): Promise<boolean>;
     listForOrgUser(orgUserId: string): Promise<IdentityLink[]>;
+    /** Loads what `find` serves from memory, so the first commands after start-up do not pay for it. */
+    preload(): Promise<void>;
   };
 
   directory: {
