@@ -6,7 +6,9 @@
  * deleted link, whoever writes it (this process, the CLI's `link`, another replica, an older version, an operator's
  * SQL), so:
  *   - a write made by this process is applied to the copy at once (when nothing else changed the table meanwhile);
- *   - any other change is seen within LINKS_CHECK_MS: the counter moved, the copy is read again.
+ *   - any other change is seen within LINKS_CHECK_MS: the counter moved, the copy is read again;
+ *   - a chat account the copy has no link for is looked up in the database before it is called unlinked, so a link
+ *     made elsewhere a moment ago works at once (only an unlink or relink elsewhere can take LINKS_CHECK_MS).
  * The counter is read before the rows, so a copy is never labelled newer than what it holds; a write of this process
  * that finishes while a reload is under way makes the reloaded copy be checked again at the next find.
  */
@@ -125,7 +127,15 @@ export function linksStore(prisma: PrismaClient, mapErrors: MapErrors): Store['l
   return {
     async find(platform, teamId, userId) {
       const link = (await current()).get(keyOf(platform, teamId, userId));
-      return link ? copy(link) : null;
+      if (link) return copy(link);
+      // Not in the copy: asked of the database itself, so someone linked a moment ago (by the CLI's `link`, on
+      // another replica) is never told they are not linked. Only someone not linked at all pays for the query.
+      const row = await prisma.identityLink.findUnique({
+        where: { platform_teamId_userId: { platform, teamId, userId } },
+      });
+      if (!row) return null;
+      checkedAt = Number.NEGATIVE_INFINITY;
+      return linkFromRow(row);
     },
     async upsert(link) {
       const row = {

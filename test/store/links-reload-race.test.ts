@@ -45,6 +45,14 @@ function fakeDb() {
   const prisma = {
     changeCounter: { findUnique: async () => ({ name: 'links', version: counter }) },
     identityLink: {
+      async findUnique({
+        where,
+      }: {
+        where: { platform_teamId_userId: { platform: string; teamId: string; userId: string } };
+      }) {
+        const r = table.get(key(where.platform_teamId_userId));
+        return r ? { ...r } : null;
+      },
       async findMany() {
         const snapshot = [...table.values()].map((r) => ({ ...r }));
         if (!hold) return snapshot;
