@@ -10,7 +10,6 @@ import type {
   AuditEntryInput,
   AuditOutcome,
   AuditStage,
-  IdentityLink,
   LinkRequest,
   Platform,
   Store,
