@@ -94,4 +94,13 @@ describe('audit group commit under a stream of commands', () => {
     const page = await db.store.audit.list({ limit: 2 });
     expect(page.entries.map((e) => e.action)).toEqual(['after the step', 'before the step']);
   });
+
+  it('lists an entry appended a moment ago, without waiting for the pace (read your own writes)', async () => {
+    // An insert just happened, so the next entry would wait for the pace.
+    await db.store.audit.append(entry('paced first'));
+    const pending = db.store.audit.append(entry('just now'));
+    const page = await db.store.audit.list({ limit: 1 });
+    expect(page.entries.map((e) => e.action)).toEqual(['just now']);
+    await pending;
+  });
 });
