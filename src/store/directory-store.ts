@@ -19,6 +19,7 @@ import type {
 import { nextTurn } from '../core/turn.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
 import { insertRows } from './insert-rows.js';
+import { forgetQueryHistory } from './query-history.js';
 
 type Tx = Prisma.TransactionClient;
 type Db = Tx | PrismaClient;
@@ -450,34 +451,36 @@ export function directoryStore(
     async replace(snapshot: DirectorySnapshot): Promise<DirectoryReplaced> {
       const at = snapshot.syncedAt;
       return mapErrors('The directory sync', () =>
-        prisma.$transaction(async (tx) => {
-          await lock(tx, DIRECTORY_SYNC_ID, at);
-          const parts: Array<() => Promise<DirectoryWriteCounts>> = [];
-          // A part absent from the snapshot (null: it could not be fetched) keeps its stored rows.
-          const part = <T, R extends Record<string, unknown>>(
-            table: Table<R>,
-            list: T[] | null,
-            key: (t: T) => string,
-            toRow: (t: T, at: Date) => R,
-          ) => {
-            if (list)
-              parts.push(async () =>
-                applyDiff(tx, table, await diffTable(tx, table, await toRows(list, key, toRow, at), true)),
-              );
-          };
-          part(users, snapshot.users, (u) => u.id, userToRow);
-          part(invites, snapshot.invites, (i) => i.id, inviteToRow);
-          part(workspaces, snapshot.workspaces, (w) => w.id, workspaceToRow);
-          part(members, snapshot.members, memberKey, memberToRow);
-          part(apiKeys, snapshot.apiKeys, (k) => k.id, apiKeyToRow);
-          // One statement at a time: an interactive transaction is one connection.
-          let counts: DirectoryWriteCounts = { inserted: 0, updated: 0, deleted: 0 };
-          for (const p of parts) counts = addCounts(counts, await p());
-          // Rows changed: read models elsewhere reload. Nothing changed: they keep their rows and take the new
-          // syncedAt (a periodic sync of an unchanged organization costs them no reload of 10,000 keys).
-          if (written(counts) > 0) await markChanged(tx);
-          return { ...counts, version: await version(tx) };
-        }, TX_OPTIONS),
+        prisma
+          .$transaction(async (tx) => {
+            await lock(tx, DIRECTORY_SYNC_ID, at);
+            const parts: Array<() => Promise<DirectoryWriteCounts>> = [];
+            // A part absent from the snapshot (null: it could not be fetched) keeps its stored rows.
+            const part = <T, R extends Record<string, unknown>>(
+              table: Table<R>,
+              list: T[] | null,
+              key: (t: T) => string,
+              toRow: (t: T, at: Date) => R,
+            ) => {
+              if (list)
+                parts.push(async () =>
+                  applyDiff(tx, table, await diffTable(tx, table, await toRows(list, key, toRow, at), true)),
+                );
+            };
+            part(users, snapshot.users, (u) => u.id, userToRow);
+            part(invites, snapshot.invites, (i) => i.id, inviteToRow);
+            part(workspaces, snapshot.workspaces, (w) => w.id, workspaceToRow);
+            part(members, snapshot.members, memberKey, memberToRow);
+            part(apiKeys, snapshot.apiKeys, (k) => k.id, apiKeyToRow);
+            // One statement at a time: an interactive transaction is one connection.
+            let counts: DirectoryWriteCounts = { inserted: 0, updated: 0, deleted: 0 };
+            for (const p of parts) counts = addCounts(counts, await p());
+            // Rows changed: read models elsewhere reload. Nothing changed: they keep their rows and take the new
+            // syncedAt (a periodic sync of an unchanged organization costs them no reload of 10,000 keys).
+            if (written(counts) > 0) await markChanged(tx);
+            return { ...counts, version: await version(tx) };
+          }, TX_OPTIONS)
+          .finally(forgetQueryHistory),
       );
     },
     async upsertUsers(list) {

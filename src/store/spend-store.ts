@@ -19,6 +19,7 @@ import type { ClaudeCodeDayRow, CostDayRow, ReportName, SpendWrites, UsageHourRo
 import { nextTurn } from '../core/turn.js';
 import type { Prisma, PrismaClient } from '../generated/sqlite/client.js';
 import { insertRows } from './insert-rows.js';
+import { forgetQueryHistory } from './query-history.js';
 
 type Tx = Prisma.TransactionClient;
 type Provider = 'sqlite' | 'postgres';
@@ -143,6 +144,7 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
         }
         return count;
       }, TX_OPTIONS);
+      forgetQueryHistory();
       await nextTurn();
     }
     return { deleted, inserted: rows.length };
