@@ -6,6 +6,8 @@
  * utime + stime of the server process from /proc, from just before the first command until the last reply,
  * divided by the number of commands. The event-loop stall during the load comes from the bot's /metrics.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadResult } from './fake-slack-proc.js';
 import {
@@ -85,6 +87,8 @@ async function loadOnce(
     expect,
   });
   const cpu = cpuMs(pid) - before;
+  // Each ack time in sending order (with --keep, for looking at when the slow ones happened).
+  writeFileSync(path.join(ctx.tmp, `acks-${expect === 'ok' ? 'floor' : 'bot'}.json`), JSON.stringify(result.ackMs));
   const wallMs = performance.now() - started;
   const run: LoadRun = {
     result,

@@ -344,7 +344,7 @@ export async function startQuartermaster(opts: StartOptions = {}): Promise<Quart
   const { logger, store, admin, services, simulator } = core;
   const life = new Lifetime(logger);
   life.onClose(() => core.close());
-  life.onClose(installLastResort(logger));
+  life.onClose(installLastResort(logger, { flush: () => store.audit.flush() }));
 
   try {
     const dispatcher = createDispatcher(core, metrics);

@@ -236,7 +236,7 @@ async function start(): Promise<number> {
     }
     throw err;
   });
-  (await import('./heap.js')).collectStartupGarbage();
+  (await import('./heap.js')).settleHeapAfterStart();
   // This process is what a supervisor (systemd, Docker, Kubernetes) signals: `npm start` does not reliably
   // pass signals on. Stop taking requests, let adapters, scheduler and store finish, exit 0; never hang.
   const stop = (signal: NodeJS.Signals) => {

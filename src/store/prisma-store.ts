@@ -228,6 +228,7 @@ export function createPrismaStore(prisma: PrismaClient, opts: { provider: Provid
 
     audit: {
       append: (entry: AuditEntryInput) => auditWriter.append(entry),
+      flush: () => auditWriter.flush(),
       async list({ limit, offset = 0 }) {
         // Entries appended in this process are written first (without waiting for the group commit's pace): a
         // `/qm audit` right after a command shows that command.

@@ -464,6 +464,8 @@ export interface Store {
     append(entry: AuditEntryInput): Promise<AuditEntry>;
     /** Newest first. */
     list(query: { limit: number; offset?: number }): Promise<{ entries: AuditEntry[]; total: number }>;
+    /** Writes every entry appended so far (appends are group-committed a few at a time). */
+    flush(): Promise<void>;
   };
 
   /** The ingested usage, cost and Claude Code reports, aggregated by the database (read side). */
