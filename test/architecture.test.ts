@@ -268,4 +268,10 @@ describe('the source tree', () => {
     const found = violations(imports);
     expect(found, `Import rule violations (file → import):\n${found.join('\n')}`).toEqual([]);
   });
+
+  it('uses no AsyncLocalStorage in the running bot (on Node 20 one makes every promise of the process pay a hook)', () => {
+    const running = files.filter((f) => f.startsWith('src/') || f.startsWith('commands/'));
+    const found = running.filter((f) => /new\s+AsyncLocalStorage\b/.test(readFileSync(path.join(root, f), 'utf8')));
+    expect(found).toEqual([]);
+  });
 });

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, RateLimitError } from '@anthropic-ai/sdk';
 import {
   type AdminApi,
@@ -57,43 +56,48 @@ const MAX_RETRY_AFTER_MS = 60_000;
 export interface AdminTransport {
   client: Anthropic;
   maxRetries: number;
-  /** Runs one API call (SDK retries included) and turns any failure into an AdminApiError. */
-  call<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs one API call (SDK retries included) and turns any failure into an AdminApiError. `fn` makes its requests
+   * with the client it is given, which counts the call's attempts.
+   */
+  call<T>(fn: (client: Anthropic) => Promise<T>): Promise<T>;
   /** A non-idempotent create: SDK retries off, only a 429 is retried (see below). */
-  create<T>(fn: () => Promise<T>): Promise<T>;
+  create<T>(fn: (client: Anthropic) => Promise<T>): Promise<T>;
 }
 
 export function createAdminTransport(opts: AdminApiClientOptions): AdminTransport {
   const maxRetries = opts.maxRetries ?? 2;
   const baseFetch = opts.fetch ?? globalThis.fetch;
-  const calls = new AsyncLocalStorage<CallContext>();
-
-  // Every attempt the SDK makes (including its own retries) goes through here, which is how each AdminApiError
-  // knows its attempt count without the SDK exposing one.
-  const countingFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const ctx = calls.getStore();
-    if (ctx) ctx.attempts++;
-    const attempt = ctx?.attempts ?? 1;
-    const started = performance.now();
-    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-    const path = pathOf(input);
-    const report = (status: number | null) => {
+  // Every attempt the SDK makes (including its own retries) goes through a call's own fetch, which is how each
+  // AdminApiError knows its attempt count without the SDK exposing one. Each call gets a copy of the client with
+  // that fetch (withOptions), rather than finding its count through an AsyncLocalStorage: one of those, once used,
+  // has Node 20 run a hook on every promise of the process from then on (about 10 % of the allocation of a
+  // command under load, Admin API calls or not).
+  const countingFetch =
+    (ctx: CallContext | null) =>
+    async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      if (ctx) ctx.attempts++;
+      const attempt = ctx?.attempts ?? 1;
+      const started = performance.now();
+      const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+      const path = pathOf(input);
+      const report = (status: number | null) => {
+        try {
+          opts.onRequest?.({ method, path, status, attempt, durationMs: Math.round(performance.now() - started) });
+        } catch {
+          // An observer must never turn a good API call into a failure.
+        }
+      };
       try {
-        opts.onRequest?.({ method, path, status, attempt, durationMs: Math.round(performance.now() - started) });
-      } catch {
-        // An observer must never turn a good API call into a failure.
+        const res = await baseFetch(input, init);
+        report(res.status);
+        if (ctx && res.ok) ctx.attempts = 0;
+        return res;
+      } catch (e) {
+        report(null);
+        throw e;
       }
     };
-    try {
-      const res = await baseFetch(input, init);
-      report(res.status);
-      if (ctx && res.ok) ctx.attempts = 0;
-      return res;
-    } catch (e) {
-      report(null);
-      throw e;
-    }
-  };
 
   const client = new Anthropic({
     apiKey: opts.adminKey,
@@ -101,7 +105,7 @@ export function createAdminTransport(opts: AdminApiClientOptions): AdminTranspor
     baseURL: opts.baseURL,
     maxRetries,
     timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    fetch: countingFetch as typeof fetch,
+    fetch: countingFetch(null) as typeof fetch,
     // The SDK's debug logs include request details; keep them off regardless of ANTHROPIC_LOG.
     logLevel: 'off',
     // The pinned SDK sends the key as `Authorization: Bearer`; the Admin API documentation (and every curl
@@ -111,15 +115,13 @@ export function createAdminTransport(opts: AdminApiClientOptions): AdminTranspor
 
   const redact = (text: string) => (opts.adminKey ? text.split(opts.adminKey).join('[redacted]') : text);
 
-  async function call<T>(fn: () => Promise<T>): Promise<T> {
+  async function call<T>(fn: (client: Anthropic) => Promise<T>): Promise<T> {
     const ctx: CallContext = { attempts: 0 };
-    return calls.run(ctx, async () => {
-      try {
-        return await fn();
-      } catch (e) {
-        throw toAdminApiError(e, Math.max(ctx.attempts, 1), redact);
-      }
-    });
+    try {
+      return await fn(client.withOptions({ fetch: countingFetch(ctx) as typeof fetch }));
+    } catch (e) {
+      throw toAdminApiError(e, Math.max(ctx.attempts, 1), redact);
+    }
   }
 
   /**
@@ -128,11 +130,11 @@ export function createAdminTransport(opts: AdminApiClientOptions): AdminTranspor
    * workspace. So they run with SDK retries off, and only a 429 is retried here: a rate-limited request was refused
    * before doing anything, so sending it again is safe.
    */
-  async function create<T>(fn: () => Promise<T>): Promise<T> {
-    return call(async () => {
+  async function create<T>(fn: (client: Anthropic) => Promise<T>): Promise<T> {
+    return call(async (c) => {
       for (let retry = 0; ; retry++) {
         try {
-          return await fn();
+          return await fn(c);
         } catch (e) {
           const retryable =
             e instanceof RateLimitError && retry < maxRetries && e.headers?.get('x-should-retry') !== 'false';
@@ -148,8 +150,8 @@ export function createAdminTransport(opts: AdminApiClientOptions): AdminTranspor
 
 export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
   const pageSize = opts.pageSize ?? MAX_PAGE_SIZE;
-  const { client, call, create } = createAdminTransport(opts);
-  const org = client.beta.organization;
+  const { call, create } = createAdminTransport(opts);
+  const org = (c: Anthropic) => c.beta.organization;
   const noRetry = { maxRetries: 0 };
 
   async function all<T>(items: AsyncIterable<unknown>, map: (raw: Json) => T): Promise<T[]> {
@@ -159,75 +161,79 @@ export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
   }
 
   return {
-    getOrganization: () => call(async () => mapOrganization((await org.retrieve()) as unknown as Json)),
+    getOrganization: () => call(async (c) => mapOrganization((await org(c).retrieve()) as unknown as Json)),
 
     listUsers: (filter) =>
-      call(() => all(org.users.list({ limit: pageSize, ...(filter?.email ? { email: filter.email } : {}) }), mapUser)),
-    getUser: (userId) => call(async () => mapUser((await org.users.retrieve(userId)) as unknown as Json)),
+      call((c) =>
+        all(org(c).users.list({ limit: pageSize, ...(filter?.email ? { email: filter.email } : {}) }), mapUser),
+      ),
+    getUser: (userId) => call(async (c) => mapUser((await org(c).users.retrieve(userId)) as unknown as Json)),
     updateUserRole: (userId, role) =>
-      call(async () => mapUser((await org.users.update(userId, { role } as never)) as unknown as Json)),
+      call(async (c) => mapUser((await org(c).users.update(userId, { role } as never)) as unknown as Json)),
     removeUser: (userId) =>
-      call(async () => {
-        await org.users.remove(userId);
+      call(async (c) => {
+        await org(c).users.remove(userId);
       }),
 
-    listInvites: () => call(() => all(org.invites.list({ limit: pageSize }), mapInvite)),
+    listInvites: () => call((c) => all(org(c).invites.list({ limit: pageSize }), mapInvite)),
     createInvite: (input) =>
-      create(async () =>
+      create(async (c) =>
         mapInvite(
-          (await org.invites.create({ email: input.email, role: input.role } as never, noRetry)) as unknown as Json,
+          (await org(c).invites.create({ email: input.email, role: input.role } as never, noRetry)) as unknown as Json,
         ),
       ),
     deleteInvite: (inviteId) =>
-      call(async () => {
-        await org.invites.delete(inviteId);
+      call(async (c) => {
+        await org(c).invites.delete(inviteId);
       }),
 
     listWorkspaces: (filter) =>
-      call(() =>
+      call((c) =>
         all(
-          org.workspaces.list({ limit: pageSize, ...(filter?.includeArchived ? { include_archived: true } : {}) }),
+          org(c).workspaces.list({ limit: pageSize, ...(filter?.includeArchived ? { include_archived: true } : {}) }),
           mapWorkspace,
         ),
       ),
     getWorkspace: (workspaceId) =>
-      call(async () => mapWorkspace((await org.workspaces.retrieve(workspaceId)) as unknown as Json)),
+      call(async (c) => mapWorkspace((await org(c).workspaces.retrieve(workspaceId)) as unknown as Json)),
     createWorkspace: (input) =>
-      create(async () => mapWorkspace((await org.workspaces.create({ name: input.name }, noRetry)) as unknown as Json)),
+      create(async (c) =>
+        mapWorkspace((await org(c).workspaces.create({ name: input.name }, noRetry)) as unknown as Json),
+      ),
     // Archiving an archived workspace is a no-op, so the SDK's retries are safe here.
     archiveWorkspace: (workspaceId) =>
-      call(async () => mapWorkspace((await org.workspaces.archive(workspaceId)) as unknown as Json)),
+      call(async (c) => mapWorkspace((await org(c).workspaces.archive(workspaceId)) as unknown as Json)),
 
     listWorkspaceMembers: (workspaceId) =>
-      call(() => all(org.workspaces.members.list(workspaceId, { limit: pageSize }), mapMember)),
+      call((c) => all(org(c).workspaces.members.list(workspaceId, { limit: pageSize }), mapMember)),
     // A repeated add is refused (409 "already a member") rather than duplicated, so retrying cannot double it.
     addWorkspaceMember: (workspaceId, userId, workspaceRole) =>
-      call(async () =>
+      call(async (c) =>
         mapMember(
-          (await org.workspaces.members.add(workspaceId, {
+          (await org(c).workspaces.members.add(workspaceId, {
             user_id: userId,
             workspace_role: workspaceRole,
           } as never)) as unknown as Json,
         ),
       ),
     updateWorkspaceMember: (workspaceId, userId, workspaceRole) =>
-      call(async () =>
+      call(async (c) =>
         mapMember(
-          (await org.workspaces.members.update(userId, {
+          (await org(c).workspaces.members.update(userId, {
             workspace_id: workspaceId,
             workspace_role: workspaceRole,
           } as never)) as unknown as Json,
         ),
       ),
     removeWorkspaceMember: (workspaceId, userId) =>
-      call(async () => {
-        await org.workspaces.members.remove(userId, { workspace_id: workspaceId });
+      call(async (c) => {
+        await org(c).workspaces.members.remove(userId, { workspace_id: workspaceId });
       }),
 
     listApiKeys: (filter) =>
-      call(() =>
+      call((c) =>
         all(
-          org.apiKeys.list({
+          org(c).apiKeys.list({
             limit: pageSize,
             ...(filter?.status ? { status: filter.status } : {}),
             ...(filter?.workspaceId ? { workspace_id: filter.workspaceId } : {}),
@@ -236,13 +242,13 @@ export function createAdminApiClient(opts: AdminApiClientOptions): AdminApi {
           mapApiKey,
         ),
       ),
-    getApiKey: (keyId) => call(async () => mapApiKey((await org.apiKeys.retrieve(keyId)) as unknown as Json)),
+    getApiKey: (keyId) => call(async (c) => mapApiKey((await org(c).apiKeys.retrieve(keyId)) as unknown as Json)),
     updateApiKey: (keyId, input) =>
-      call(async () => {
+      call(async (c) => {
         const body: Json = {};
         if (input.name !== undefined) body.name = input.name;
         if (input.status !== undefined) body.status = input.status;
-        return mapApiKey((await org.apiKeys.update(keyId, body)) as unknown as Json);
+        return mapApiKey((await org(c).apiKeys.update(keyId, body)) as unknown as Json);
       }),
   };
 }

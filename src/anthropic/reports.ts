@@ -38,17 +38,16 @@ export const CLAUDE_CODE_REPORT_PATH = '/v1/organizations/usage_report/claude_co
 const DEFAULT_REPORT_TIMEOUT_MS = 120_000;
 
 export function createReportsApiClient(opts: AdminApiClientOptions): ReportsApi {
-  const { client, call } = createAdminTransport({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_REPORT_TIMEOUT_MS });
+  const { call } = createAdminTransport({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_REPORT_TIMEOUT_MS });
 
-  const get = (path: string, query: Query) => call(async () => (await client.get<unknown>(path, { query })) as Json);
-  const org = client.beta.organization;
+  const get = (path: string, query: Query) => call(async (c) => (await c.get<unknown>(path, { query })) as Json);
   // Without `limit` the API answers with every entry in one page (admin-api.md §2 C); pages are followed anyway.
   const rateLimitQuery = opts.pageSize ? { limit: opts.pageSize } : {};
 
   return {
-    rateLimits: () => call(() => allGroups(org.rateLimits.list(rateLimitQuery), false)),
+    rateLimits: () => call((c) => allGroups(c.beta.organization.rateLimits.list(rateLimitQuery), false)),
     workspaceRateLimits: (workspaceId: string) =>
-      call(() => allGroups(org.workspaces.rateLimits.list(workspaceId, rateLimitQuery), true)),
+      call((c) => allGroups(c.beta.organization.workspaces.rateLimits.list(workspaceId, rateLimitQuery), true)),
 
     async usageReportPage(q: UsageReportQuery) {
       const body = await get(USAGE_REPORT_PATH, {

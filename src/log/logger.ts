@@ -1,5 +1,5 @@
 /**
- * pino, configured so that secrets never reach a log line: known secret fields are censored by path,
+ * pino, configured so that secrets never reach a log line: known secret fields are censored by name,
  * and every finished line is scrubbed of key- and token-shaped text and of the configured secret values
  * (a key pasted into a command, an upstream error echoing a header, a child logger's bindings).
  * JSON in production; readable in a terminal.
@@ -8,31 +8,8 @@ import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { censorSecrets } from './censor.js';
 import { createScrubber } from './scrub.js';
-
-const SECRET_FIELDS = [
-  'adminKey',
-  'apiKey',
-  'token',
-  'botToken',
-  'appToken',
-  'adminUserToken',
-  'signingSecret',
-  'clientSecret',
-  'stateSecret',
-  'password',
-  'secret',
-  'authorization',
-];
-
-const REDACT_PATHS = [
-  ...SECRET_FIELDS,
-  ...SECRET_FIELDS.map((f) => `*.${f}`),
-  'headers["x-api-key"]',
-  'headers["x-slack-signature"]',
-  '*.headers.authorization',
-  '*.headers["x-api-key"]',
-];
 
 export interface LoggerOptions {
   level: string;
@@ -70,15 +47,23 @@ export function createLogger(o: LoggerOptions): PinoLogger {
       cb();
     },
   });
-  return pino(
+  const logger = pino(
     {
       level: o.level,
       base: { app: 'quartermaster' },
-      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      // Secret fields by name (censor.ts) in what is logged; a child logger's bindings below.
+      formatters: { log: censorSecrets },
       serializers: { err: serializeError },
     },
     scrubbing,
   );
+  // pino applies no formatter to a child's bindings: they are censored here. Children are created from their
+  // parent's prototype chain, so every descendant goes through this too.
+  const child = logger.child;
+  logger.child = function (this: PinoLogger, bindings, options) {
+    return child.call(this, censorSecrets(bindings), options);
+  } as typeof logger.child;
+  return logger;
 }
 
 function serializeError(e: unknown): Record<string, unknown> {

@@ -78,6 +78,27 @@ describe('createLogger', () => {
     expect(line.workspace).toBe('prod');
   });
 
+  it('censors secret headers and secret fields of an error by name, leaving the logged objects untouched', async () => {
+    const { logger, flush, lines } = capture();
+    const headers = { 'x-api-key': 'plain-admin-key-value', 'X-Slack-Signature': 'v0=abcdef', accept: 'json' };
+    const upstream = { status: 401, headers: { authorization: 'Basic plain-credentials', 'x-api-key': 'plain2' } };
+    const err = Object.assign(new Error('upstream refused'), { token: 'plain-token-on-error', status: 401 });
+    logger.warn({ headers, upstream, err, cause: err }, 'refused');
+    const out = await flush();
+    for (const plain of ['plain-admin-key-value', 'v0=abcdef', 'plain-credentials', 'plain2', 'plain-token-on-error'])
+      expect(out).not.toContain(plain);
+    const line = JSON.parse(lines[0]!);
+    expect(line.headers).toEqual({ 'x-api-key': '[REDACTED]', 'X-Slack-Signature': '[REDACTED]', accept: 'json' });
+    expect(line.upstream).toEqual({ status: 401, headers: { authorization: '[REDACTED]', 'x-api-key': '[REDACTED]' } });
+    // The error is still logged as an error: message and stack survive the censoring copy.
+    expect(line.err).toMatchObject({ type: 'Error', message: 'upstream refused', status: 401 });
+    expect(line.err.stack).toContain('logger.test.ts');
+    expect(line.cause.token).toBe('[REDACTED]');
+    // What the caller logged is not modified.
+    expect(headers['x-api-key']).toBe('plain-admin-key-value');
+    expect((err as unknown as { token: string }).token).toBe('plain-token-on-error');
+  });
+
   it('scrubs error messages, stacks and causes', async () => {
     const { logger, flush, lines } = capture();
     const cause = new Error(`upstream echoed x-api-key: ${ADMIN_KEY}`);

@@ -183,10 +183,16 @@ export class Dispatcher {
   }
 
   private invocation(req: DispatchRequest): Invocation {
+    const logger = this.deps.logger;
+    let log: Logger | undefined;
     return {
       req,
       started: Date.now(),
-      log: this.deps.logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId }),
+      // Made when something is logged about this command (most commands log only their 'command' line).
+      get log() {
+        log ??= logger.child({ platform: req.platform, teamId: req.teamId, userId: req.userId });
+        return log;
+      },
       caller: null,
       command: undefined,
       // What was typed is recorded only once checked for secrets (redacted in finish).
@@ -338,7 +344,7 @@ export class Dispatcher {
     message: string | null,
     later?: Later,
   ): Promise<DispatchResult> {
-    const { req, log, command, caller, started } = inv;
+    const { req, command, caller, started } = inv;
     let finalOutcome = outcome;
     let finalCode = errorCode;
     let finalMessage = message;
@@ -351,7 +357,7 @@ export class Dispatcher {
       finalOutcome = 'failed';
       finalCode = 'RENDER_FAILED';
       finalMessage = `The reply could not be shown: ${(err as Error).message}`;
-      log.error({ err, command: command?.name }, 'reply delivery failed');
+      inv.log.error({ err, command: command?.name }, 'reply delivery failed');
     }
     const stage = inv.stage;
     // An unknown command's first word is the user's text: never let it carry a secret into the audit or logs.
@@ -375,11 +381,21 @@ export class Dispatcher {
         durationMs: Date.now() - started,
       })
       // The user already has their answer; an audit failure must still be loud for the operator.
-      .catch((err: unknown) => log.error({ err, command: name }, 'audit append failed'));
+      .catch((err: unknown) => inv.log.error({ err, command: name }, 'audit append failed'));
     if (later) later(audited);
     else await audited;
-    log.info(
-      { command: name, outcome: finalOutcome, stage, errorCode: finalCode, ms: Date.now() - started },
+    // The child logger's bindings, written out: no child logger is made for this line alone.
+    this.deps.logger.info(
+      {
+        platform: req.platform,
+        teamId: req.teamId,
+        userId: req.userId,
+        command: name,
+        outcome: finalOutcome,
+        stage,
+        errorCode: finalCode,
+        ms: Date.now() - started,
+      },
       'command',
     );
     this.deps.observe?.({
