@@ -47,10 +47,10 @@ const COLON = 0x3a; // :
 const isWhitespace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** Bytes of a response body copied into one buffer between two turns of the event loop. */
-const COPY_BYTES_PER_TURN = 4 * 1024 * 1024;
+const COPY_BYTES_PER_TURN = 1024 * 1024;
 
 /**
- * A response body's bytes in one buffer, read as they arrive and copied together a few MB per turn (one
+ * A response body's bytes in one buffer, read as they arrive and copied together 1 MiB per turn (one
  * Buffer.concat of 30 MB is itself a few ms).
  */
 export async function readBodyBytes(res: Response): Promise<Uint8Array> {
