@@ -7,6 +7,12 @@
  * encoding writes arrays as `group_by[]=a&group_by[]=b`, the form the API documents. The rate limits go through the
  * SDK's own `beta.organization.rateLimits` and `beta.organization.workspaces.rateLimits` list methods.
  *
+ * A report page of a large organization is many MB, and one JSON.parse of it would hold the event loop for 60–260 ms.
+ * So the report requests take the SDK's raw Response (`.asResponse()`: the request, its retries and the turning of a
+ * non-2xx answer into an APIError are the SDK's, exactly as for a parsed call), read the body's bytes as they
+ * arrive, and parse them in bounded slices with turns of the event loop in between (./json-chunks.ts); the value is
+ * the one JSON.parse would give. A body that is not JSON fails the call, as before.
+ *
  * Unknown fields are ignored and missing or null ones read as null (dimensions) or zero (counts); amounts are
  * converted to nano-dollars from their decimal text, never through float arithmetic.
  */
@@ -26,6 +32,7 @@ import type {
 import { centsToNanos, type Nanos } from '../core/spend/money.js';
 import { nextTurn } from '../core/turn.js';
 import { type AdminApiClientOptions, createAdminTransport } from './client.js';
+import { parseJsonInChunks, readBodyBytes } from './json-chunks.js';
 
 type Json = Record<string, unknown>;
 type Query = Record<string, string | number | string[]>;
@@ -40,7 +47,14 @@ const DEFAULT_REPORT_TIMEOUT_MS = 120_000;
 export function createReportsApiClient(opts: AdminApiClientOptions): ReportsApi {
   const { call } = createAdminTransport({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_REPORT_TIMEOUT_MS });
 
-  const get = (path: string, query: Query) => call(async (c) => (await c.get<unknown>(path, { query })) as Json);
+  // Inside `call`, so a failure while the body is read or parsed is classified like any other.
+  const get = (path: string, query: Query) =>
+    call(async (c) => {
+      const res = await c.get<unknown>(path, { query }).asResponse();
+      const body = obj(await parseJsonInChunks(await readBodyBytes(res)));
+      if (!body) throw new TypeError('A report page that is not a JSON object.');
+      return body;
+    });
   // Without `limit` the API answers with every entry in one page (admin-api.md §2 C); pages are followed anyway.
   const rateLimitQuery = opts.pageSize ? { limit: opts.pageSize } : {};
 

@@ -13,15 +13,15 @@ const KEY = `sk-ant-admin01-${'r3P0'.repeat(23)}x_AA`;
 let server: Server;
 let url: string;
 let seen: Array<{ path: string; search: string; headers: Record<string, unknown> }>;
-let answer: (path: string) => { status: number; body: unknown };
+let answer: (path: string) => { status: number; body: unknown; raw?: string; headers?: Record<string, string> };
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://fake');
     seen.push({ path: u.pathname, search: u.search, headers: req.headers });
-    const { status, body } = answer(u.pathname);
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    const { status, body, raw, headers } = answer(u.pathname);
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(raw ?? JSON.stringify(body));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -325,5 +325,94 @@ describe('errors and metrics', () => {
     expect(attempts).toEqual([
       expect.objectContaining({ method: 'GET', path: '/v1/organizations/usage_report/claude_code', status: 400 }),
     ]);
+  });
+});
+
+describe('large and broken pages', () => {
+  /** A usage page of `buckets` hourly buckets whose results carry a large field the client does not know. */
+  function bigUsagePage(buckets: number, resultsPerBucket: number) {
+    const start = Date.UTC(2026, 10, 1);
+    return {
+      data: Array.from({ length: buckets }, (_, b) => ({
+        starting_at: new Date(start + b * 3_600_000).toISOString(),
+        ending_at: new Date(start + (b + 1) * 3_600_000).toISOString(),
+        results: Array.from({ length: resultsPerBucket }, (_, i) => ({
+          uncached_input_tokens: 1000 + i,
+          output_tokens: b,
+          api_key_id: `apikey_${b}_${i}`,
+          workspace_id: null,
+          model: 'claude-opus-4-6',
+          service_tier: 'standard',
+          // 2 KB the client ignores, with characters that need escaping, so the page is MB with few results.
+          unknown_detail: `{"nested": "[quoted]"} \\ `.repeat(80),
+        })),
+      })),
+      has_more: true,
+      next_page: 'page_next',
+    };
+  }
+
+  const query = {
+    startingAt: new Date('2026-11-01T00:00:00Z'),
+    bucketWidth: '1h' as const,
+    limit: 168,
+    groupBy: [] as string[],
+  };
+
+  it('a page of several MB is read and parsed over many turns of the event loop, and maps as before', async () => {
+    const text = JSON.stringify(bigUsagePage(168, 12));
+    expect(text.length).toBeGreaterThan(4_000_000);
+    // The whole body is there at once (no network turns), so the turns counted are the client's own.
+    const fetch = async () => new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const page = await client({ fetch }).usageReportPage(query);
+    done = true;
+    expect(page.data).toHaveLength(168);
+    expect(page.data[167]!.results).toHaveLength(12);
+    expect(page.data[5]!.results[3]).toMatchObject({ apiKeyId: 'apikey_5_3', uncachedInput: 1003n, output: 5n });
+    expect(page.nextPage).toBe('page_next');
+    // One JSON.parse of the body would give the loop no turn until the mapping (2,016 results: 2 turns); the sliced
+    // parse gives it one every 256 KiB of work at the latest.
+    expect(turns).toBeGreaterThan(text.length / (512 * 1024));
+  });
+
+  it('a body that is not valid JSON fails the page as an unexpected client failure, not an empty page', async () => {
+    const broken = JSON.stringify(bigUsagePage(3, 2)).slice(0, -40);
+    answer = () => ({ status: 200, body: null, raw: broken });
+    const err = await client()
+      .usageReportPage(query)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AdminApiError);
+    expect((err as AdminApiError).kind).toBe('network');
+    expect((err as AdminApiError).apiMessage).toBe('Unexpected client failure (SyntaxError).');
+  });
+
+  it('a 5xx is still retried by the SDK (honouring retry-after) before the raw body is read', async () => {
+    let n = 0;
+    answer = () =>
+      n++ === 0
+        ? {
+            status: 503,
+            body: { type: 'error', error: { type: 'overloaded_error', message: 'busy' } },
+            headers: { 'retry-after-ms': '10' },
+          }
+        : { status: 200, body: { data: [], has_more: false, next_page: null } };
+    const attempts: Array<{ status: number | null }> = [];
+    const page = await client({
+      maxRetries: 2,
+      onRequest: (i: { status: number | null }) => attempts.push(i),
+    }).costReportPage({
+      startingAt: new Date('2026-11-01T00:00:00Z'),
+      limit: 31,
+      groupBy: [],
+    });
+    expect(page).toEqual({ data: [], nextPage: null });
+    expect(attempts.map((a) => a.status)).toEqual([503, 200]);
   });
 });
