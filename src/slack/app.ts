@@ -15,6 +15,7 @@ import { MAX_BODY_BYTES } from '../http/server.js';
 import { EncryptedInstallationStore, type SlackInstallations } from './installation-store.js';
 import { SLACK_BOT_SCOPES, SLASH_COMMAND } from './manifest.js';
 import { renderSlack } from './render.js';
+import { ResponseUrlClient } from './response-url.js';
 import { scanMessages } from './scan.js';
 
 export { SLASH_COMMAND };
@@ -164,9 +165,13 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
   // Messages (new, edited, thread replies, snippets) scanned for leaked keys, off the acknowledgement (issue 11).
   scanMessages(app, { dispatcher: o.dispatcher, logger });
 
-  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
+  // Answers on response_urls (see response-url.ts for why not Bolt's respond()).
+  const responseUrls = new ResponseUrlClient();
+
+  app.command(SLASH_COMMAND, async ({ command, ack, client }) => {
     // Acknowledge first: Slack shows an error if it hears nothing within 3 seconds.
     await ack();
+    const respond = (message: object) => responseUrls.post(command.response_url, message);
     await o.dispatcher.dispatch({
       platform: 'slack',
       teamId: command.team_id,
@@ -198,9 +203,11 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
   });
 
   // Every Quartermaster button's action_id is an opaque action token (qm_…); its meaning is looked up server-side.
-  app.action(/^qm_/, async ({ ack, body, action, client, respond }) => {
+  app.action(/^qm_/, async ({ ack, body, action, client, respond: boltRespond }) => {
     await ack();
     if (body.type !== 'block_actions' || !('action_id' in action)) return;
+    const respond = (message: object) =>
+      body.response_url ? responseUrls.post(body.response_url, message) : boltRespond(message);
     const channelId = body.channel?.id ?? body.container?.channel_id ?? null;
     const ts = body.message?.ts ?? body.container?.message_ts ?? null;
     await o.dispatcher.dispatchAction({
@@ -238,6 +245,7 @@ export function createSlackAdapter(o: SlackAdapterOptions): SlackAdapter {
     },
     async stop() {
       if (socket) await app.stop();
+      responseUrls.close();
     },
   };
 }
