@@ -17,7 +17,8 @@
  *   Both recurse, so a report page splits at its `data` buckets and, inside a bucket, at its `results`, whatever
  *   their number, without knowing the report's fields (unknown fields are just more members).
  * - After every `turnChars` characters of work (scanned or parsed) the parse awaits nextTurn().
- * Only a single string longer than `sliceChars` (none in a report) is still scanned and parsed in one piece.
+ * Only a single string longer than `sliceChars` (none in a report), or a value nested more than MAX_SPLIT_DEPTH
+ * levels deep, is still scanned and parsed in one piece.
  *
  * Malformed text fails with a SyntaxError naming the offset, as JSON.parse's own error would: the scanner checks the
  * structure it splits at (separators, brackets, keys), and JSON.parse checks every slice it is given.
@@ -33,6 +34,14 @@ export interface ChunkedParseOptions {
 
 const DEFAULT_SLICE_CHARS = 64 * 1024;
 const DEFAULT_TURN_CHARS = 256 * 1024;
+
+/**
+ * Levels of nesting split at most (a report page needs 4: page, data, bucket, results). Each level larger than a
+ * slice costs a slice's worth of scanning before it is split, so without a bound a deeply nested body (hostile or
+ * broken) cost depth × sliceChars: a 160 KB page of nested arrays took about a minute. Below this depth a value is
+ * scanned and parsed whole, as JSON.parse would.
+ */
+const MAX_SPLIT_DEPTH = 16;
 
 // Character codes the scanner looks at.
 const QUOTE = 0x22; // "
@@ -211,26 +220,29 @@ class ChunkedParser {
     return value;
   }
 
-  /** The value starting at `start` (no whitespace before it). */
-  async value(start: number): Promise<Parsed> {
+  /** The value starting at `start` (no whitespace before it), `depth` levels of splitting down. */
+  async value(start: number, depth = 0): Promise<Parsed> {
     if (start >= this.text.length) this.fail(start, 'unexpected end');
     const end = this.scanEnd(start, this.sliceChars);
     if (this.due(end < 0 ? this.sliceChars : end - start)) await nextTurn();
-    return end >= 0 ? { value: await this.parseSlice(start, end), end } : this.large(start);
+    return end >= 0 ? { value: await this.parseSlice(start, end), end } : this.large(start, depth);
   }
 
   /** A value known to be longer than a slice. */
-  private async large(start: number): Promise<Parsed> {
+  private async large(start: number, depth: number): Promise<Parsed> {
     const c = this.text[start];
-    if (c === OPEN_BRACKET) return this.array(start);
-    if (c === OPEN_BRACE) return this.object(start);
-    // A single string (or token) longer than a slice cannot be split: scanned and parsed whole.
+    if (depth < MAX_SPLIT_DEPTH) {
+      if (c === OPEN_BRACKET) return this.array(start, depth);
+      if (c === OPEN_BRACE) return this.object(start, depth);
+    }
+    // A single string (or token) longer than a slice cannot be split, nor is a value nested deeper than
+    // MAX_SPLIT_DEPTH: scanned and parsed whole.
     const whole = this.scanEnd(start, Number.POSITIVE_INFINITY);
     return { value: await this.parseSlice(start, whole), end: whole };
   }
 
   /** A large array: small elements parsed in batches of at most sliceChars, large ones recursively. */
-  private async array(start: number): Promise<Parsed> {
+  private async array(start: number, depth: number): Promise<Parsed> {
     const t = this.text;
     const out: unknown[] = [];
     let i = this.skipWhitespace(start + 1);
@@ -253,7 +265,7 @@ class ChunkedParser {
         // An element too large for one slice: the batch so far, then the element on its own.
         await flush();
         if (this.due(this.sliceChars)) await nextTurn();
-        const big = await this.large(i);
+        const big = await this.large(i, depth + 1);
         out.push(big.value);
         i = big.end;
       } else {
@@ -278,7 +290,7 @@ class ChunkedParser {
   }
 
   /** A large object: member by member, each value parsed (or split further) on its own. */
-  private async object(start: number): Promise<Parsed> {
+  private async object(start: number, depth: number): Promise<Parsed> {
     const t = this.text;
     const out: Record<string, unknown> = {};
     let i = this.skipWhitespace(start + 1);
@@ -289,7 +301,7 @@ class ChunkedParser {
       const key = JSON.parse(this.decode(i, keyEnd)) as string;
       i = this.skipWhitespace(keyEnd);
       if (t[i] !== COLON) this.fail(i, 'expected :');
-      const member = await this.value(this.skipWhitespace(i + 1));
+      const member = await this.value(this.skipWhitespace(i + 1), depth + 1);
       // JSON.parse makes "__proto__" an own property; a plain assignment would set the prototype instead.
       if (key === '__proto__') {
         Object.defineProperty(out, key, { value: member.value, writable: true, enumerable: true, configurable: true });

@@ -248,3 +248,23 @@ describe('a large page is parsed in bounded slices, with turns of the event loop
     expect(seen.longestPiece).toBeLessThanOrEqual(64 * 1024 + 2);
   });
 });
+
+describe('a hostile page cannot make the parse take much longer than JSON.parse', () => {
+  // Every level of a value larger than a slice used to scan a slice's worth of text before being split: a page
+  // nested deeply (each level larger than a slice) cost depth × 64 KiB of scanning (a 160 KB page: about a minute).
+  it('deep nesting, well-formed or cut off, is parsed (or refused) in linear time', async () => {
+    const depth = 200_000;
+    const text = `{"data":${'['.repeat(depth)}1${']'.repeat(depth)}}`;
+    const started = performance.now();
+    // Walked down level by level (a recursive comparison would overflow the stack).
+    let value = ((await parseJsonInChunks(text)) as { data: unknown }).data;
+    for (let level = 0; level < depth; level++) {
+      expect(Array.isArray(value) && value.length === 1, `level ${level}`).toBe(true);
+      value = (value as unknown[])[0];
+    }
+    expect(value).toBe(1);
+    await expect(parseJsonInChunks(`{"data":${'['.repeat(depth)}`)).rejects.toThrow(SyntaxError);
+    await expect(parseJsonInChunks(`{"data":${'{"a":'.repeat(depth)}1`)).rejects.toThrow(SyntaxError);
+    expect(performance.now() - started).toBeLessThan(3_000);
+  }, 20_000);
+});
