@@ -57,12 +57,24 @@ export function createLogger(o: LoggerOptions): PinoLogger {
     },
     scrubbing,
   );
-  // pino applies no formatter to a child's bindings: they are censored here. Children are created from their
-  // parent's prototype chain, so every descendant goes through this too.
+  // pino applies no formatter to a child's bindings (nor to setBindings'): they are censored here. Children are
+  // created from their parent's prototype chain, so every descendant goes through this too. A child given its own
+  // log formatter still has what it formats censored (pino would otherwise replace censorSecrets with it).
   const child = logger.child;
   logger.child = function (this: PinoLogger, bindings, options) {
-    return child.call(this, censorSecrets(bindings), options);
+    const log = options?.formatters?.log;
+    const own = log
+      ? {
+          ...options,
+          formatters: { ...options.formatters, log: (o: object) => censorSecrets(log(o) as Record<string, unknown>) },
+        }
+      : options;
+    return child.call(this, censorSecrets(bindings), own);
   } as typeof logger.child;
+  const setBindings = logger.setBindings;
+  logger.setBindings = function (this: PinoLogger, bindings) {
+    setBindings.call(this, censorSecrets(bindings));
+  } as typeof logger.setBindings;
   return logger;
 }
 

@@ -99,6 +99,19 @@ describe('createLogger', () => {
     expect((err as unknown as { token: string }).token).toBe('plain-token-on-error');
   });
 
+  it("censors secret fields of bindings given by setBindings, and of a child's own log formatter", async () => {
+    const { logger, flush } = capture();
+    const child = logger.child({ adapter: 'slack' });
+    child.setBindings({ token: 'plain-token-set-later', nested: { password: 'plain-password-set-later' } });
+    child.info('bound later');
+    logger.child({}, { formatters: { log: (o) => ({ ...o, shaped: true }) } }).info({ secret: 'plain-own-fmt' }, 'x');
+    const out = await flush();
+    for (const plain of ['plain-token-set-later', 'plain-password-set-later', 'plain-own-fmt'])
+      expect(out).not.toContain(plain);
+    expect(out).toContain('"shaped":true');
+    expect(out).toContain('"adapter":"slack"');
+  });
+
   it('scrubs error messages, stacks and causes', async () => {
     const { logger, flush, lines } = capture();
     const cause = new Error(`upstream echoed x-api-key: ${ADMIN_KEY}`);
