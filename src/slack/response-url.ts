@@ -73,9 +73,16 @@ export class ResponseUrlClient {
     });
   }
 
-  /** Closes the kept-alive connections. */
+  /**
+   * Closes the kept-alive connections that are idle; an answer still in flight is delivered (the adapter stops
+   * before the commands in progress are drained: destroying its socket lost the answer to a command already carried out)
+   * and its connection closed once the answer is read. Later answers go out without keep-alive.
+   */
   close(): void {
-    this.http.destroy();
-    this.https.destroy();
+    for (const agent of [this.http, this.https]) {
+      // Read by the agent when a request ends: false closes the socket instead of keeping it for the next one.
+      (agent as unknown as { keepAlive: boolean }).keepAlive = false;
+      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+    }
   }
 }

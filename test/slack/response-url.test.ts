@@ -81,6 +81,29 @@ describe('ResponseUrlClient', () => {
     expect((err as Error).message).toContain('did not answer');
   });
 
+  it('an answer in flight when the adapter stops is still delivered (the bot drains commands after stopping it)', async () => {
+    let answer: (() => void) | null = null;
+    const { seen, url } = await slack(() => null);
+    server!.removeAllListeners('request');
+    server!.on('request', (req: IncomingMessage, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', path: '', contentType: undefined, body: null, socket: req.socket });
+        answer = () => res.writeHead(200).end('ok');
+      });
+    });
+    client = new ResponseUrlClient();
+    const sent = client.post(url, { text: 'your new key: …' });
+    while (!answer) await new Promise((r) => setTimeout(r, 5));
+    client.close();
+    (answer as () => void)();
+    await expect(sent).resolves.toBeUndefined();
+    // Nothing is kept alive past close(): the connection ends once the answer is read.
+    await new Promise((r) => setTimeout(r, 50));
+    const open = await new Promise<number>((r) => server!.getConnections((_e, n) => r(n)));
+    expect(open).toBe(0);
+  });
+
   it('refuses what is not an http(s) URL without sending anything', async () => {
     client = new ResponseUrlClient();
     await expect(client.post('file:///etc/passwd', {})).rejects.toThrow('not an http(s) URL');
