@@ -252,10 +252,11 @@ describe('a large page is parsed in bounded slices, with turns of the event loop
 describe('a hostile page cannot make the parse take much longer than JSON.parse', () => {
   // Every level of a value larger than a slice used to scan a slice's worth of text before being split: a page
   // nested deeply (each level larger than a slice) cost depth × 64 KiB of scanning (a 160 KB page: about a minute).
-  it('deep nesting, well-formed or cut off, is parsed (or refused) in linear time', async () => {
+  // A hang guard, not a speed measurement: before the depth limit this page took minutes (depth × 64 KiB of
+  // scanning), so the test's own timeout fails it; linear work finishes far inside it.
+  it('deep nesting, well-formed or cut off, is parsed (or refused) without rescanning each level', async () => {
     const depth = 200_000;
     const text = `{"data":${'['.repeat(depth)}1${']'.repeat(depth)}}`;
-    const started = performance.now();
     // Walked down level by level (a recursive comparison would overflow the stack).
     let value = ((await parseJsonInChunks(text)) as { data: unknown }).data;
     for (let level = 0; level < depth; level++) {
@@ -265,6 +266,5 @@ describe('a hostile page cannot make the parse take much longer than JSON.parse'
     expect(value).toBe(1);
     await expect(parseJsonInChunks(`{"data":${'['.repeat(depth)}`)).rejects.toThrow(SyntaxError);
     await expect(parseJsonInChunks(`{"data":${'{"a":'.repeat(depth)}1`)).rejects.toThrow(SyntaxError);
-    expect(performance.now() - started).toBeLessThan(3_000);
   }, 20_000);
 });
