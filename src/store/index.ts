@@ -29,8 +29,14 @@ export function migrationsDirOf(provider: Provider): string {
   return path.join(packageRoot, 'prisma', provider, 'migrations');
 }
 
-export async function openStore(databaseUrl: string): Promise<Store> {
+export interface OpenStoreOptions {
+  /** Called with the SQL of every statement the store runs, as it runs (Prisma's query events): for tests. */
+  onQuery?: (sql: string) => void;
+}
+
+export async function openStore(databaseUrl: string, opts: OpenStoreOptions = {}): Promise<Store> {
   const provider = providerOf(databaseUrl);
+  const log = { log: opts.onQuery ? [{ emit: 'event' as const, level: 'query' as const }] : [] };
   let prisma: PrismaClient;
   if (provider === 'postgres') {
     const [{ PrismaClient: PgClient }, { PrismaPg }] = await Promise.all([
@@ -42,7 +48,7 @@ export async function openStore(databaseUrl: string): Promise<Store> {
     // allowExitOnIdle: an idle pool must not keep a finished CLI command or test worker alive.
     const adapter = new PrismaPg({ connectionString: databaseUrl, allowExitOnIdle: true });
     // Same models => same query API; typed as the sqlite client (one generated client per provider, #10).
-    prisma = new PgClient({ adapter }) as unknown as PrismaClient;
+    prisma = new PgClient({ adapter, ...log }) as unknown as PrismaClient;
   } else {
     const [{ PrismaClient: SqliteClient }, { PrismaLibSQL }] = await Promise.all([
       import('../generated/sqlite/client.js'),
@@ -53,7 +59,7 @@ export async function openStore(databaseUrl: string): Promise<Store> {
     // libsql creates the file but not its directory (the default is ./data/quartermaster.db).
     if (onDisk) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const wal = { on: false };
-    prisma = new SqliteClient({ adapter: concurrentLibSQL(PrismaLibSQL, databaseUrl, wal) });
+    prisma = new SqliteClient({ adapter: concurrentLibSQL(PrismaLibSQL, databaseUrl, wal), ...log });
     // The bot and the operator's CLI verbs share the file: with write-ahead logging, readers never wait for a
     // writer and a writer never waits for readers. The mode is stored in the file, so setting it once is enough.
     if (onDisk) {
@@ -63,6 +69,12 @@ export async function openStore(databaseUrl: string): Promise<Store> {
       // The connection that asked was prepared before the answer; later ones get it in prepare().
       if (wal.on) await prisma.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
     }
+  }
+  const { onQuery } = opts;
+  if (onQuery) {
+    (prisma as unknown as { $on(e: 'query', f: (q: { query: string }) => void): void }).$on('query', (q) =>
+      onQuery(q.query),
+    );
   }
   return createPrismaStore(prisma, { provider, migrationsDir: migrationsDirOf(provider) });
 }

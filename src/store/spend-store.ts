@@ -26,8 +26,13 @@ type Provider = 'sqlite' | 'postgres';
 
 /** Rows per INSERT: few enough that binding and running one statement stays short (far below parameter limits). */
 export const SPEND_CHUNK = 250;
-/** Stored plus new rows per transaction (one span of whole buckets), so that no delete or commit is long. */
+/** Stored plus new rows per transaction (one span of whole buckets), so that no commit is long. */
 export const SPEND_SPAN_ROWS = 8000;
+/**
+ * Stored rows removed per DELETE inside a span's transaction: one DELETE of a span's thousands of indexed rows
+ * held the event loop (libsql) for its whole run; a bounded one stays short.
+ */
+export const SPEND_DELETE_ROWS = 500;
 /** Rows checked or converted between two turns of the event loop. */
 const PASS_CHUNK = 2000;
 /** A span of a large organization is several statements; the default 5 s interactive-transaction timeout is tight. */
@@ -117,14 +122,33 @@ interface Table<R> {
   what: string;
   at: (r: R) => Date;
   row: (r: R) => Record<string, unknown>;
+  /** The bucket column. */
+  column: string;
   /** Stored rows per bucket start in [from, to). */
   count: (from: Date, to: Date) => Promise<Map<number, number>>;
-  remove: (tx: Tx, from: Date, to: Date) => Promise<{ count: number }>;
 }
 
 const counts = (groups: { at: Date; n: number }[]) => new Map(groups.map((g) => [g.at.getTime(), g.n]));
 
 export function spendStore(prisma: PrismaClient, provider: Provider): { spend: SpendWrites } {
+  /**
+   * Deletes the stored rows of [from, to) in statements of at most SPEND_DELETE_ROWS rows, a turn of the event loop
+   * between them, inside the caller's transaction (so a reader still sees the span's buckets old until it commits).
+   */
+  async function remove<R>(tx: Tx, t: Table<R>, from: Date, to: Date): Promise<number> {
+    const p = (i: number) => (provider === 'postgres' ? `$${i}` : '?');
+    const sql =
+      `DELETE FROM "${t.table}" WHERE "id" IN (SELECT "id" FROM "${t.table}" ` +
+      `WHERE "${t.column}" >= ${p(1)} AND "${t.column}" < ${p(2)} LIMIT ${SPEND_DELETE_ROWS})`;
+    let total = 0;
+    for (;;) {
+      const n = await tx.$executeRawUnsafe(sql, from, to);
+      total += n;
+      if (n < SPEND_DELETE_ROWS) return total;
+      await nextTurn();
+    }
+  }
+
   async function replace<R>(
     t: Table<R>,
     from: Date,
@@ -137,7 +161,7 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
     for (const span of await spans(rows, t.at, from, to, stored, t.what)) {
       deleted += await prisma.$transaction(async (tx) => {
         if (provider === 'postgres') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${LOCK_KEYS[t.report]})`);
-        const { count } = await t.remove(tx, span.from, span.to);
+        const count = await remove(tx, t, span.from, span.to);
         for (let i = 0; i < span.rows.length; i += SPEND_CHUNK) {
           await nextTurn();
           await insertRows(tx, provider, t.table, span.rows.slice(i, i + SPEND_CHUNK).map(t.row));
@@ -153,6 +177,7 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
   const usage: Table<UsageHourRow> = {
     report: 'usage',
     table: 'UsageHour',
+    column: 'bucketStart',
     what: 'usage',
     at: (r) => r.bucketStart,
     row: usageRow,
@@ -164,11 +189,11 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
       });
       return counts(groups.map((g) => ({ at: g.bucketStart, n: g._count._all })));
     },
-    remove: (tx, from, to) => tx.usageHour.deleteMany({ where: { bucketStart: { gte: from, lt: to } } }),
   };
   const costs: Table<CostDayRow> = {
     report: 'costs',
     table: 'CostDay',
+    column: 'day',
     what: 'cost',
     at: (r) => r.day,
     row: costRow,
@@ -180,11 +205,11 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
       });
       return counts(groups.map((g) => ({ at: g.day, n: g._count._all })));
     },
-    remove: (tx, from, to) => tx.costDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
   };
   const claudeCode: Table<ClaudeCodeDayRow> = {
     report: 'claude_code',
     table: 'ClaudeCodeDay',
+    column: 'day',
     what: 'Claude Code',
     at: (r) => r.day,
     row: claudeCodeRow,
@@ -196,7 +221,6 @@ export function spendStore(prisma: PrismaClient, provider: Provider): { spend: S
       });
       return counts(groups.map((g) => ({ at: g.day, n: g._count._all })));
     },
-    remove: (tx, from, to) => tx.claudeCodeDay.deleteMany({ where: { day: { gte: from, lt: to } } }),
   };
 
   return {

@@ -1,7 +1,8 @@
 /** The spend write side (src/store/spend-store.ts) on the test database: windows replaced, never added to. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaudeCodeDayRow, CostDayRow, UsageHourRow } from '../../src/core/ports/spend.js';
-import { SPEND_SPAN_ROWS } from '../../src/store/spend-store.js';
+import { openStore } from '../../src/store/index.js';
+import { SPEND_DELETE_ROWS, SPEND_SPAN_ROWS } from '../../src/store/spend-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { big, querySql } from '../support/sql.js';
 
@@ -156,6 +157,36 @@ describe('spend writes', () => {
     // The next replace of the window (the sync's next run) finishes it.
     expect(await s.replaceUsage(from, to, hourly(2n))).toEqual({ deleted: 48 * K, inserted: 48 * K });
     expect(await byHour()).toEqual(Array.from({ length: 48 }, () => [K, fresh]));
+  });
+
+  it('removes the stored rows of a window in bounded DELETEs (each holds the SQLite thread briefly), leaving exactly the new rows', async () => {
+    const statements: string[] = [];
+    const store = await openStore(db.url, { onQuery: (sql) => statements.push(sql) });
+    try {
+      const H0 = 3000; // hours after T0: clear of the rows of the tests above
+      const K = 3 * SPEND_DELETE_ROWS; // keys per hour: one hour's stored rows are more than one DELETE's worth
+      const hours = Math.ceil((2 * SPEND_SPAN_ROWS) / K) + 1; // more than one span too
+      const hourly = (value: bigint) =>
+        Array.from({ length: hours * K }, (_, i) => usage(H0 + Math.floor(i / K), `del-${i % K}`, value));
+      const from = at(H0 * HOUR);
+      const to = at((H0 + hours) * HOUR);
+      await store.spend.replaceUsage(from, to, hourly(1n));
+
+      statements.length = 0;
+      const fresh = hourly(2n).slice(0, K); // the revised window holds one hour
+      expect(await store.spend.replaceUsage(from, to, fresh)).toEqual({ deleted: hours * K, inserted: K });
+      const deletes = statements.filter((q) => /^\s*DELETE\b/i.test(q));
+      expect(deletes.length).toBeGreaterThanOrEqual(Math.ceil((hours * K) / SPEND_DELETE_ROWS));
+      for (const q of deletes) expect(q).toContain(`LIMIT ${SPEND_DELETE_ROWS}`);
+
+      const [r] = await querySql(
+        db.url,
+        `SELECT COUNT(*) AS n, SUM("uncachedInput") AS s FROM "UsageHour" WHERE "apiKeyId" LIKE 'del-%'`,
+      );
+      expect([Number(big(r!.n)), big(r!.s)]).toEqual([K, BigInt(2 * K)]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('keeps a cursor and the start of the ingested range per report', async () => {
