@@ -236,7 +236,6 @@ async function start(): Promise<number> {
     }
     throw err;
   });
-  (await import('./heap.js')).settleHeapAfterStart();
   // This process is what a supervisor (systemd, Docker, Kubernetes) signals: `npm start` does not reliably
   // pass signals on. Stop taking requests, let adapters, scheduler and store finish, exit 0; never hang.
   const stop = (signal: NodeJS.Signals) => {
@@ -269,6 +268,8 @@ async function start(): Promise<number> {
       if (process.ppid !== parent || !launchers.every(isAlive)) stop('SIGHUP');
     }, 1000).unref();
   }
+  // After the signal handlers: a signal that arrives while this loads must already stop it cleanly.
+  (await import('./heap.js')).settleHeapAfterStart();
   return await new Promise<number>(() => {});
 }
 
