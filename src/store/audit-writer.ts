@@ -36,7 +36,7 @@ export class AuditWriter {
   ) {}
 
   private insert(rows: Record<string, unknown>[]): Promise<void> {
-    return insertRows(this.prisma, this.provider, 'AuditEvent', rows, { options: 'jsonb' });
+    return insertRows(this.prisma, this.provider, 'AuditEvent', rows, { casts: { options: 'jsonb' } });
   }
 
   append(input: AuditEntryInput): Promise<AuditEntry> {

@@ -224,7 +224,7 @@ function idTable<R extends { id: string } & Record<string, unknown>>(
     },
     readSome: async (db, rows) =>
       (await model(db).findMany({ where: { id: { in: rows.map((r) => r.id) } }, ...READ_OMIT })) as Stored<R>[],
-    insert: (db, rows) => insertRows(db, provider, name, rows, {}, true),
+    insert: (db, rows) => insertRows(db, provider, name, rows, { asJson: true }),
     remove: (db, rows) => model(db).deleteMany({ where: { id: { in: rows.map((r) => r.id) } } }),
   };
 }
@@ -274,7 +274,7 @@ const membersTable = (provider: Provider): Table<MemberRow> => ({
       where: { OR: rows.map((r) => ({ workspaceId: r.workspaceId, userId: r.userId })) },
       ...READ_OMIT,
     }),
-  insert: (db, rows) => insertRows(db, provider, 'WorkspaceMember', rows, {}, true),
+  insert: (db, rows) => insertRows(db, provider, 'WorkspaceMember', rows, { asJson: true }),
   remove: (db, rows) =>
     db.workspaceMember.deleteMany({
       where: { OR: rows.map((r) => ({ workspaceId: r.workspaceId, userId: r.userId })) },

@@ -9,13 +9,17 @@ export async function insertRows(
   provider: 'sqlite' | 'postgres',
   table: string,
   rows: Record<string, unknown>[],
-  casts: Record<string, string> = {},
-  /** SQLite: pass the rows as one JSON parameter (insertRowsAsJson); only for rows of text, numbers, dates, null. */
-  asJson = false,
+  o: {
+    /** PostgreSQL casts by column, e.g. `{ options: 'jsonb' }` for a JSON string. */
+    casts?: Record<string, string>;
+    /** SQLite: the rows as one JSON parameter (insertRowsAsJson); only for rows of text, numbers, dates, null. */
+    asJson?: boolean;
+  } = {},
 ): Promise<void> {
+  const casts = o.casts ?? {};
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
-  if (asJson && provider === 'sqlite' && rows.length > 1) return insertRowsAsJson(db, table, columns, rows);
+  if (o.asJson && provider === 'sqlite' && rows.length > 1) return insertRowsAsJson(db, table, columns, rows);
   let n = 0;
   const param = (c: string) => {
     if (provider !== 'postgres') return '?';

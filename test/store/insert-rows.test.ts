@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiKey } from '../../src/core/ports/admin-api.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase, testProvider } from '../support/db.js';
+import { apiKey } from '../support/directory-rows.js';
 import { querySql } from '../support/sql.js';
 
 let db: TestDatabase;
@@ -18,17 +19,14 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const key = (i: number, o: Partial<ApiKey> = {}): ApiKey => ({
-  id: `apikey_json_${String(i).padStart(3, '0')}`,
-  name: `key ${i}`,
-  status: 'active',
-  partialKeyHint: 'sk-ant-api03-abc...wxyz',
-  workspaceId: 'wrkspc_1',
-  createdAt: '2026-11-01T10:20:30.123Z',
-  createdBy: { id: 'user_a', type: 'user' },
-  expiresAt: null,
-  ...o,
-});
+const key = (i: number, o: Partial<ApiKey> = {}): ApiKey =>
+  apiKey(`apikey_json_${String(i).padStart(3, '0')}`, {
+    name: `key ${i}`,
+    workspaceId: 'wrkspc_1',
+    createdAt: '2026-11-01T10:20:30.123Z',
+    createdBy: { id: 'user_a', type: 'user' },
+    ...o,
+  });
 
 describe('rows written as one JSON parameter', () => {
   it('read back exactly as given, awkward values included', async () => {

@@ -8,6 +8,7 @@ import { clearLogs, getLogs } from '@prisma/debug';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiKey } from '../../src/core/ports/admin-api.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { apiKey } from '../support/directory-rows.js';
 import { usageRow } from '../support/spend-rows.js';
 
 let db: TestDatabase;
@@ -18,16 +19,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const key = (i: number): ApiKey => ({
-  id: `apikey_history_${String(i).padStart(5, '0')}`,
-  name: `history-probe-${i}`,
-  status: 'active',
-  partialKeyHint: 'sk-ant-api03-abc...wxyz',
-  workspaceId: null,
-  createdAt: '2026-11-01T00:00:00Z',
-  createdBy: { id: 'user_a', type: 'user' },
-  expiresAt: null,
-});
+const key = (i: number): ApiKey =>
+  apiKey(`apikey_history_${String(i).padStart(5, '0')}`, { name: `history-probe-${i}`, workspaceId: null });
 
 describe("Prisma's query history after bulk writes", () => {
   it('keeps a single-row write (the history exists, so the checks below can fail)', async () => {

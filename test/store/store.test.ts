@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ApiKey, OrgUser, Workspace, WorkspaceMember } from '../../src/core/ports/admin-api.js';
+import type { OrgUser, Workspace, WorkspaceMember } from '../../src/core/ports/admin-api.js';
 import type { AuditEntryInput, DirectorySnapshot, IdentityLink, Store } from '../../src/core/ports/store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { apiKey } from '../support/directory-rows.js';
 
 let db: TestDatabase;
 let store: Store;
@@ -34,17 +35,7 @@ const member = (workspaceId: string, userId: string, workspaceRole = 'workspace_
   userId,
   workspaceRole,
 });
-const key = (id: string, extra: Partial<ApiKey> = {}): ApiKey => ({
-  id,
-  name: `key ${id}`,
-  status: 'active',
-  partialKeyHint: 'sk-ant-api03-R2D...igAA',
-  workspaceId: 'wrkspc_a',
-  createdAt: '2024-05-01T10:00:00.000Z',
-  createdBy: { id: 'user_1', type: 'user' },
-  expiresAt: null,
-  ...extra,
-});
+const key = apiKey;
 const snapshot = (over: Partial<DirectorySnapshot> = {}): DirectorySnapshot => ({
   users: [user('user_1', 'Bob@Example.com'), user('user_2', 'alice@example.com', { role: 'admin' })],
   invites: [
